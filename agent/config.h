@@ -1,0 +1,110 @@
+/* config.h — the sipha-agent configuration: one XML file (or file://, http://,
+ * https:// URL) validated against agent/sipha-config.rng. */
+#ifndef SIPHA_CONFIG_H
+#define SIPHA_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "instance.h"
+
+#define CONFIG_ERR_MAX 512
+
+struct config_nic {
+    enum nic_purpose purpose;
+    char name[SIPHA_NAME_MAX];     /* interface name, may be empty for SIP NIC found by address */
+    struct sipha_addr addr;        /* sip-nic-address for the SIP NIC; optional otherwise */
+};
+
+struct config_vip {
+    struct sipha_addr addr;
+    uint8_t prefix_len;            /* default 32 / 128 */
+    char interface[SIPHA_NAME_MAX];
+    char up_script[SIPHA_PATH_MAX];   /* absolute path, run without a shell */
+    char down_script[SIPHA_PATH_MAX];
+};
+
+struct config_dn {
+    char name[SIPHA_NAME_MAX];
+    char uri[SIPHA_URI_MAX];
+    uint32_t oos_check;            /* seconds, 0 = not probed */
+    uint32_t oos_force;            /* seconds */
+};
+
+struct config_contact {
+    char aor[SIPHA_URI_MAX];
+    char uri[SIPHA_URI_MAX];
+    uint32_t expires;              /* seconds from load */
+};
+
+struct sipha_config {
+    /* <instance index= name= priority= initial-role=> */
+    uint32_t index;                /* 1..255 */
+    char name[SIPHA_NAME_MAX];
+    uint32_t priority;             /* default 100; higher wins */
+    enum ha_role initial_role;     /* primary|backup, default backup */
+
+    /* <agentx socket= ping-interval= timeout-ms=> */
+    char agentx_socket[SIPHA_PATH_MAX]; /* empty = Net-SNMP default */
+    uint32_t agentx_ping_interval;      /* seconds, default 1 */
+    uint32_t agentx_timeout_ms;         /* default 1000 */
+
+    /* <state dir=> where SET values and the event log persist */
+    char state_dir[SIPHA_PATH_MAX];
+
+    /* <eventlog limit= alarm-autoclear=> */
+    uint32_t eventlog_limit;            /* default 500 */
+    uint32_t alarm_autoclear;           /* seconds, 0 = operator clears */
+
+    /* <notifications queue-limit=> */
+    uint32_t notif_queue_limit;         /* default 1000 */
+
+    /* <options sip-pass-check= control-vip-scripts= sip-iptakeover-monitoring=
+     *          tlib-nic-monitoring= sip-nic-monitoring= sip-nic-address=> */
+    unsigned options;                   /* enum ha_option bits */
+    struct sipha_addr sip_nic_address;
+
+    /* <sip address= port=> */
+    struct sipha_addr sip_addr;
+    uint16_t sip_port;                  /* default 5060 */
+
+    /* <script timeout-ms=> for VIP scripts */
+    uint32_t script_timeout_ms;         /* default 5000 */
+
+    /* <peer name= index= address= credentials= timeout-ms= interval-ms=> (optional) */
+    bool has_peer;
+    char peer_name[SIPHA_NAME_MAX];
+    uint32_t peer_index;
+    char peer_address[SIPHA_PATH_MAX];  /* Net-SNMP transport, e.g. udp:127.0.0.1:1161 */
+    char peer_credentials[SIPHA_PATH_MAX]; /* file with the SNMPv3 user, mode 0600 */
+    uint32_t peer_timeout_ms;           /* default 1500 */
+    uint32_t peer_interval_ms;          /* default 250 */
+
+    /* <arbiter url= interval-ms= timeout-ms=> (optional) */
+    bool has_arbiter;
+    char arbiter_url[SIPHA_URI_MAX];
+    uint32_t arbiter_interval_ms;       /* default 1000 */
+    uint32_t arbiter_timeout_ms;        /* default 1000 */
+
+    struct config_nic *nics; size_t n_nics;
+    struct config_vip *vips; size_t n_vips;
+    struct config_dn *dns; size_t n_dns;
+    struct config_contact *contacts; size_t n_contacts;
+};
+
+/* Parses and validates an XML document held in memory. `origin` names it in errors
+ * (file path or URL). On error returns -1, leaves `cfg` untouched and writes
+ * "origin:line: element <x>: what is wrong" into err. */
+int config_parse_buffer(struct sipha_config *cfg, const char *buf, size_t len,
+                        const char *origin, const char *schema_path,
+                        char *err, size_t errlen);
+/* Reads a path or file:// URL from disk, or fetches http(s):// with libcurl
+ * (blocking, bounded by a timeout: used at start only), then parses. */
+int config_load(struct sipha_config *cfg, const char *location, const char *schema_path,
+                char *err, size_t errlen);
+void config_free(struct sipha_config *cfg);
+/* The schema path: $SIPHA_SCHEMA, else the installed one, else the source tree's. */
+const char *config_default_schema(void);
+
+#endif

@@ -1,0 +1,72 @@
+/* ha_types.h — the vocabulary shared by the HA engine, the agent and trapgen.
+ * Numeric values equal the SIPHA-MIB enumerations, so no table translates them. */
+#ifndef SIPHA_HA_TYPES_H
+#define SIPHA_HA_TYPES_H
+
+#include <stdint.h>
+
+/* SiphaRole */
+enum ha_role {
+    HA_ROLE_UNKNOWN = 1,
+    HA_ROLE_PRIMARY = 2,
+    HA_ROLE_BACKUP = 3,
+};
+
+/* SiphaStatus: the values Genesys-style servers report to their management layer. */
+enum ha_status {
+    HA_STATUS_UNKNOWN = 1,
+    HA_STATUS_STOPPED = 2,
+    HA_STATUS_PENDING = 3,
+    HA_STATUS_RUNNING = 4,
+    HA_STATUS_INITIALIZING = 5,
+    HA_STATUS_SERVICE_UNAVAILABLE = 6,
+};
+
+/* SiphaSwitchoverReason */
+enum ha_reason {
+    HA_REASON_NONE = 1,
+    HA_REASON_ADMIN = 2,
+    HA_REASON_SIP_TRAFFIC_LOST = 3,
+    HA_REASON_LISTENER_BIND = 4,
+    HA_REASON_SPLIT_BRAIN = 5,
+    HA_REASON_VIP_FAILURE = 6,
+    HA_REASON_NIC_FAILURE = 7,
+    HA_REASON_SIP_NIC_FAILURE = 8,
+    HA_REASON_PEER_LOST = 9,
+    HA_REASON_QUORUM_LOST = 10,
+    HA_REASON_PEER_REQUEST = 11,
+    HA_REASON_SERVICE_UNAVAILABLE = 12,
+    HA_REASON_STARTUP = 13,
+};
+
+/* siphaInstAdminCommand */
+enum ha_admin_cmd {
+    HA_CMD_NONE = 1,
+    HA_CMD_SWITCHOVER = 2,
+    HA_CMD_BECOME_PRIMARY = 3,
+    HA_CMD_BECOME_BACKUP = 4,
+};
+
+/* siphaInstAdminResult */
+enum ha_admin_result {
+    HA_RESULT_NONE = 1,
+    HA_RESULT_IN_PROGRESS = 2,
+    HA_RESULT_SUCCESS = 3,
+    HA_RESULT_FAILED = 4,
+    HA_RESULT_REFUSED = 5,
+};
+
+/* The seed's option flags, as a bit set (siphaInstSipPassCheck..SipNicMonitoring). */
+enum ha_option {
+    HA_OPT_SIP_PASS_CHECK = 1u << 0,       /* sip-pass-check */
+    HA_OPT_CONTROL_VIP_SCRIPTS = 1u << 1,  /* control-vip-scripts */
+    HA_OPT_IPTAKEOVER_MONITORING = 1u << 2,/* sip-iptakeover-monitoring */
+    HA_OPT_TLIB_NIC_MONITORING = 1u << 3,  /* tlib-nic-monitoring */
+    HA_OPT_SIP_NIC_MONITORING = 1u << 4,   /* sip-nic-monitoring */
+};
+
+const char *ha_role_name(enum ha_role r);
+const char *ha_status_name(enum ha_status s);
+const char *ha_reason_name(enum ha_reason r);
+
+#endif
