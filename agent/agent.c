@@ -1,0 +1,257 @@
+/* agent.c — the life of a sipha-agent process: configuration to instance, start,
+ * signals, reload, state saving, stop. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <net-snmp/net-snmp-config.h>
+#include <net-snmp/net-snmp-includes.h>
+
+#include "agent_run.h"
+#include "config_fetch.h"
+#include "control.h"
+#include "ha_adapter.h"
+#include "notify.h"
+#include "persist.h"
+#include "subagent.h"
+
+static volatile sig_atomic_t got_hup, got_term;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP)
+        got_hup = 1;
+    else
+        got_term = 1;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+void agent_request_save(struct agent *a)
+{
+    a->save_pending = true;
+}
+
+static void save_now(struct agent *a)
+{
+    char err[CONFIG_ERR_MAX];
+    a->save_pending = false;
+    if (!a->cfg.state_dir[0])
+        return;
+    if (persist_save(a->cfg.state_dir, &a->inst, err, sizeof(err)) != 0)
+        snmp_log(LOG_ERR, "sipha[%u]: cannot save state: %s\n", a->inst.index, err);
+}
+
+/* --- configuration into the instance --- */
+
+static void add_rows_from_config(struct sipha_instance *in, const struct sipha_config *c)
+{
+    for (size_t i = 0; i < c->n_nics; i++) {
+        struct sipha_nic n = { .index = (uint32_t)i + 1, .purpose = c->nics[i].purpose,
+                               .addr = c->nics[i].addr, .oper = OPER_UNKNOWN };
+        snprintf(n.name, sizeof(n.name), "%s", c->nics[i].name);
+        rows_insert(&in->nics, &n);
+    }
+    for (size_t i = 0; i < c->n_vips; i++) {
+        struct sipha_vip v = { .index = (uint32_t)i + 1, .addr = c->vips[i].addr,
+                               .prefix_len = c->vips[i].prefix_len, .expected = VIP_EXPECT_ABSENT,
+                               .actual = VIP_ACTUAL_UNKNOWN, .status = VIP_STATUS_NOT_MONITORED,
+                               .last_exit = -1 };
+        snprintf(v.interface, sizeof(v.interface), "%s", c->vips[i].interface);
+        snprintf(v.up_script, sizeof(v.up_script), "%s", c->vips[i].up_script);
+        snprintf(v.down_script, sizeof(v.down_script), "%s", c->vips[i].down_script);
+        rows_insert(&in->vips, &v);
+    }
+    for (size_t i = 0; i < c->n_dns; i++) {
+        struct sipha_dn d = { .index = (uint32_t)i + 1, .oos_check = c->dns[i].oos_check,
+                              .oos_force = c->dns[i].oos_force, .state = DN_UNKNOWN };
+        snprintf(d.name, sizeof(d.name), "%s", c->dns[i].name);
+        snprintf(d.uri, sizeof(d.uri), "%s", c->dns[i].uri);
+        rows_insert(&in->dns, &d);
+    }
+    uint64_t now = loop_now_ms();
+    for (size_t i = 0; i < c->n_contacts; i++) {
+        struct sipha_contact k = { .index = (uint32_t)i + 1, .origin = CONTACT_LOCAL,
+                                   .expires_at = now + (uint64_t)c->contacts[i].expires * 1000u };
+        snprintf(k.aor, sizeof(k.aor), "%s", c->contacts[i].aor);
+        snprintf(k.uri, sizeof(k.uri), "%s", c->contacts[i].uri);
+        rows_insert(&in->contacts, &k);
+    }
+}
+
+static void apply_identity(struct sipha_instance *in, const struct sipha_config *c)
+{
+    in->index = c->index;
+    snprintf(in->name, sizeof(in->name), "%s", c->name);
+    in->priority = c->priority;
+    in->sip_addr = c->sip_addr;
+    in->sip_port = c->sip_port;
+    in->options = c->options;
+    if (c->has_peer) {
+        snprintf(in->peer_name, sizeof(in->peer_name), "%s", c->peer_name);
+        in->peer_link = LINK_DOWN;
+    }
+    if (c->has_arbiter)
+        in->arbiter = LINK_DOWN;
+}
+
+static int instance_from_config(struct agent *a)
+{
+    struct sipha_instance *in = &a->inst;
+    instance_init(in);
+    apply_identity(in, &a->cfg);
+    if (evlog_set_limit(&in->events, a->cfg.eventlog_limit) != 0)
+        return -1;
+    add_rows_from_config(in, &a->cfg);
+    char err[CONFIG_ERR_MAX];
+    int rc = a->cfg.state_dir[0] ? persist_load(a->cfg.state_dir, in, err, sizeof(err)) : 0;
+    if (rc < 0) {
+        fprintf(stderr, "sipha-agent: %s\n", err);
+        return -1;
+    }
+    if (rc > 0 && in->options != a->cfg.options)
+        snmp_log(LOG_INFO, "sipha[%u]: option flags set by SNMP (0x%x) override the file's (0x%x)\n",
+                 in->index, in->options, a->cfg.options);
+    return 0;
+}
+
+/* --- reload on SIGHUP --- */
+
+/* Only what can change without re-registering or re-binding is applied; the rest
+ * needs a restart and is reported. */
+static void apply_reload(struct agent *a, struct sipha_config *n)
+{
+    struct sipha_config *o = &a->cfg;
+    if (n->index != o->index || strcmp(n->agentx_socket, o->agentx_socket) != 0 ||
+        strcmp(n->state_dir, o->state_dir) != 0)
+        snmp_log(LOG_WARNING, "sipha[%u]: reload: index, agentx socket and state dir "
+                 "changes need a restart; kept the running values\n", a->inst.index);
+    a->inst.priority = n->priority;
+    snprintf(a->inst.name, sizeof(a->inst.name), "%s", n->name);
+    evlog_set_limit(&a->inst.events, n->eventlog_limit);
+    o->priority = n->priority;
+    snprintf(o->name, sizeof(o->name), "%s", n->name);
+    o->eventlog_limit = n->eventlog_limit;
+    o->alarm_autoclear = n->alarm_autoclear;
+    o->notif_queue_limit = n->notif_queue_limit;
+    /* Options edited in the file win over earlier SETs: the operator just chose them. */
+    if (n->options != o->options) {
+        o->options = n->options;
+        control_set_options(a, n->options);
+    }
+    control_arm_autoclear(a);
+    agent_request_save(a);
+    snmp_log(LOG_NOTICE, "sipha[%u]: configuration reloaded from %s\n", a->inst.index,
+             a->config_location);
+}
+
+static void reload_done(void *arg, int ok, const char *buf, size_t len, const char *err)
+{
+    struct agent *a = arg;
+    a->reload = NULL;
+    if (!ok) {
+        snmp_log(LOG_ERR, "sipha[%u]: reload failed, old configuration kept: %s\n",
+                 a->inst.index, err);
+        return;
+    }
+    struct sipha_config n;
+    char perr[CONFIG_ERR_MAX];
+    memset(&n, 0, sizeof(n));
+    if (config_parse_buffer(&n, buf, len, a->config_location, a->schema, perr, sizeof(perr)) != 0) {
+        snmp_log(LOG_ERR, "sipha[%u]: reload failed, old configuration kept: %s\n",
+                 a->inst.index, perr);
+        return;
+    }
+    apply_reload(a, &n);
+    config_free(&n);
+}
+
+static void start_reload(struct agent *a)
+{
+    if (a->reload)
+        return; /* one at a time */
+    if (cfetch_start(&a->reload, a->loop, a->config_location, 10000, reload_done, a) != 0)
+        snmp_log(LOG_ERR, "sipha[%u]: reload: cannot start fetching %s\n", a->inst.index,
+                 a->config_location);
+}
+
+/* --- the loop's end-of-iteration work --- */
+
+static void on_idle(void *arg)
+{
+    struct agent *a = arg;
+    if (got_term) {
+        loop_stop(a->loop);
+        return;
+    }
+    if (got_hup) {
+        got_hup = 0;
+        start_reload(a);
+    }
+    if (a->flush_pending && a->master_connected) {
+        a->flush_pending = false;
+        notify_flush(a);
+    }
+    if (a->save_pending)
+        save_now(a);
+}
+
+int agent_init(struct agent *a, const struct agent_options *opt)
+{
+    char err[CONFIG_ERR_MAX];
+    memset(a, 0, sizeof(*a));
+    snprintf(a->config_location, sizeof(a->config_location), "%s", opt->config);
+    a->schema = config_default_schema();
+    if (config_load(&a->cfg, opt->config, a->schema, err, sizeof(err)) != 0) {
+        fprintf(stderr, "sipha-agent: %s\n", err);
+        return -1;
+    }
+    if (opt->agentx_socket)
+        snprintf(a->cfg.agentx_socket, sizeof(a->cfg.agentx_socket), "%s", opt->agentx_socket);
+    a->loop = loop_new();
+    if (!a->loop || nq_init(&a->queue, a->cfg.notif_queue_limit) != 0)
+        return -1;
+    a->uptime_base = loop_now_ms();
+    return instance_from_config(a);
+}
+
+int agent_run(struct agent *a)
+{
+    install_signals();
+    if (subagent_start(a) != 0)
+        return -1;
+    if (ha_adapter_start(a) != 0)
+        return -1;
+    control_arm_autoclear(a);
+    loop_set_idle(a->loop, on_idle, a);
+    snmp_log(LOG_NOTICE, "sipha[%u]: %s started as %s\n", a->inst.index, a->inst.name,
+             ha_role_name(a->inst.role));
+    loop_run(a->loop);
+    snmp_log(LOG_NOTICE, "sipha[%u]: stopping\n", a->inst.index);
+    ha_adapter_stop(a);
+    save_now(a);
+    subagent_stop(a);
+    return 0;
+}
+
+void agent_free(struct agent *a)
+{
+    if (a->reload)
+        cfetch_cancel(a->reload);
+    nq_free(&a->queue);
+    instance_free(&a->inst);
+    config_free(&a->cfg);
+    loop_free(a->loop);
+}

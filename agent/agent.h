@@ -1,0 +1,35 @@
+/* agent.h — the sipha-agent process: one instance, its configuration, the event
+ * loop and the SNMP side. Passed explicitly to every agent module. */
+#ifndef SIPHA_AGENT_H
+#define SIPHA_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "instance.h"
+#include "loop.h"
+#include "notify_queue.h"
+
+struct agent {
+    struct loop *loop;
+    char config_location[SIPHA_URI_MAX + SIPHA_PATH_MAX];
+    const char *schema;
+    struct sipha_config cfg;
+    struct sipha_instance inst;
+    uint64_t uptime_base;       /* monotonic ms at which TimeStamp 0 lies */
+
+    bool master_connected;      /* AgentX session open */
+    bool flush_pending;         /* queued notifications to send after reconnect */
+    struct nq queue;            /* notifications waiting for the master */
+
+    bool save_pending;          /* state file to rewrite at the end of this iteration */
+    uint64_t autoclear_timer;
+    struct cfetch *reload;      /* SIGHUP reload in progress */
+};
+
+/* Rewrites the state file at the end of the current loop iteration (coalesces the
+ * writes of a multi-varbind SET or a burst of events). */
+void agent_request_save(struct agent *a);
+
+#endif

@@ -1,0 +1,532 @@
+/* config_fetch.c — reads a configuration location into memory: local files directly,
+ * http(s) through libcurl, either blocking (easy) or on the agent loop (multi with
+ * socket and timer callbacks, so nothing waits on a configuration server). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "config_fetch.h"
+#include "loop.h"
+
+enum loc_kind { LOC_BAD, LOC_FILE, LOC_HTTP };
+
+/* A response body or file content, always NUL-terminated when data != NULL. */
+struct body {
+    char *data;
+    size_t len, cap;
+    bool too_big;
+};
+
+static void errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* --- locations --- */
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes a file:// URL path; refuses bad escapes and %00. */
+static int url_path_decode(const char *in, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (const char *p = in; *p; p++) {
+        int c = (unsigned char)*p;
+        if (c == '%') {
+            int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+            if (lo < 0 || (hi == 0 && lo == 0))
+                return -1;
+            c = hi * 16 + lo;
+            p += 2;
+        }
+        if (o + 1 >= cap)
+            return -1;
+        out[o++] = (char)c;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+/* Says what `loc` is; for local files writes the path to read into `path`. */
+static enum loc_kind loc_classify(const char *loc, char *path, size_t cap, char *err,
+                                  size_t errlen)
+{
+    if (!loc || !*loc) {
+        errf(err, errlen, "(empty location): no configuration file or URL given");
+        return LOC_BAD;
+    }
+    if (!strncasecmp(loc, "http://", 7) || !strncasecmp(loc, "https://", 8))
+        return LOC_HTTP;
+    if (!strncasecmp(loc, "file://", 7)) {
+        const char *rest = loc + 7;
+        if (!strncasecmp(rest, "localhost/", 10))
+            rest += 9;
+        if (*rest != '/') {
+            errf(err, errlen, "%s: file:// URL must name an absolute path on this host", loc);
+            return LOC_BAD;
+        }
+        if (url_path_decode(rest, path, cap) < 0) {
+            errf(err, errlen, "%s: bad percent-escape or path too long in file:// URL", loc);
+            return LOC_BAD;
+        }
+        return LOC_FILE;
+    }
+    if (strstr(loc, "://")) {
+        errf(err, errlen, "%s: unsupported URL scheme (use a path, file://, http:// or https://)",
+             loc);
+        return LOC_BAD;
+    }
+    if (strlen(loc) >= cap) {
+        errf(err, errlen, "%s: path too long", loc);
+        return LOC_BAD;
+    }
+    strcpy(path, loc);
+    return LOC_FILE;
+}
+
+/* --- local files --- */
+
+static int read_fd(int fd, const char *loc, struct body *b, char *err, size_t errlen)
+{
+    b->cap = CFETCH_MAX_BYTES + 2;
+    b->data = malloc(b->cap);
+    if (!b->data) {
+        errf(err, errlen, "%s: out of memory", loc);
+        return -1;
+    }
+    /* Read one byte past the limit so a file that grew since fstat is still caught. */
+    for (;;) {
+        ssize_t n = read(fd, b->data + b->len, b->cap - 1 - b->len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            errf(err, errlen, "%s: read: %s", loc, strerror(errno));
+            return -1;
+        }
+        if (n == 0)
+            break;
+        b->len += (size_t)n;
+        if (b->len > CFETCH_MAX_BYTES) {
+            errf(err, errlen, "%s: document larger than %u bytes (1 MiB) refused", loc,
+                 CFETCH_MAX_BYTES);
+            return -1;
+        }
+    }
+    b->data[b->len] = '\0';
+    char *shrunk = realloc(b->data, b->len + 1);
+    if (shrunk)
+        b->data = shrunk;
+    return 0;
+}
+
+static int read_file(const char *loc, const char *path, struct body *b, char *err,
+                     size_t errlen)
+{
+    /* O_NONBLOCK: opening a FIFO by mistake must not hang start-up. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        errf(err, errlen, "%s: cannot open: %s", loc, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    int rc = -1;
+    if (fstat(fd, &st) < 0)
+        errf(err, errlen, "%s: stat: %s", loc, strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+        errf(err, errlen, "%s: not a regular file", loc);
+    else if (st.st_size > (off_t)CFETCH_MAX_BYTES)
+        errf(err, errlen, "%s: document larger than %u bytes (1 MiB) refused", loc,
+             CFETCH_MAX_BYTES);
+    else
+        rc = read_fd(fd, loc, b, err, errlen);
+    close(fd);
+    if (rc < 0) {
+        free(b->data);
+        *b = (struct body){ 0 };
+    }
+    return rc;
+}
+
+/* --- libcurl, shared by both forms --- */
+
+static size_t body_write(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    struct body *b = userdata;
+    size_t add = size * nmemb;
+    if (add > CFETCH_MAX_BYTES - b->len) {
+        b->too_big = true;
+        return 0; /* makes curl abort the transfer with CURLE_WRITE_ERROR */
+    }
+    if (b->len + add + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + add + 1)
+            cap *= 2;
+        if (cap > CFETCH_MAX_BYTES + 1)
+            cap = CFETCH_MAX_BYTES + 1;
+        char *n = realloc(b->data, cap);
+        if (!n)
+            return 0;
+        b->data = n;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, ptr, add);
+    b->len += add;
+    b->data[b->len] = '\0';
+    return add;
+}
+
+/* One easy handle set up the same way for both forms: http(s) only, also across
+ * redirects, bounded in time and size. */
+static CURL *easy_new(const char *url, uint32_t timeout_ms, struct body *b, char *errbuf)
+{
+    CURL *h = curl_easy_init();
+    if (!h)
+        return NULL;
+    errbuf[0] = '\0';
+    bool bad = curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK;
+#if LIBCURL_VERSION_NUM >= 0x075500
+    bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK;
+#else
+    bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) != CURLE_OK;
+#endif
+    bad |= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)CFETCH_MAX_BYTES) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_write) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_WRITEDATA, b) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_USERAGENT, "sipha-agent") != CURLE_OK;
+    if (bad) {
+        curl_easy_cleanup(h);
+        return NULL;
+    }
+    return h;
+}
+
+/* Turns a finished transfer into 0 or -1 with "location: reason". */
+static int easy_outcome(CURL *h, CURLcode rc, const struct body *b, const char *loc,
+                        const char *errbuf, char *err, size_t errlen)
+{
+    if (b->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+        errf(err, errlen, "%s: document larger than %u bytes (1 MiB) refused", loc,
+             CFETCH_MAX_BYTES);
+        return -1;
+    }
+    if (rc != CURLE_OK) {
+        errf(err, errlen, "%s: %s", loc, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        return -1;
+    }
+    long code = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    if (code < 200 || code > 299) {
+        errf(err, errlen, "%s: HTTP status %ld from the server, no configuration read", loc,
+             code);
+        return -1;
+    }
+    return 0;
+}
+
+static int http_get(const char *loc, uint32_t timeout_ms, struct body *b, char *err,
+                    size_t errlen)
+{
+    char errbuf[CURL_ERROR_SIZE];
+    CURL *h = easy_new(loc, timeout_ms, b, errbuf);
+    if (!h) {
+        errf(err, errlen, "%s: cannot set up libcurl", loc);
+        return -1;
+    }
+    CURLcode rc = curl_easy_perform(h);
+    int ok = easy_outcome(h, rc, b, loc, errbuf, err, errlen);
+    curl_easy_cleanup(h);
+    if (ok < 0) {
+        free(b->data);
+        *b = (struct body){ 0 };
+    }
+    return ok;
+}
+
+/* Gives the caller a NUL-terminated buffer even for an empty body. */
+static int body_hand_over(struct body *b, char **buf, size_t *len, const char *loc,
+                          char *err, size_t errlen)
+{
+    if (!b->data && !(b->data = calloc(1, 1))) {
+        errf(err, errlen, "%s: out of memory", loc);
+        return -1;
+    }
+    *buf = b->data;
+    *len = b->len;
+    return 0;
+}
+
+int cfetch_get(const char *location, uint32_t timeout_ms, char **buf, size_t *len,
+               char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    struct body b = { 0 };
+    int rc = -1;
+
+    *buf = NULL;
+    *len = 0;
+    if (timeout_ms == 0)
+        timeout_ms = CFETCH_SYNC_TIMEOUT_MS;
+    switch (loc_classify(location, path, sizeof path, err, errlen)) {
+    case LOC_FILE:
+        rc = read_file(location, path, &b, err, errlen);
+        break;
+    case LOC_HTTP:
+        rc = http_get(location, timeout_ms, &b, err, errlen);
+        break;
+    case LOC_BAD:
+        break;
+    }
+    return rc < 0 ? -1 : body_hand_over(&b, buf, len, location, err, errlen);
+}
+
+/* --- non-blocking form on the agent loop --- */
+
+#define CFETCH_MAX_SOCKS 8 /* one HTTP fetch uses one or two (happy eyeballs) */
+
+struct cfetch {
+    struct loop *lp;
+    cfetch_done_cb done;
+    void *arg;
+    char *location;
+    CURLM *multi;
+    CURL *easy;
+    struct body body;
+    uint64_t timer;             /* curl's timeout, or the delivery of a local result */
+    int socks[CFETCH_MAX_SOCKS]; /* fds registered with the loop */
+    size_t nsocks;
+    bool closing;               /* tearing down: curl callbacks must not re-arm */
+    bool ok;                    /* local result, delivered by deliver_local */
+    char errbuf[CURL_ERROR_SIZE];
+    char err[CFETCH_ERR_MAX];
+};
+
+static void sock_forget(struct cfetch *f, int fd)
+{
+    for (size_t i = 0; i < f->nsocks; i++) {
+        if (f->socks[i] == fd) {
+            f->socks[i] = f->socks[--f->nsocks];
+            return;
+        }
+    }
+}
+
+static int sock_remember(struct cfetch *f, int fd)
+{
+    for (size_t i = 0; i < f->nsocks; i++)
+        if (f->socks[i] == fd)
+            return 0;
+    if (f->nsocks == CFETCH_MAX_SOCKS)
+        return -1;
+    f->socks[f->nsocks++] = fd;
+    return 0;
+}
+
+/* Releases curl and every loop registration; keeps body and err for `done`. */
+static void fetch_teardown(struct cfetch *f)
+{
+    f->closing = true;
+    if (f->timer) {
+        loop_timer_cancel(f->lp, f->timer);
+        f->timer = 0;
+    }
+    if (f->multi && f->easy)
+        curl_multi_remove_handle(f->multi, f->easy);
+    if (f->easy)
+        curl_easy_cleanup(f->easy);
+    if (f->multi)
+        curl_multi_cleanup(f->multi);
+    f->easy = NULL;
+    f->multi = NULL;
+    /* curl normally reports every socket it drops; anything left is unwatched here so
+     * the loop never calls back into a freed fetch. */
+    while (f->nsocks > 0)
+        loop_unwatch_fd(f->lp, f->socks[--f->nsocks]);
+}
+
+static void fetch_free(struct cfetch *f)
+{
+    free(f->body.data);
+    free(f->location);
+    free(f);
+}
+
+static void fetch_finish(struct cfetch *f, bool ok)
+{
+    fetch_teardown(f);
+    if (ok && !f->body.data && !(f->body.data = calloc(1, 1))) {
+        ok = false;
+        errf(f->err, sizeof f->err, "%s: out of memory", f->location);
+    }
+    f->done(f->arg, ok, ok ? f->body.data : NULL, ok ? f->body.len : 0, ok ? NULL : f->err);
+    fetch_free(f);
+}
+
+static void check_done(struct cfetch *f)
+{
+    int left;
+    CURLMsg *m;
+    while ((m = curl_multi_info_read(f->multi, &left)) != NULL) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        int rc = easy_outcome(f->easy, m->data.result, &f->body, f->location, f->errbuf,
+                              f->err, sizeof f->err);
+        fetch_finish(f, rc == 0);
+        return; /* f is gone */
+    }
+}
+
+static void on_fd(int fd, unsigned events, void *arg)
+{
+    struct cfetch *f = arg;
+    int running = 0;
+    int mask = ((events & LOOP_READ) ? CURL_CSELECT_IN : 0) |
+               ((events & LOOP_WRITE) ? CURL_CSELECT_OUT : 0);
+    curl_multi_socket_action(f->multi, fd, mask, &running);
+    check_done(f);
+}
+
+static void on_timer(void *arg)
+{
+    struct cfetch *f = arg;
+    int running = 0;
+    f->timer = 0;
+    curl_multi_socket_action(f->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_done(f);
+}
+
+static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *sockp)
+{
+    (void)easy;
+    (void)sockp;
+    struct cfetch *f = userp;
+    if (what == CURL_POLL_REMOVE) {
+        loop_unwatch_fd(f->lp, s);
+        sock_forget(f, s);
+        return 0;
+    }
+    if (f->closing)
+        return 0;
+    unsigned ev = ((what & CURL_POLL_IN) ? LOOP_READ : 0) |
+                  ((what & CURL_POLL_OUT) ? LOOP_WRITE : 0);
+    if (sock_remember(f, s) < 0 || loop_watch_fd(f->lp, s, ev, on_fd, f) < 0)
+        return -1;
+    return 0;
+}
+
+/* curl asks for one timer; socket_action must not be called from here, so even a
+ * zero timeout goes through the loop. */
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    (void)multi;
+    struct cfetch *f = userp;
+    if (f->timer) {
+        loop_timer_cancel(f->lp, f->timer);
+        f->timer = 0;
+    }
+    if (timeout_ms < 0 || f->closing)
+        return 0;
+    f->timer = loop_timer_add(f->lp, (uint64_t)timeout_ms, on_timer, f);
+    return f->timer ? 0 : -1;
+}
+
+static int http_start(struct cfetch *f, uint32_t timeout_ms)
+{
+    f->easy = easy_new(f->location, timeout_ms, &f->body, f->errbuf);
+    f->multi = f->easy ? curl_multi_init() : NULL;
+    if (!f->multi)
+        return -1;
+    bool bad = curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket) != CURLM_OK;
+    bad |= curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f) != CURLM_OK;
+    bad |= curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK;
+    bad |= curl_multi_setopt(f->multi, CURLMOPT_TIMERDATA, f) != CURLM_OK;
+    if (bad || curl_multi_add_handle(f->multi, f->easy) != CURLM_OK)
+        return -1;
+    return 0;
+}
+
+static void deliver_local(void *arg)
+{
+    struct cfetch *f = arg;
+    f->timer = 0;
+    fetch_finish(f, f->ok);
+}
+
+/* Local files and bad locations are settled now, reported on the next loop turn. */
+static int local_start(struct cfetch *f, enum loc_kind kind, const char *path)
+{
+    if (kind == LOC_FILE)
+        f->ok = read_file(f->location, path, &f->body, f->err, sizeof f->err) == 0;
+    f->timer = loop_timer_add(f->lp, 0, deliver_local, f);
+    return f->timer ? 0 : -1;
+}
+
+int cfetch_start(struct cfetch **out, struct loop *lp, const char *location,
+                 uint32_t timeout_ms, cfetch_done_cb done, void *arg)
+{
+    char path[PATH_MAX];
+    struct cfetch *f = calloc(1, sizeof(*f));
+
+    *out = NULL;
+    if (!f)
+        return -1;
+    *f = (struct cfetch){ .lp = lp, .done = done, .arg = arg };
+    f->location = strdup(location ? location : "");
+    if (!f->location) {
+        free(f);
+        return -1;
+    }
+    if (timeout_ms == 0)
+        timeout_ms = CFETCH_SYNC_TIMEOUT_MS;
+    enum loc_kind kind = loc_classify(location, path, sizeof path, f->err, sizeof f->err);
+    int rc = kind == LOC_HTTP ? http_start(f, timeout_ms) : local_start(f, kind, path);
+    if (rc < 0) {
+        fetch_teardown(f);
+        fetch_free(f);
+        return -1;
+    }
+    *out = f;
+    return 0;
+}
+
+void cfetch_cancel(struct cfetch *f)
+{
+    if (!f)
+        return;
+    fetch_teardown(f);
+    fetch_free(f);
+}

@@ -1,0 +1,15 @@
+/* ha_adapter.h — connects the pure HA engine to the agent: feeds it monitor events,
+ * SETs, peer messages and timer ticks, and carries out its decisions (role, status,
+ * VIP scripts, notifications, messages to the peer). */
+#ifndef SIPHA_HA_ADAPTER_H
+#define SIPHA_HA_ADAPTER_H
+
+#include "agent.h"
+
+int ha_adapter_start(struct agent *a);
+void ha_adapter_stop(struct agent *a);
+void ha_adapter_admin(struct agent *a, enum ha_admin_cmd cmd);
+void ha_adapter_options_changed(struct agent *a);
+void ha_adapter_alarm_cleared(struct agent *a, unsigned code);
+
+#endif

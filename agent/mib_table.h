@@ -1,0 +1,45 @@
+/* mib_table.h — one Net-SNMP handler for all six SIPHA-MIB tables, registered per
+ * table at entry.FIRSTCOLUMN.INSTANCE with a column range, so this process answers
+ * only for its own instance's rows and several agents share one table under one
+ * master (their rows interleave in lexicographic order). */
+#ifndef SIPHA_MIB_TABLE_H
+#define SIPHA_MIB_TABLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <net-snmp/net-snmp-config.h>
+#include <net-snmp/net-snmp-includes.h>
+
+#include "agent.h"
+#include "sipha_mib.h"
+
+/* Where an OID lies in the tables: table, column, instance, row (0 = none). */
+struct mib_pos {
+    enum sipha_table_id table;
+    unsigned column;
+    uint32_t instance;
+    uint32_t row;
+};
+
+/* Length of siphaObjects.T.1.C.INST (the registered prefix of a column). */
+#define MIB_COLUMN_PREFIX_LEN (SIPHA_MIB_ARC_LEN + 5)
+
+int mib_table_register_all(struct agent *a);
+
+/* Builds siphaObjects.table.1.column.instance[.row] into out (at least
+ * MIB_COLUMN_PREFIX_LEN + 1 entries); returns the length. */
+size_t mib_oid_build(oid *out, enum sipha_table_id table, unsigned column, uint32_t instance,
+                     uint32_t row, bool with_row);
+
+/* Parses an OID of one of our columns: 0 on success, -1 if it is not one (wrong
+ * prefix, column out of range, sub-ids too large). `*extra` is set when the OID goes
+ * on past the row index (only valid for GETNEXT). */
+int mib_oid_parse(const oid *name, size_t len, struct mib_pos *pos, bool *has_row, bool *extra);
+
+/* The row index of `table` after `row` (> row, or >= when inclusive) in `in`; 0 when
+ * none. For SIPHA_T_INSTANCE the only row is 0 and this returns 0. */
+uint32_t mib_next_row(const struct sipha_instance *in, enum sipha_table_id table, uint32_t row,
+                      bool inclusive);
+
+#endif

@@ -1,0 +1,96 @@
+/* notify.c — every notification is first an event log entry (the NMS can read what it
+ * missed), then a log line carrying the event id, then a trap. The varbinds are built
+ * when the event happens, so a notification queued during a master outage reports the
+ * values of its moment, not of the moment it is finally sent. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <net-snmp/net-snmp-config.h>
+#include <net-snmp/net-snmp-includes.h>
+#include <net-snmp/agent/net-snmp-agent-includes.h>
+
+#include "notify.h"
+#include "notify_build.h"
+#include "sipha_mib.h"
+
+static int syslog_priority(enum notif_severity s)
+{
+    switch (s) {
+    case SEV_ALARM: return LOG_ERR;
+    case SEV_STANDARD: return LOG_NOTICE;
+    default: return LOG_INFO;
+    }
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint32_t log_event(struct agent *a, const struct notif_def *d, uint32_t row,
+                          const char *detail)
+{
+    struct evlog_entry e;
+    memset(&e, 0, sizeof(e));
+    snprintf(e.id, sizeof(e.id), "%s", d->event_id);
+    e.code = d->code;
+    e.severity = d->severity;
+    e.mono_ms = loop_now_ms();
+    e.wall_ms = wall_ms();
+    if (detail && *detail)
+        snprintf(e.text, sizeof(e.text), "%s: %s", d->text, detail);
+    else if (row)
+        snprintf(e.text, sizeof(e.text), "%s (row %u)", d->text, row);
+    else
+        snprintf(e.text, sizeof(e.text), "%s", d->text);
+    e.notif = d->id;
+    e.alarm = d->is_alarm ? ALARM_ACTIVE : ALARM_NONE;
+    const struct evlog_entry *stored = evlog_append(&a->inst.events, &e);
+    snmp_log(syslog_priority(d->severity), "sipha[%u] %s %s %s\n", a->inst.index, d->event_id,
+             d->name, e.text);
+    return stored ? stored->index : 0;
+}
+
+static void queue_or_send(struct agent *a, netsnmp_variable_list *vbs)
+{
+    if (a->master_connected && nq_count(&a->queue) == 0) {
+        send_v2trap(vbs);
+        snmp_free_varbind(vbs);
+        return;
+    }
+    nq_push(&a->queue, vbs);
+    a->inst.notifs_queued = (uint32_t)nq_count(&a->queue);
+    a->inst.notifs_dropped = (uint32_t)nq_dropped(&a->queue);
+}
+
+uint32_t notify_emit(struct agent *a, enum notif_id id, uint32_t row, const char *detail)
+{
+    const struct notif_def *d = notif_def_get(id);
+    if (!d)
+        return 0;
+    uint32_t ev = log_event(a, d, row, detail);
+    netsnmp_variable_list *vbs = NULL;
+    /* For alarm-cleared, the event columns speak of the cleared row itself. */
+    uint32_t event_ref = d->row_table == SIPHA_T_EVENT ? row : ev;
+    if (notify_build_varbinds(d, &a->inst, row, event_ref, a->uptime_base, &vbs) == 0)
+        queue_or_send(a, vbs);
+    agent_request_save(a);
+    return ev;
+}
+
+void notify_flush(struct agent *a)
+{
+    size_t sent = 0;
+    netsnmp_variable_list *vbs;
+    while (a->master_connected && (vbs = nq_pop(&a->queue)) != NULL) {
+        send_v2trap(vbs);
+        snmp_free_varbind(vbs);
+        sent++;
+    }
+    a->inst.notifs_queued = (uint32_t)nq_count(&a->queue);
+    if (sent)
+        snmp_log(LOG_INFO, "sipha[%u]: sent %zu queued notifications\n", a->inst.index, sent);
+}

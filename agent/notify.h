@@ -1,0 +1,18 @@
+/* notify.h — sending a SIPHA-MIB notification: log it (event table and syslog), then
+ * send it through the AgentX master, or queue it while the master is away. */
+#ifndef SIPHA_NOTIFY_H
+#define SIPHA_NOTIFY_H
+
+#include <stdint.h>
+
+#include "agent.h"
+#include "notify_defs.h"
+
+/* Logs and sends notification `id` about row `row` of its table (0 for the instance).
+ * `detail` (may be NULL) is appended to the log text. Returns the event index. */
+uint32_t notify_emit(struct agent *a, enum notif_id id, uint32_t row, const char *detail);
+
+/* Sends queued notifications in order once the master is back. */
+void notify_flush(struct agent *a);
+
+#endif

@@ -1,0 +1,107 @@
+/* subagent.c — Net-SNMP AgentX subagent set-up.
+ *
+ * Net-SNMP reconnects by itself when the ping interval is non-zero and re-registers
+ * every subtree on the new session (register_mib_reattach). We only track whether the
+ * session is up (INDEX_START/INDEX_STOP callbacks) so notifications can be queued
+ * while it is not. */
+#include <stdio.h>
+#include <string.h>
+
+#include <net-snmp/net-snmp-config.h>
+#include <net-snmp/net-snmp-includes.h>
+#include <net-snmp/agent/net-snmp-agent-includes.h>
+#include <net-snmp/agent/agent_callbacks.h>
+
+#include "mib_table.h"
+#include "notify.h"
+#include "subagent.h"
+
+static const char *const app_name = "sipha-agent";
+
+/* Every session Net-SNMP initialises — the AgentX one included — gets a short
+ * timeout and no retries, so a synchronous AgentX call to a hung master stalls the
+ * loop for at most one timeout instead of the library default (~30 s with retries).
+ * Our own client sessions set their values after snmp_sess_init. */
+static int on_session_init(int major, int minor, void *server_arg, void *client_arg)
+{
+    (void)major;
+    (void)minor;
+    netsnmp_session *s = server_arg;
+    const struct agent *a = client_arg;
+    s->timeout = (long)a->cfg.agentx_timeout_ms * 1000L;
+    s->retries = 0;
+    return SNMPERR_SUCCESS;
+}
+
+static int on_master_up(int major, int minor, void *server_arg, void *client_arg)
+{
+    (void)major;
+    (void)minor;
+    (void)server_arg;
+    struct agent *a = client_arg;
+    a->master_connected = true;
+    a->flush_pending = true; /* sent from the loop, once registrations are done */
+    snmp_log(LOG_INFO, "sipha[%u]: connected to the AgentX master\n", a->inst.index);
+    return SNMPERR_SUCCESS;
+}
+
+static int on_master_down(int major, int minor, void *server_arg, void *client_arg)
+{
+    (void)major;
+    (void)minor;
+    (void)server_arg;
+    struct agent *a = client_arg;
+    if (a->master_connected)
+        snmp_log(LOG_WARNING, "sipha[%u]: AgentX master lost; notifications are queued\n",
+                 a->inst.index);
+    a->master_connected = false;
+    return SNMPERR_SUCCESS;
+}
+
+int subagent_start(struct agent *a)
+{
+    netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_ROLE, 1);
+    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_ALARM_DONT_USE_SIG, 1);
+    /* Behaviour comes from the XML config only: no sipha-agent.conf, no persistent
+     * Net-SNMP state files (the agent need not be able to write /var/lib/snmp). */
+    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1);
+    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_PERSIST_STATE, 1);
+    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD, 1);
+    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_SAVE, 1);
+    if (a->cfg.agentx_socket[0])
+        netsnmp_ds_set_string(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_X_SOCKET,
+                              a->cfg.agentx_socket);
+
+    snmp_register_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_SESSION_INIT,
+                           on_session_init, a);
+    snmp_register_callback(SNMP_CALLBACK_APPLICATION, SNMPD_CALLBACK_INDEX_START,
+                           on_master_up, a);
+    snmp_register_callback(SNMP_CALLBACK_APPLICATION, SNMPD_CALLBACK_INDEX_STOP,
+                           on_master_down, a);
+
+    if (init_agent(app_name) != 0) {
+        snmp_log(LOG_ERR, "sipha: init_agent failed\n");
+        return -1;
+    }
+    /* init_agent() resets the ping interval: set ours after it, before init_snmp(). */
+    netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL,
+                       (int)a->cfg.agentx_ping_interval);
+    netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_TIMEOUT,
+                       (int)((a->cfg.agentx_timeout_ms + 999) / 1000));
+    netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_RETRIES, 0);
+    if (subagent_register_tables(a) != 0)
+        return -1;
+    init_snmp(app_name);
+    return 0;
+}
+
+int subagent_register_tables(struct agent *a)
+{
+    return mib_table_register_all(a);
+}
+
+void subagent_stop(struct agent *a)
+{
+    (void)a;
+    snmp_shutdown(app_name);
+}

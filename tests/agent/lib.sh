@@ -1,0 +1,134 @@
+# lib.sh — shared by the agent tests and the demo: a private snmpd master and
+# snmptrapd on loopback, sipha-agent instances, assertions and cleanup.
+# Source it, then call t_setup. Everything lives in $T (a temp dir) and dies with
+# the shell (trap EXIT), whatever way it exits.
+
+ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+BUILD=${BUILD:-$ROOT/build}
+MIBOPTS=(-M "+$ROOT/build/ietf-mibs:$ROOT/mib" -m +SIPHA-MIB)
+ADMIN_USER=siphaAdmin ADMIN_AUTH=sipha-admin-auth ADMIN_PRIV=sipha-admin-priv
+READER_USER=siphaReader READER_AUTH=sipha-reader-auth READER_PRIV=sipha-reader-priv
+COMMUNITY=sipha-public
+T_PASS=0 T_FAIL=0
+T_PIDS=()
+
+t_free_port() {
+  python3 -c 'import socket,sys
+s=socket.socket(socket.AF_INET, socket.SOCK_STREAM if sys.argv[1]=="tcp" else socket.SOCK_DGRAM)
+s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "${1:-udp}"
+}
+
+t_cleanup() {
+  local p
+  for p in "${T_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  sleep 0.2
+  for p in "${T_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+  [ -n "${T:-}" ] && [ -z "${T_KEEP:-}" ] && rm -rf "$T"
+}
+
+t_setup() {
+  T=$(mktemp -d /tmp/sipha-test.XXXXXX)
+  chmod 700 "$T"
+  trap t_cleanup EXIT
+  trap 'exit 130' INT TERM
+  SNMP_PORT=$(t_free_port udp)
+  TRAP_PORT=$(t_free_port udp)
+  AGENTX="$T/agentx.sock"
+  export SNMP_PERSISTENT_DIR="$T/snmp-persist" MIBDIRS= MIBS=
+  export SNMPCONFPATH="$T/snmp-client"  # no user ~/.snmp or /etc/snmp/snmp.conf settings
+  mkdir -p "$SNMP_PERSISTENT_DIR" "$SNMPCONFPATH"
+}
+
+t_pass() { T_PASS=$((T_PASS + 1)); echo "ok    $*"; }
+t_fail() { T_FAIL=$((T_FAIL + 1)); echo "FAIL  $*"; }
+# t_check DESCRIPTION COMMAND...: passes when COMMAND succeeds.
+t_check() { local d=$1; shift; if "$@" >/dev/null 2>&1; then t_pass "$d"; else t_fail "$d"; fi; }
+# t_eq DESCRIPTION EXPECTED ACTUAL
+t_eq() { if [ "$2" = "$3" ]; then t_pass "$1"; else t_fail "$1 (expected '$2', got '$3')"; fi; }
+t_summary() {
+  echo "$(basename "$0" .sh): $T_PASS passed, $T_FAIL failed"
+  [ "$T_FAIL" -eq 0 ]
+}
+# t_wait SECONDS COMMAND...: polls every 0.1 s until COMMAND succeeds.
+t_wait() {
+  local end=$((SECONDS + $1)); shift
+  while [ $SECONDS -le $end ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  return 1
+}
+
+# The master: the shipped snippet plus what a test needs (loopback port, private
+# AgentX socket, users, a trap sink).
+t_snmpd_conf() {
+  cat > "$T/snmpd.conf" <<CONF
+includeFile $ROOT/snmpd.conf.d/sipha.conf
+agentaddress udp:127.0.0.1:$SNMP_PORT
+agentXSocket $AGENTX
+agentXPerms 0600 0700
+createUser $ADMIN_USER SHA-256 "$ADMIN_AUTH" AES "$ADMIN_PRIV"
+createUser $READER_USER SHA-256 "$READER_AUTH" AES "$READER_PRIV"
+trap2sink udp:127.0.0.1:$TRAP_PORT sipha-traps
+CONF
+  chmod 600 "$T/snmpd.conf"
+}
+
+t_start_snmpd() {
+  [ -f "$T/snmpd.conf" ] || t_snmpd_conf
+  snmpd -f -C -c "$T/snmpd.conf" -Lf "$T/snmpd.log" -p "$T/snmpd.pid" -I -ipCidrRouteTable,inetCidrRouteTable &
+  SNMPD_PID=$!
+  T_PIDS+=("$SNMPD_PID")
+  t_wait 10 test -S "$AGENTX" || { echo "snmpd did not start:"; tail "$T/snmpd.log"; return 1; }
+}
+
+t_start_trapd() {
+  cat > "$T/snmptrapd.conf" <<CONF
+disableAuthorization yes
+authCommunity log sipha-traps
+CONF
+  snmptrapd -f -Lf "$T/traps.log" -C -c "$T/snmptrapd.conf" "${MIBOPTS[@]}" -F 'TRAP %v\n' \
+    "udp:127.0.0.1:$TRAP_PORT" &
+  TRAPD_PID=$!
+  T_PIDS+=("$TRAPD_PID")
+  t_wait 5 grep -q "NET-SNMP version" "$T/traps.log"
+}
+
+# t_instance_conf INDEX NAME ROLE [EXTRA-XML] — writes $T/inst-INDEX.xml
+t_instance_conf() {
+  mkdir -p "$T/state"
+  cat > "$T/inst-$1.xml" <<XML
+<?xml version="1.0"?>
+<sipha>
+  <instance index="$1" name="$2" priority="$((200 - $1))" initial-role="$3"/>
+  <agentx socket="$AGENTX" ping-interval="1" timeout-ms="1000"/>
+  <state dir="$T/state"/>
+  <eventlog limit="50"/>
+  <options sip-pass-check="true" control-vip-scripts="false" sip-iptakeover-monitoring="false"
+           tlib-nic-monitoring="false" sip-nic-monitoring="false"/>
+  <sip address="127.0.0.1" port="$((5060 + $1))"/>
+  <nic purpose="management" name="lo"/>
+  <service-dn name="gw$1" uri="sip:gw$1@127.0.0.1:$((5070 + $1))" oos-check="10" oos-force="3"/>
+  <contact aor="sip:100$1@example.com" uri="sip:100$1@127.0.0.1:$((5080 + $1))" expires="3600"/>
+  ${4:-}
+</sipha>
+XML
+}
+
+# t_start_agent INDEX — starts sipha-agent on $T/inst-INDEX.xml; sets AGENT_PID_<INDEX>
+t_start_agent() {
+  "$BUILD/sipha-agent" -f -c "$T/inst-$1.xml" >>"$T/agent-$1.log" 2>&1 &
+  local pid=$!
+  T_PIDS+=("$pid")
+  eval "AGENT_PID_$1=$pid"
+  t_wait 10 t_get_v2 "SIPHA-MIB::siphaInstName.$1"
+}
+
+t_get_v2() { snmpget -v2c -c "$COMMUNITY" -r 0 -t 2 "${MIBOPTS[@]}" -Oqv "udp:127.0.0.1:$SNMP_PORT" "$@"; }
+t_walk_v2() { snmpwalk -v2c -c "$COMMUNITY" -r 0 -t 2 "${MIBOPTS[@]}" "$@" "udp:127.0.0.1:$SNMP_PORT" SIPHA-MIB::siphaMIB; }
+t_v3admin() {
+  local tool=$1; shift
+  "$tool" -v3 -u "$ADMIN_USER" -l authPriv -a SHA-256 -A "$ADMIN_AUTH" -x AES -X "$ADMIN_PRIV" \
+    -r 0 -t 3 "${MIBOPTS[@]}" "udp:127.0.0.1:$SNMP_PORT" "$@"
+}
+t_set_v3() { t_v3admin snmpset "$@"; }
+t_set_v2() { snmpset -v2c -c "$COMMUNITY" -r 0 -t 2 "${MIBOPTS[@]}" "udp:127.0.0.1:$SNMP_PORT" "$@"; }
+# t_trap_count PATTERN — notifications so far in the trap log matching PATTERN
+t_trap_count() { grep -c -- "$1" "$T/traps.log" 2>/dev/null || true; }

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Every writable object SET good and bad; the SNMPv3 authPriv user succeeds, the v2c
+# community is refused; no state changes on any error.
+source "$(dirname "$0")/lib.sh"
+t_setup
+t_start_snmpd || exit 1
+t_instance_conf 1 sip-a primary
+t_check "agent registers" t_start_agent 1
+P=SIPHA-MIB
+
+# t_set_err DESC EXPECTED-ERROR-TEXT ARGS... (v3 admin)
+t_set_err() {
+  local d=$1 want=$2; shift 2
+  local out; out=$(t_set_v3 "$@" 2>&1)
+  if grep -q -- "$want" <<<"$out"; then t_pass "$d"; else t_fail "$d (wanted '$want', got: $out)"; fi
+}
+
+for col in siphaInstSipPassCheck siphaInstControlVipScripts siphaInstIpTakeoverMonitoring \
+           siphaInstTlibNicMonitoring siphaInstSipNicMonitoring; do
+  before=$(t_get_v2 "$P::$col.1")
+  new=true; [ "$before" = true ] && new=false
+  t_check "$col: v3 authPriv SET $new" t_set_v3 "$P::$col.1" i "$([ $new = true ] && echo 1 || echo 2)"
+  t_eq "$col: reads back $new" "$new" "$(t_get_v2 "$P::$col.1")"
+  t_set_err "$col: wrong type refused" "wrongType" "$P::$col.1" u 1
+  t_set_err "$col: value 3 refused" "wrongValue" "$P::$col.1" i 3
+  t_set_err "$col: value 0 refused" "wrongValue" "$P::$col.1" i 0
+  t_eq "$col: unchanged after errors" "$new" "$(t_get_v2 "$P::$col.1")"
+  out=$(t_set_v2 "$P::$col.1" i 1 2>&1)
+  if grep -Eq "noAccess|notWritable|authorizationError" <<<"$out"; then t_pass "$col: v2c SET refused"; else t_fail "$col: v2c SET refused ($out)"; fi
+  t_eq "$col: unchanged after v2c" "$new" "$(t_get_v2 "$P::$col.1")"
+done
+
+# A multi-varbind SET with one bad varbind changes nothing at all.
+before=$(t_get_v2 "$P::siphaInstSipPassCheck.1")
+t_set_err "multi-varbind SET with one bad value refused" "wrongValue" \
+  "$P::siphaInstSipPassCheck.1" i "$([ "$before" = true ] && echo 2 || echo 1)" "$P::siphaInstSipNicMonitoring.1" i 9
+t_eq "multi-varbind: good varbind not applied" "$before" "$(t_get_v2 "$P::siphaInstSipPassCheck.1")"
+
+# Read-only columns: outside the write view.
+t_set_err "read-only column refused" "notWritable\|noAccess" "$P::siphaInstName.1" s x
+t_set_err "priority is read-only" "notWritable\|noAccess" "$P::siphaInstPriority.1" u 5
+
+# Admin command.
+t_set_err "admin none(1) refused" "wrongValue" "$P::siphaInstAdminCommand.1" i 1
+t_set_err "admin 7 refused" "wrongValue" "$P::siphaInstAdminCommand.1" i 7
+t_set_err "admin peerTakeover without a peer" "inconsistentValue" "$P::siphaInstAdminCommand.1" i 5
+t_set_err "admin wrong type" "wrongType" "$P::siphaInstAdminCommand.1" s switchover
+t_eq "role unchanged by refused commands" primary "$(t_get_v2 "$P::siphaInstRole.1")"
+t_check "admin becomeBackup accepted" t_set_v3 "$P::siphaInstAdminCommand.1" i 4
+t_wait 5 bash -c "[ \"\$(snmpget -v2c -c $COMMUNITY ${MIBOPTS[*]} -Oqv udp:127.0.0.1:$SNMP_PORT $P::siphaInstRole.1)\" = backup ]"
+t_eq "role is backup" backup "$(t_get_v2 "$P::siphaInstRole.1")"
+t_eq "admin result success" success "$(t_get_v2 "$P::siphaInstAdminResult.1")"
+t_check "admin time is set" test "$(t_get_v2 -Ot "$P::siphaInstAdminTime.1")" -gt 0
+
+# Alarm clear: only an active alarm, only to cleared(3).
+last=$(snmpwalk -v2c -c "$COMMUNITY" "${MIBOPTS[@]}" -On "udp:127.0.0.1:$SNMP_PORT" $P::siphaEventAlarmState | tail -n1 | cut -d' ' -f1)
+evidx=${last##*.}
+t_set_err "clearing a non-alarm event is inconsistent" "inconsistentValue" "$P::siphaEventAlarmState.1.$evidx" i 3
+t_set_err "alarm state active(2) refused" "wrongValue" "$P::siphaEventAlarmState.1.$evidx" i 2
+t_set_err "alarm state on a missing event" "noCreation\|noSuchName\|notWritable" "$P::siphaEventAlarmState.1.999999" i 3
+t_summary

@@ -1,0 +1,271 @@
+/* sample_instance.c — the made-up but consistent instance of sample_instance.h. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "sample_instance.h"
+
+static bool is_a(uint32_t index)
+{
+    return index % 2 == 1;
+}
+
+/* `ago` ms before now, never "never" (0) nor before the sample's start. */
+static sipha_ms before(uint64_t now_ms, uint64_t ago)
+{
+    uint64_t base = sample_uptime_base(now_ms);
+    return now_ms - base > ago ? now_ms - ago : base + 1;
+}
+
+static int64_t wall_ms_ago(uint64_t ago)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - (int64_t)ago;
+}
+
+uint64_t sample_uptime_base(uint64_t now_ms)
+{
+    return now_ms > SAMPLE_UPTIME_MS ? now_ms - SAMPLE_UPTIME_MS : 0;
+}
+
+static void fill_identity(struct sipha_instance *in, uint32_t index, uint64_t now)
+{
+    bool a = is_a(index);
+    in->index = index;
+    snprintf(in->name, sizeof(in->name), "%s", a ? "sip-a" : "sip-b");
+    in->priority = a ? 1 : 2;
+    sipha_addr_parse(&in->sip_addr, a ? "192.0.2.10" : "192.0.2.11");
+    in->sip_port = 5060;
+    in->options = HA_OPT_SIP_PASS_CHECK | HA_OPT_CONTROL_VIP_SCRIPTS |
+                  HA_OPT_IPTAKEOVER_MONITORING | HA_OPT_TLIB_NIC_MONITORING |
+                  HA_OPT_SIP_NIC_MONITORING;
+    in->role = a ? HA_ROLE_PRIMARY : HA_ROLE_BACKUP;
+    in->status = HA_STATUS_RUNNING;
+    in->epoch = 7;
+    in->listener_bound = true;
+    in->traffic = a ? TRAFFIC_FLOWING : TRAFFIC_NOT_MONITORED;
+    in->sip_msgs_in = a ? 1234567 : 0;
+    in->last_sip_msg = a ? before(now, 2000) : 0;
+    /* T = max over the DNs of oos-check + max(oos-force, 5): DN 2 gives 60 + 5. */
+    in->oos_timeout_base = 65;
+    in->oos_timeout_eff = 65;
+    in->backoff_factor = 1;
+    in->switchovers = 3;
+    in->last_switchover = before(now, 600000);
+    in->last_reason = HA_REASON_ADMIN;
+}
+
+static void fill_peer(struct sipha_instance *in, uint64_t now)
+{
+    bool a = is_a(in->index);
+    snprintf(in->peer_name, sizeof(in->peer_name), "%s", a ? "sip-b" : "sip-a");
+    in->peer_role = a ? HA_ROLE_BACKUP : HA_ROLE_PRIMARY;
+    in->peer_status = HA_STATUS_RUNNING;
+    in->peer_link = LINK_UP;
+    in->peer_last_seen = before(now, 1000);
+    in->arbiter = LINK_UP;
+    in->admin_cmd = HA_CMD_NONE;
+    in->admin_result = HA_RESULT_SUCCESS;
+    in->admin_time = in->last_switchover;
+}
+
+static int add_nics(struct sipha_instance *in, uint64_t now)
+{
+    bool a = is_a(in->index);
+    struct sipha_nic mgmt = {
+        .index = SAMPLE_NIC_MGMT, .purpose = NIC_PURPOSE_MANAGEMENT, .ifindex = 2,
+        .name = "eth0", .oper = OPER_UP, .last_change = before(now, 3000000),
+    };
+    struct sipha_nic sip = {
+        .index = SAMPLE_NIC_SIP, .purpose = NIC_PURPOSE_SIP, .ifindex = 3,
+        .name = "eth1", .oper = OPER_UP, .last_change = before(now, 1200000), .failures = 1,
+    };
+    sipha_addr_parse(&mgmt.addr, a ? "198.51.100.10" : "198.51.100.11");
+    sip.addr = in->sip_addr;
+    return rows_insert(&in->nics, &mgmt) && rows_insert(&in->nics, &sip) ? 0 : -1;
+}
+
+static int add_vip(struct sipha_instance *in, uint64_t now)
+{
+    bool a = is_a(in->index);
+    struct sipha_vip vip = {
+        .index = SAMPLE_VIP, .prefix_len = 24, .interface = "eth1",
+        .up_script = "/etc/sipha/vip-up.sh", .down_script = "/etc/sipha/vip-down.sh",
+        .expected = a ? VIP_EXPECT_PRESENT : VIP_EXPECT_ABSENT,
+        .actual = a ? VIP_ACTUAL_PRESENT : VIP_ACTUAL_ABSENT,
+        .status = VIP_STATUS_OK, .script_runs = 2, .last_exit = 0,
+        .last_change = in->last_switchover,
+    };
+    (void)now;
+    sipha_addr_parse(&vip.addr, "192.0.2.100");
+    return rows_insert(&in->vips, &vip) ? 0 : -1;
+}
+
+static int add_dns(struct sipha_instance *in, uint64_t now)
+{
+    struct sipha_dn gw = {
+        .index = SAMPLE_DN, .name = "gw-1", .uri = "sip:gw-1@192.0.2.50:5060",
+        .oos_check = 30, .oos_force = 10, .state = DN_IN_SERVICE,
+        .last_response = before(now, 5000), .last_status = 200, .rtt_us = 850,
+        .probes = 120, .timeouts = 0,
+    };
+    struct sipha_dn media = {
+        .index = SAMPLE_DN + 1, .name = "media-1", .uri = "sip:media-1@192.0.2.51:5060",
+        .oos_check = 60, .oos_force = 5, .state = DN_IN_SERVICE,
+        .last_response = before(now, 20000), .last_status = 200, .rtt_us = 1320,
+        .probes = 60, .timeouts = 1,
+    };
+    return rows_insert(&in->dns, &gw) && rows_insert(&in->dns, &media) ? 0 : -1;
+}
+
+static int add_contact(struct sipha_instance *in, uint64_t now)
+{
+    struct sipha_contact c = {
+        .index = SAMPLE_CONTACT, .aor = "sip:1001@example.com",
+        .uri = "sip:1001@192.0.2.60:5062;transport=udp", .expires_at = now + 1800000,
+        .origin = is_a(in->index) ? CONTACT_LOCAL : CONTACT_SYNCED,
+    };
+    return rows_insert(&in->contacts, &c) ? 0 : -1;
+}
+
+/* Logs `def` the way the agent does; `ago` ms before now. Returns the index or 0. */
+static uint32_t log_event(struct sipha_instance *in, const struct notif_def *def,
+                          uint32_t row, uint64_t now, uint64_t ago)
+{
+    struct evlog_entry e;
+    memset(&e, 0, sizeof(e));
+    snprintf(e.id, sizeof(e.id), "%s", def->event_id);
+    e.code = def->code;
+    e.severity = def->severity;
+    e.mono_ms = before(now, ago);
+    e.wall_ms = wall_ms_ago(ago);
+    if (row)
+        snprintf(e.text, sizeof(e.text), "%s (row %u)", def->text, (unsigned)row);
+    else
+        snprintf(e.text, sizeof(e.text), "%s", def->text);
+    e.notif = def->id;
+    e.alarm = def->is_alarm ? ALARM_ACTIVE : ALARM_NONE;
+    const struct evlog_entry *stored = evlog_append(&in->events, &e);
+    return stored ? stored->index : 0;
+}
+
+/* An alarm raised half an hour ago and cleared since: what siphaAlarmCleared
+ * speaks of. */
+static int add_cleared_alarm(struct sipha_instance *in, uint64_t now)
+{
+    const struct notif_def *def = notif_def_get(NOTIF_LISTENER_BIND_FAILURE);
+    uint32_t ev = log_event(in, def, 0, now, 1800000);
+    struct evlog_entry *e = ev ? evlog_find(&in->events, ev) : NULL;
+    if (!e)
+        return -1;
+    e->alarm = ALARM_CLEARED;
+    return 0;
+}
+
+int sample_instance_fill_at(struct sipha_instance *in, uint32_t index, uint64_t now_ms)
+{
+    instance_init(in);
+    if (index == 0)
+        return -1;
+    fill_identity(in, index, now_ms);
+    fill_peer(in, now_ms);
+    if (add_nics(in, now_ms) < 0 || add_vip(in, now_ms) < 0 || add_dns(in, now_ms) < 0 ||
+        add_contact(in, now_ms) < 0 || add_cleared_alarm(in, now_ms) < 0)
+        return -1;
+    return 0;
+}
+
+int sample_instance_fill(struct sipha_instance *in, uint32_t index)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return sample_instance_fill_at(in, index, now);
+}
+
+uint32_t sample_row_index(const struct sipha_instance *in, enum sipha_table_id table)
+{
+    switch (table) {
+    case SIPHA_T_NIC: return SAMPLE_NIC_SIP;
+    case SIPHA_T_VIP: return SAMPLE_VIP;
+    case SIPHA_T_DN: return SAMPLE_DN;
+    case SIPHA_T_CONTACT: return SAMPLE_CONTACT;
+    case SIPHA_T_EVENT: {
+        const struct evlog_entry *e = evlog_next(&in->events, 0, false);
+        return e ? e->index : 0;
+    }
+    default: return 0;
+    }
+}
+
+/* State changes of the HA notifications (instance-wide). */
+static void apply_ha(struct sipha_instance *in, enum notif_id id, uint64_t now)
+{
+    switch (id) {
+    case NOTIF_ROLE_CHANGE: in->epoch++; break;
+    case NOTIF_SWITCHOVER: in->switchovers++; in->epoch++; in->last_switchover = now; break;
+    case NOTIF_SIP_TRAFFIC_LOST:
+        in->traffic = TRAFFIC_LOST;
+        in->last_sip_msg = before(now, (uint64_t)in->oos_timeout_eff * 1000);
+        break;
+    case NOTIF_SIP_TRAFFIC_RESTORED: in->traffic = TRAFFIC_FLOWING; in->last_sip_msg = now; break;
+    case NOTIF_DOUBLE_SWITCHOVER:
+        in->double_switchovers++;
+        in->backoff_factor = 2;
+        in->oos_timeout_eff = in->oos_timeout_base * 2;
+        break;
+    case NOTIF_LISTENER_BIND_FAILURE: in->listener_bound = false; break;
+    case NOTIF_LISTENER_BOUND: in->listener_bound = true; break;
+    case NOTIF_PEER_LOST: in->peer_link = LINK_DOWN; break;
+    case NOTIF_PEER_FOUND: in->peer_link = LINK_UP; in->peer_last_seen = now; break;
+    case NOTIF_ARBITER_LOST: in->arbiter = LINK_DOWN; break;
+    case NOTIF_ARBITER_FOUND: in->arbiter = LINK_UP; break;
+    case NOTIF_SPLIT_BRAIN_DETECTED: in->role = in->peer_role = HA_ROLE_PRIMARY; break;
+    case NOTIF_SPLIT_BRAIN_RESOLVED: in->peer_role = HA_ROLE_BACKUP; break;
+    default: break;
+    }
+}
+
+/* State changes of the notifications about a row. */
+static void apply_rows(struct sipha_instance *in, enum notif_id id, uint64_t now)
+{
+    struct sipha_nic *nic = rows_find(&in->nics, SAMPLE_NIC_SIP);
+    struct sipha_vip *vip = rows_find(&in->vips, SAMPLE_VIP);
+    struct sipha_dn *dn = rows_find(&in->dns, SAMPLE_DN);
+    if (!nic || !vip || !dn)
+        return;
+    switch (id) {
+    case NOTIF_DN_OUT_OF_SERVICE: dn->state = DN_OUT_OF_SERVICE; dn->timeouts++; break;
+    case NOTIF_DN_IN_SERVICE: dn->state = DN_IN_SERVICE; dn->last_status = 200; break;
+    case NOTIF_NIC_FAILURE: nic->oper = OPER_DOWN; nic->failures++; nic->last_change = now; break;
+    case NOTIF_NIC_RECOVERY: nic->oper = OPER_UP; nic->last_change = now; break;
+    case NOTIF_VIP_FAILURE:
+        vip->actual = vip->expected == VIP_EXPECT_PRESENT ? VIP_ACTUAL_ABSENT : VIP_ACTUAL_PRESENT;
+        vip->status = VIP_STATUS_FAILED;
+        vip->script_runs++;
+        vip->last_exit = 1;
+        vip->last_change = now;
+        break;
+    case NOTIF_VIP_SUCCESS:
+        vip->actual = vip->expected == VIP_EXPECT_PRESENT ? VIP_ACTUAL_PRESENT : VIP_ACTUAL_ABSENT;
+        vip->status = VIP_STATUS_OK;
+        vip->last_change = now;
+        break;
+    default: break;
+    }
+}
+
+uint32_t sample_instance_notify(struct sipha_instance *in, const struct notif_def *def,
+                                uint64_t now_ms)
+{
+    if (!def)
+        return 0;
+    apply_ha(in, def->id, now_ms);
+    apply_rows(in, def->id, now_ms);
+    uint32_t row = sample_row_index(in, (enum sipha_table_id)def->row_table);
+    uint32_t ev = log_event(in, def, row, now_ms, 0);
+    if (def->row_table == SIPHA_T_EVENT)
+        return row; /* the cleared alarm, not the clearing event */
+    return ev;
+}
