@@ -10,6 +10,7 @@
 #include "instance.h"
 
 #define CONFIG_ERR_MAX 512
+#define CONFIG_DEFAULT_STATE_DIR "/var/lib/sipha" /* <state dir=> left out */
 
 struct config_nic {
     enum nic_purpose purpose;
@@ -93,9 +94,11 @@ struct sipha_config {
     struct config_contact *contacts; size_t n_contacts;
 };
 
-/* Parses and validates an XML document held in memory. `origin` names it in errors
- * (file path or URL). On error returns -1, leaves `cfg` untouched and writes
- * "origin:line: element <x>: what is wrong" into err. */
+/* Parses and validates an XML document held in memory (at most 1 MiB). `origin`
+ * names it in errors (file path or URL); schema_path NULL = config_default_schema().
+ * `cfg` must be zeroed or hold a loaded configuration: on success its previous
+ * content is freed and replaced. On error returns -1, leaves `cfg` untouched and
+ * writes "origin:line: element <x>: what is wrong" into err. */
 int config_parse_buffer(struct sipha_config *cfg, const char *buf, size_t len,
                         const char *origin, const char *schema_path,
                         char *err, size_t errlen);
@@ -104,6 +107,10 @@ int config_parse_buffer(struct sipha_config *cfg, const char *buf, size_t len,
 int config_load(struct sipha_config *cfg, const char *location, const char *schema_path,
                 char *err, size_t errlen);
 void config_free(struct sipha_config *cfg);
+/* NULL when the option bits `options` (enum ha_option) have what they need in `cfg`
+ * (e.g. sip-nic-monitoring needs a SIP NIC), else why not. The loader applies it to
+ * <options>; a SET of the option columns can use it too (inconsistentValue). */
+const char *config_options_problem(const struct sipha_config *cfg, unsigned options);
 /* The schema path: $SIPHA_SCHEMA, else the installed one, else the source tree's. */
 const char *config_default_schema(void);
 

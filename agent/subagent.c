@@ -102,6 +102,13 @@ int subagent_register_tables(struct agent *a)
 
 void subagent_stop(struct agent *a)
 {
-    (void)a;
+    /* snmp_shutdown() frees the client argument of every callback still registered:
+     * ours point into struct agent, so they go first. */
+    snmp_unregister_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_SESSION_INIT,
+                             on_session_init, a, 1);
+    snmp_unregister_callback(SNMP_CALLBACK_APPLICATION, SNMPD_CALLBACK_INDEX_START,
+                             on_master_up, a, 1);
+    snmp_unregister_callback(SNMP_CALLBACK_APPLICATION, SNMPD_CALLBACK_INDEX_STOP,
+                             on_master_down, a, 1);
     snmp_shutdown(app_name);
 }

@@ -5,7 +5,7 @@
 
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 BUILD=${BUILD:-$ROOT/build}
-MIBOPTS=(-M "+$ROOT/build/ietf-mibs:$ROOT/mib" -m +SIPHA-MIB)
+MIBOPTS=(-M "$ROOT/build/ietf-mibs:$ROOT/mib" -m SNMPv2-MIB:SIPHA-MIB)
 ADMIN_USER=siphaAdmin ADMIN_AUTH=sipha-admin-auth ADMIN_PRIV=sipha-admin-priv
 READER_USER=siphaReader READER_AUTH=sipha-reader-auth READER_PRIV=sipha-reader-priv
 COMMUNITY=sipha-public
@@ -118,14 +118,17 @@ t_start_agent() {
   local pid=$!
   T_PIDS+=("$pid")
   eval "AGENT_PID_$1=$pid"
-  t_wait 10 t_get_v2 "SIPHA-MIB::siphaInstName.$1"
+  t_wait 10 t_has "SIPHA-MIB::siphaInstName.$1"
 }
+
+# t_has OID: the master answers OID with a value (snmpget exits 0 on noSuch* too).
+t_has() { local v; v=$(t_get_v2 "$1" 2>/dev/null) && [ -n "$v" ] && ! grep -q '^No Such' <<<"$v"; }
 
 t_get_v2() { snmpget -v2c -c "$COMMUNITY" -r 0 -t 2 "${MIBOPTS[@]}" -Oqv "udp:127.0.0.1:$SNMP_PORT" "$@"; }
 t_walk_v2() { snmpwalk -v2c -c "$COMMUNITY" -r 0 -t 2 "${MIBOPTS[@]}" "$@" "udp:127.0.0.1:$SNMP_PORT" SIPHA-MIB::siphaMIB; }
 t_v3admin() {
   local tool=$1; shift
-  "$tool" -v3 -u "$ADMIN_USER" -l authPriv -a SHA-256 -A "$ADMIN_AUTH" -x AES -X "$ADMIN_PRIV" \
+  "$tool" ${T_SNMP_OPTS:-} -v3 -u "$ADMIN_USER" -l authPriv -a SHA-256 -A "$ADMIN_AUTH" -x AES -X "$ADMIN_PRIV" \
     -r 0 -t 3 "${MIBOPTS[@]}" "udp:127.0.0.1:$SNMP_PORT" "$@"
 }
 t_set_v3() { t_v3admin snmpset "$@"; }

@@ -11,7 +11,7 @@ P=SIPHA-MIB
 # t_set_err DESC EXPECTED-ERROR-TEXT ARGS... (v3 admin)
 t_set_err() {
   local d=$1 want=$2; shift 2
-  local out; out=$(t_set_v3 "$@" 2>&1)
+  local out; out=$(T_SNMP_OPTS=-Ir t_set_v3 "$@" 2>&1)  # -Ir: let bad values reach the agent
   if grep -q -- "$want" <<<"$out"; then t_pass "$d"; else t_fail "$d (wanted '$want', got: $out)"; fi
 }
 

@@ -21,6 +21,6 @@ ev=$(grep -Eo "$P::siphaEventId.1.[0-9]+" <<<"$line" | head -n1)
 ev=${ev##*.}
 t_eq "event row of the trap names its notification" "$P::siphaSwitchover" \
   "$(t_get_v2 "$P::siphaEventNotification.1.$ev")"
-t_eq "event row has the event id" '"00-52102"' "$(t_get_v2 "$P::siphaEventId.1.$ev")"
+t_eq "event row has the event id" '00-52102' "$(t_get_v2 "$P::siphaEventId.1.$ev")"
 t_check "log line carries the event id" grep -q "00-52102" "$T/agent-1.log"
 t_summary

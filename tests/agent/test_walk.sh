@@ -9,12 +9,11 @@ t_instance_conf 2 sip-b backup
 t_check "agent 1 registers" t_start_agent 1
 t_check "agent 2 registers" t_start_agent 2
 
-t_eq "instance 1 name" '"sip-a"' "$(t_get_v2 SIPHA-MIB::siphaInstName.1)"
-t_eq "instance 2 name" '"sip-b"' "$(t_get_v2 SIPHA-MIB::siphaInstName.2)"
+t_eq "instance 1 name" 'sip-a' "$(t_get_v2 SIPHA-MIB::siphaInstName.1)"
+t_eq "instance 2 name" 'sip-b' "$(t_get_v2 SIPHA-MIB::siphaInstName.2)"
 t_eq "instance 1 role" primary "$(t_get_v2 SIPHA-MIB::siphaInstRole.1)"
 t_eq "instance 2 role" backup "$(t_get_v2 SIPHA-MIB::siphaInstRole.2)"
-t_eq "GET of a missing instance" "No Such Instance currently exists at this OID" \
-  "$(t_get_v2 SIPHA-MIB::siphaInstName.3)"
+t_check "GET of a missing instance: noSuch*" grep -q "^No Such" <<<"$(t_get_v2 SIPHA-MIB::siphaInstName.3)"
 
 t_walk_v2 -On > "$T/walk.txt"
 t_bulk() { snmpbulkwalk -v2c -c "$COMMUNITY" -Cr7 -r 0 -t 2 "${MIBOPTS[@]}" -On "udp:127.0.0.1:$SNMP_PORT" SIPHA-MIB::siphaMIB; }
@@ -22,7 +21,7 @@ t_bulk > "$T/bulk.txt"
 in_order() {
   python3 - "$1" <<'PY'
 import sys
-oids = [tuple(int(x) for x in l.split(' ', 1)[0].strip('.').split('.')) for l in open(sys.argv[1]) if l.startswith('.')]
+oids = [tuple(int(x) for x in l.split(' ', 1)[0].strip('.').split('.')) for l in open(sys.argv[1]) if l.startswith('.') and 'No more variables' not in l]
 sys.exit(0 if len(oids) > 50 and oids == sorted(oids) and len(set(oids)) == len(oids) else 1)
 PY
 }

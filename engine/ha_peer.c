@@ -1,0 +1,164 @@
+/* ha_peer.c — the peer and the arbiter as this instance sees them, and the rules
+ * that follow from them: startup, peer loss, quorum, both-primary resolution
+ * (split brain, and control-vip-scripts when the arbiter is lost).
+ *
+ * The peer is up from its first PEER_STATE until PEER_LOST or peer_timeout_ms
+ * without a PEER_STATE (the engine times it out itself; the adapter may say so
+ * earlier, e.g. when the peer's rows vanish from its master). */
+#include "ha_engine_int.h"
+
+static void set_link(struct ha_engine *e, enum ha_link l)
+{
+    enum ha_link old = e->st.peer_link;
+    if (old == l)
+        return;
+    e->st.peer_link = l;
+    if (l == HA_LINK_UP) {
+        ha_notify(e, NOTIF_PEER_FOUND, 0);
+        return;
+    }
+    e->p.ho_active = false;
+    e->p.noprim = false;
+    if (old == HA_LINK_UP)
+        ha_notify(e, NOTIF_PEER_LOST, 0);
+}
+
+void ha_peer_state_in(struct ha_engine *e, const struct ha_peer_state *ps)
+{
+    bool moved = e->p.peer_msgs_known && ps->sip_msgs != e->st.peer.sip_msgs;
+    e->st.peer = *ps;
+    e->p.peer_msgs_known = true;
+    e->st.peer_last_seen = e->p.now;
+    set_link(e, HA_LINK_UP);
+    if (moved)
+        ha_traffic_peer_seen(e);
+    if (e->p.discovering) {
+        e->p.discovering = false;
+        ha_peer_eval_start(e);
+    }
+    /* A backup follows the primary's term number, so its own next term is newer. */
+    if (e->st.role == HA_ROLE_BACKUP && ps->role == HA_ROLE_PRIMARY && ps->epoch > e->st.epoch)
+        e->st.epoch = ps->epoch;
+}
+
+void ha_peer_lost_in(struct ha_engine *e)
+{
+    e->p.discovering = false;
+    set_link(e, HA_LINK_DOWN);
+}
+
+void ha_arbiter_in(struct ha_engine *e, bool reachable)
+{
+    enum ha_link l = reachable ? HA_LINK_UP : HA_LINK_DOWN;
+    bool first = !e->p.arbiter_known;
+    e->p.arbiter_known = true;
+    if (!first && l == e->st.arbiter)
+        return;
+    e->st.arbiter = l;
+    if (l == HA_LINK_DOWN)
+        ha_notify(e, NOTIF_ARBITER_LOST, 0);
+    else if (!first)
+        ha_notify(e, NOTIF_ARBITER_FOUND, 0);
+}
+
+/* Discovery ends after peer_timeout_ms without a word; the peer then counts as lost. */
+void ha_peer_eval_link(struct ha_engine *e)
+{
+    if (e->p.discovering && e->p.now >= e->p.init_ms + e->p.peer_timeout_ms)
+        ha_peer_lost_in(e);
+    if (e->st.peer_link == HA_LINK_UP && e->p.now >= e->st.peer_last_seen + e->p.peer_timeout_ms)
+        set_link(e, HA_LINK_DOWN);
+}
+
+/* The first role: the configured one, except that a configured primary defers to
+ * a peer already primary in a term at least as new as its own, and a configured
+ * backup whose peer is absent takes over as any backup would. */
+void ha_peer_eval_start(struct ha_engine *e)
+{
+    if (e->st.role != HA_ROLE_UNKNOWN || e->p.discovering)
+        return;
+    bool up = ha_peer_up(e);
+    if (e->p.initial_role == HA_ROLE_PRIMARY) {
+        bool defer = up && e->st.peer.role == HA_ROLE_PRIMARY && e->st.peer.epoch >= e->st.epoch;
+        if (!defer && ha_can_be_primary(e))
+            ha_become_primary(e, HA_REASON_STARTUP, ha_next_epoch(e));
+        else
+            ha_become_backup(e, HA_REASON_STARTUP);
+        return;
+    }
+    if (e->p.has_peer && !up && ha_can_be_primary(e))
+        ha_become_primary(e, HA_REASON_PEER_LOST, ha_next_epoch(e));
+    else
+        ha_become_backup(e, HA_REASON_STARTUP);
+}
+
+/* Quorum: with an arbiter, a primary that reaches neither peer nor arbiter cannot
+ * know whether the peer took over, so it steps down. */
+void ha_peer_eval_quorum(struct ha_engine *e)
+{
+    if (e->st.role == HA_ROLE_PRIMARY && !ha_quorum_ok(e))
+        ha_become_backup(e, HA_REASON_QUORUM_LOST);
+}
+
+/* Peer lost: the backup takes over when it may (no arbiter, or arbiter reachable). */
+void ha_peer_eval_takeover(struct ha_engine *e)
+{
+    if (e->st.role != HA_ROLE_BACKUP || !e->p.has_peer || e->st.peer_link == HA_LINK_UP)
+        return;
+    if (ha_can_be_primary(e))
+        ha_become_primary(e, HA_REASON_PEER_LOST, ha_next_epoch(e));
+}
+
+static bool arbiter_lost_cvs(unsigned options, enum ha_link arbiter)
+{
+    return (options & HA_OPT_CONTROL_VIP_SCRIPTS) && arbiter == HA_LINK_DOWN;
+}
+
+/* Which of two primaries steps down. Both sides compute the same answer from the
+ * same facts: control-vip-scripts with a lost arbiter on either side decides by
+ * priority alone (the seed's rule), otherwise the newer epoch wins first. Ties:
+ * higher priority, then lower index, stays. */
+static bool self_yields(const struct ha_engine *e)
+{
+    const struct ha_peer_state *p = &e->st.peer;
+    bool cvs = arbiter_lost_cvs(e->st.options, e->st.arbiter) ||
+               arbiter_lost_cvs(p->options, p->arbiter);
+    if (!cvs && e->st.epoch != p->epoch)
+        return e->st.epoch < p->epoch;
+    if (e->p.priority != p->priority)
+        return e->p.priority < p->priority;
+    return e->p.index > p->index;
+}
+
+void ha_peer_eval_split(struct ha_engine *e)
+{
+    if (!ha_peer_up(e))
+        return;
+    bool both = e->st.role == HA_ROLE_PRIMARY && e->st.peer.role == HA_ROLE_PRIMARY;
+    if (both) {
+        if (!e->st.split_brain) {
+            e->st.split_brain = true;
+            ha_alarm_raise(e, &e->st.split_brain_alarm, NOTIF_SPLIT_BRAIN_DETECTED);
+        }
+        if (self_yields(e))
+            ha_become_backup(e, HA_REASON_SPLIT_BRAIN);
+        both = e->st.role == HA_ROLE_PRIMARY;
+    }
+    if (!both && e->st.split_brain) {
+        e->st.split_brain = false;
+        ha_notify(e, NOTIF_SPLIT_BRAIN_RESOLVED, 0);
+        ha_alarm_clear(e, &e->st.split_brain_alarm, NOTIF_SPLIT_BRAIN_DETECTED);
+    }
+}
+
+uint64_t ha_peer_deadline(const struct ha_engine *e)
+{
+    uint64_t d = HA_NEVER;
+    if (e->p.discovering)
+        d = e->p.init_ms + e->p.peer_timeout_ms;
+    if (e->st.peer_link == HA_LINK_UP)
+        d = ha_min_u64(d, e->st.peer_last_seen + e->p.peer_timeout_ms);
+    if (e->st.role == HA_ROLE_UNKNOWN && !e->p.discovering)
+        d = e->p.now; /* the role is decided on the next step */
+    return d;
+}
