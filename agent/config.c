@@ -567,21 +567,44 @@ static int sort_children(struct pctx *p)
     return 0;
 }
 
-static void **row_array(struct sipha_config *c, int id, size_t **count)
+/* The row array of a repeated element, set and read through plain assignments. */
+static void rows_attach(struct sipha_config *c, int id, void *rows, size_t n)
 {
     switch (id) {
     case E_NIC:
-        *count = &c->n_nics;
-        return (void **)&c->nics;
+        c->nics = rows;
+        c->n_nics = n;
+        break;
     case E_VIP:
-        *count = &c->n_vips;
-        return (void **)&c->vips;
+        c->vips = rows;
+        c->n_vips = n;
+        break;
     case E_DN:
-        *count = &c->n_dns;
-        return (void **)&c->dns;
+        c->dns = rows;
+        c->n_dns = n;
+        break;
     default:
-        *count = &c->n_contacts;
-        return (void **)&c->contacts;
+        c->contacts = rows;
+        c->n_contacts = n;
+        break;
+    }
+}
+
+static const char *rows_get(const struct sipha_config *c, int id, size_t *n)
+{
+    switch (id) {
+    case E_NIC:
+        *n = c->n_nics;
+        return (const char *)c->nics;
+    case E_VIP:
+        *n = c->n_vips;
+        return (const char *)c->vips;
+    case E_DN:
+        *n = c->n_dns;
+        return (const char *)c->dns;
+    default:
+        *n = c->n_contacts;
+        return (const char *)c->contacts;
     }
 }
 
@@ -589,15 +612,13 @@ static int read_rows(struct pctx *p, int id)
 {
     const struct elem_spec *e = &elems[id];
     const struct nodelist *l = &p->rows[id];
-    size_t *count;
-    void **arr = row_array(p->cfg, id, &count);
     if (l->n == 0)
         return 0;
     /* One spare row: sip-nic-address may add a NIC later. */
     char *rows = calloc(l->n + 1, e->row_size);
     if (!rows)
         return fail(p, l->v[0], "out of memory");
-    *arr = rows;
+    rows_attach(p->cfg, id, rows, 0); /* owned by the temporary from here on */
     for (size_t i = 0; i < l->n; i++) {
         void *row = rows + i * e->row_size;
         if (e->defaults)
@@ -605,8 +626,8 @@ static int read_rows(struct pctx *p, int id)
         if (read_attrs(p, l->v[i], e->attrs, row) < 0 ||
             (e->finish && e->finish(p, l->v[i], row) < 0))
             return -1;
-        (*count)++;
     }
+    rows_attach(p->cfg, id, rows, l->n);
     return 0;
 }
 
@@ -670,9 +691,8 @@ static size_t dup_find(struct dupkey *k, size_t n, size_t *first)
 static int check_unique(struct pctx *p, int id, size_t field_off, bool is_text,
                         const char *what)
 {
-    size_t *count;
-    char *rows = *(char **)row_array(p->cfg, id, &count);
-    size_t n = *count, used = 0, first = 0, size = elems[id].row_size;
+    size_t n, used = 0, first = 0, size = elems[id].row_size;
+    const char *rows = rows_get(p->cfg, id, &n);
     if (n < 2)
         return 0;
     struct dupkey *k = malloc(n * sizeof(*k));
@@ -853,6 +873,9 @@ static xmlDocPtr xml_parse(const char *buf, size_t len, const char *path, struct
     ctxt->sax->internalSubset = on_doctype;
     /* No XML_PARSE_NOENT (entities stay unexpanded), no DTD loading, no network. */
     int opts = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_BIG_LINES;
+#if LIBXML_VERSION >= 21300
+    opts |= XML_PARSE_NO_XXE;
+#endif
     xmlDocPtr doc = buf ? xmlCtxtReadMemory(ctxt, buf, (int)len, path, NULL, opts)
                         : xmlCtxtReadFile(ctxt, path, NULL, opts);
     if (doc && (!ctxt->wellFormed || f->doctype)) {

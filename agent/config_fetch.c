@@ -215,8 +215,9 @@ static CURL *easy_new(const char *url, uint32_t timeout_ms, struct body *b, char
     bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
     bad |= curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK;
 #else
-    bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) != CURLE_OK;
+    long web = CURLPROTO_HTTP | CURLPROTO_HTTPS;
+    bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS, web) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, web) != CURLE_OK;
 #endif
     bad |= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK;
     bad |= curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L) != CURLE_OK;

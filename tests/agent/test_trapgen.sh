@@ -39,8 +39,9 @@ TAB=$'\t'
 trap_line() {
   grep -F "snmpTrapOID.0 = OID: $P::$1$TAB" "$T/traps.log" | grep -F "$P::siphaInstName.$2 =" | tail -n1
 }
-trap_lines() { grep -c '^TRAP ' "$T/traps.log" || true; }
-have_traps() { [ "$(trap_lines)" -ge "$1" ]; }
+# Number of notifications received; "missing" (never equal to a count) without a log.
+trap_lines() { if [ -f "$T/traps.log" ]; then grep -c '^TRAP ' "$T/traps.log"; else echo missing; fi; }
+have_traps() { local n; n=$(trap_lines); [ "$n" != missing ] && [ "$n" -ge "$1" ]; }
 # v3_arrived NAME INSTANCE USER KIND — a TRAP2/INFORM of NAME for INSTANCE from USER
 v3_arrived() { trap_line "$1" "$2" | grep -q "$4, SNMP v3, user $3,"; }
 

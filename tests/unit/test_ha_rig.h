@@ -56,6 +56,7 @@ struct rig {
     struct rig_item q[RIG_QUEUE];
     size_t qhead, qtail;
     size_t max_step_outputs;
+    enum ha_role last_role[2]; /* replayed from ROLE outputs */
 };
 
 /* Default config: index i+1, priority 100, T = 15 s from one probed DN, one
@@ -148,6 +149,13 @@ static inline void rig_route(struct rig *r, int who, const struct ha_output *o)
 {
     assert_true(r->nlog < RIG_LOG);
     r->log[r->nlog++] = (struct rig_event){ .t = r->now, .who = who, .o = *o };
+    if (o->kind == HA_OUT_ROLE) {
+        assert_int_not_equal(o->u.role.role, r->last_role[who]); /* a real change */
+        r->last_role[who] = o->u.role.role;
+    }
+    /* the side giving the role up has dropped it (VIP down) before TAKEOVER leaves */
+    if (o->kind == HA_OUT_PEER_SEND && o->u.peer.cmd == HA_CMD_PEER_TAKEOVER)
+        assert_int_equal(r->last_role[who], HA_ROLE_BACKUP);
     if (o->kind == HA_OUT_PEER_SEND && r->nodes == 2 && r->link && r->n[1 - who].alive) {
         struct ha_input in = { .kind = HA_IN_ADMIN };
         in.u.admin = o->u.peer;
@@ -176,6 +184,7 @@ static inline size_t rig_step1(struct rig *r, int who, const struct ha_input *in
     rig_check_step(r, who, out, n);
     for (size_t k = 0; k < n; k++)
         rig_route(r, who, &out[k]);
+    assert_int_equal(r->last_role[who], S(r, who)->role);
     return n;
 }
 
@@ -254,19 +263,25 @@ static inline void rig_advance(struct rig *r, uint64_t t)
         r->now = t;
 }
 
+/* Restarts node i (as after a crash) with `epoch` as its persisted epoch. */
+static inline void rig_restart(struct rig *r, int i, uint32_t epoch)
+{
+    r->n[i].cfg.initial_epoch = epoch;
+    assert_int_equal(ha_init(E(r, i), &r->n[i].cfg, r->now), 0);
+    r->n[i].alive = true;
+    r->last_role[i] = HA_ROLE_UNKNOWN;
+    if (r->n[i].cfg.has_arbiter)
+        rig_in(r, i, (struct ha_input){ .kind = HA_IN_ARBITER, .u.flag = r->n[i].arbiter_ok });
+    else
+        rig_in(r, i, (struct ha_input){ .kind = HA_IN_TICK });
+}
+
 /* Initialises the engines with their configs at the current time and runs the
  * first step (which decides a peerless role at once). */
 static inline void rig_start(struct rig *r)
 {
-    for (int i = 0; i < r->nodes; i++) {
-        assert_int_equal(ha_init(E(r, i), &r->n[i].cfg, r->now), 0);
-        if (r->n[i].cfg.has_arbiter) {
-            struct ha_input a = { .kind = HA_IN_ARBITER, .u.flag = r->n[i].arbiter_ok };
-            rig_in(r, i, a);
-        } else {
-            rig_in(r, i, (struct ha_input){ .kind = HA_IN_TICK });
-        }
-    }
+    for (int i = 0; i < r->nodes; i++)
+        rig_restart(r, i, r->n[i].cfg.initial_epoch);
     r->next_hb = r->now;
     rig_advance(r, r->now);
 }

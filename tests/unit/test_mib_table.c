@@ -47,7 +47,7 @@ static void parse_rejects_bad_oids(void **state)
     len = mib_oid_build(name, 7, 2, 1, 0, false); /* no table 7 */
     assert_int_equal(mib_oid_parse(name, len, &pos, &has_row, &extra), -1);
     len = mib_oid_build(name, SIPHA_T_NIC, 2, 1, 0, false);
-    name[len - 4] = 2; /* entry must be .1 */
+    name[len - 3] = 2; /* entry must be .1 */
     assert_int_equal(mib_oid_parse(name, len, &pos, &has_row, &extra), -1);
 }
 

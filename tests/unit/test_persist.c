@@ -291,7 +291,8 @@ static void test_malformed(void **state)
         { "sipha-state 1\ninstance 3\noptions 1\neventlog\n", ":5: missing final 'end' line" },
         { cut, cut_want },
         { junk, ":5: malformed event log section" },
-        { "sipha-state 1\ninstance 3\noptions 1\neventlog\nend\n", ":5: malformed event log section" },
+        { "sipha-state 1\ninstance 3\noptions 1\neventlog\nend\n",
+          ":5: malformed event log section" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         write_text(fx->file, cases[i].text);
