@@ -345,6 +345,10 @@ static int set_flag(struct pctx *p, const xmlNode *n, const struct attr_spec *a,
     return 0;
 }
 
+/* A_CHOICE fields are enums written as int. */
+_Static_assert(sizeof(enum ha_role) == sizeof(int), "enum ha_role is not int-sized");
+_Static_assert(sizeof(enum nic_purpose) == sizeof(int), "enum nic_purpose is not int-sized");
+
 static int set_choice(struct pctx *p, const xmlNode *n, const struct attr_spec *a, void *field,
                       const char *v)
 {

@@ -254,6 +254,8 @@ struct ha_priv {
     bool started, discovering;
     uint64_t init_ms;
     bool arbiter_known;
+    uint64_t arbiter_up_since;   /* taking over without the peer waits peer_timeout_ms
+                                    after the arbiter came back, as for the peer */
     /* sip-pass-check and backoff */
     uint64_t traffic_ref;        /* monitoring period starts here */
     uint64_t primary_since;

@@ -55,6 +55,8 @@ void ha_arbiter_in(struct ha_engine *e, bool reachable)
     if (!first && l == e->st.arbiter)
         return;
     e->st.arbiter = l;
+    if (l == HA_LINK_UP)
+        e->p.arbiter_up_since = e->p.now;
     if (l == HA_LINK_DOWN)
         ha_notify(e, NOTIF_ARBITER_LOST, 0);
     else if (!first)
@@ -70,6 +72,24 @@ void ha_peer_eval_link(struct ha_engine *e)
         set_link(e, HA_LINK_DOWN);
 }
 
+/* With the peer out of reach, may this instance be primary now? Needs quorum; and
+ * when the quorum is the arbiter, the arbiter must have been back for
+ * peer_timeout_ms: a network that heals brings the peer's heartbeat back within
+ * that time, and the peer may well have taken over meanwhile. */
+static uint64_t alone_ok_at(const struct ha_engine *e)
+{
+    if (!ha_can_be_primary(e))
+        return HA_NEVER;
+    if (!e->p.has_arbiter)
+        return 0;
+    return e->p.arbiter_up_since + e->p.peer_timeout_ms;
+}
+
+static bool may_lead_alone(const struct ha_engine *e)
+{
+    return e->p.now >= alone_ok_at(e);
+}
+
 /* The first role: the configured one, except that a configured primary defers to
  * a peer already primary in a term at least as new as its own, and a configured
  * backup whose peer is absent takes over as any backup would. */
@@ -78,15 +98,16 @@ void ha_peer_eval_start(struct ha_engine *e)
     if (e->st.role != HA_ROLE_UNKNOWN || e->p.discovering)
         return;
     bool up = ha_peer_up(e);
+    bool may = up ? ha_can_be_primary(e) : may_lead_alone(e);
     if (e->p.initial_role == HA_ROLE_PRIMARY) {
         bool defer = up && e->st.peer.role == HA_ROLE_PRIMARY && e->st.peer.epoch >= e->st.epoch;
-        if (!defer && ha_can_be_primary(e))
+        if (!defer && may)
             ha_become_primary(e, HA_REASON_STARTUP, ha_next_epoch(e));
         else
             ha_become_backup(e, HA_REASON_STARTUP);
         return;
     }
-    if (e->p.has_peer && !up && ha_can_be_primary(e))
+    if (e->p.has_peer && !up && may)
         ha_become_primary(e, HA_REASON_PEER_LOST, ha_next_epoch(e));
     else
         ha_become_backup(e, HA_REASON_STARTUP);
@@ -100,12 +121,15 @@ void ha_peer_eval_quorum(struct ha_engine *e)
         ha_become_backup(e, HA_REASON_QUORUM_LOST);
 }
 
+static bool backup_alone(const struct ha_engine *e)
+{
+    return e->st.role == HA_ROLE_BACKUP && e->p.has_peer && e->st.peer_link != HA_LINK_UP;
+}
+
 /* Peer lost: the backup takes over when it may (no arbiter, or arbiter reachable). */
 void ha_peer_eval_takeover(struct ha_engine *e)
 {
-    if (e->st.role != HA_ROLE_BACKUP || !e->p.has_peer || e->st.peer_link == HA_LINK_UP)
-        return;
-    if (ha_can_be_primary(e))
+    if (backup_alone(e) && may_lead_alone(e))
         ha_become_primary(e, HA_REASON_PEER_LOST, ha_next_epoch(e));
 }
 
@@ -160,5 +184,7 @@ uint64_t ha_peer_deadline(const struct ha_engine *e)
         d = ha_min_u64(d, e->st.peer_last_seen + e->p.peer_timeout_ms);
     if (e->st.role == HA_ROLE_UNKNOWN && !e->p.discovering)
         d = e->p.now; /* the role is decided on the next step */
+    if (backup_alone(e))
+        d = ha_min_u64(d, alone_ok_at(e));
     return d;
 }

@@ -745,9 +745,15 @@ static void quorum_with_arbiter(void **state)
     rig_in(r, 0, in_admin(HA_CMD_BECOME_PRIMARY));
     assert_int_equal(S(r, 0)->admin_result, HA_RESULT_REFUSED);
     assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
-    /* arbiter back, peer still lost: quorum again, the backup takes over */
+    /* arbiter back, peer still lost: quorum again, and after the peer timeout
+     * (time for a healing network to bring the peer's heartbeat back too) the
+     * backup takes over */
+    uint64_t t = r->now;
     rig_in(r, 0, in_flag(HA_IN_ARBITER, true));
     assert_int_equal(rig_notifs(r, m, 0, NOTIF_ARBITER_FOUND), 1);
+    rig_advance(r, t + 1499);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    rig_advance(r, t + 1500);
     assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
     assert_int_equal(S(r, 0)->last_reason, HA_REASON_PEER_LOST);
     rig_free(r);

@@ -18,7 +18,7 @@
 
 #include "ha_engine.h"
 
-#define RIG_LOG 16384
+#define RIG_LOG 65536
 #define RIG_QUEUE 256
 #define RIG_MAX_DNS 4
 #define RIG_MAX_NICS 2
