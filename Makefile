@@ -107,4 +107,4 @@ install: all
 clean:
 	rm -rf build build-asan
 
--include $(LIB_OBJ:.o=.d) $(UNIT_SRC:tests/unit/%.c=$(B)/obj/tests/unit/%.d)
+-include $(shell find $(B)/obj -name "*.d" 2>/dev/null)

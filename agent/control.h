@@ -2,10 +2,14 @@
 #ifndef SIPHA_CONTROL_H
 #define SIPHA_CONTROL_H
 
+#include <stddef.h>
+
 #include "agent.h"
 
 void control_set_options(struct agent *a, unsigned options);
 void control_admin(struct agent *a, enum ha_admin_cmd cmd);
+/* A message of the peer agent written to siphaInstHaLinkMessage. */
+void control_link_message(struct agent *a, const char *text, size_t len);
 void control_clear_alarm(struct agent *a, uint32_t event_index);
 /* Clears alarms older than the configured auto-clear time; re-arms itself. */
 void control_arm_autoclear(struct agent *a);

@@ -56,6 +56,12 @@ void ha_adapter_admin(struct agent *a, enum ha_admin_cmd cmd)
     in->admin_result = HA_RESULT_SUCCESS;
 }
 
+void ha_adapter_peer_message(struct agent *a, const struct ha_peer_msg *m)
+{
+    (void)a;
+    (void)m;
+}
+
 void ha_adapter_options_changed(struct agent *a)
 {
     (void)a;

@@ -5,10 +5,12 @@
 #define SIPHA_HA_ADAPTER_H
 
 #include "agent.h"
+#include "ha_engine.h"
 
 int ha_adapter_start(struct agent *a);
 void ha_adapter_stop(struct agent *a);
 void ha_adapter_admin(struct agent *a, enum ha_admin_cmd cmd);
+void ha_adapter_peer_message(struct agent *a, const struct ha_peer_msg *m);
 void ha_adapter_options_changed(struct agent *a);
 void ha_adapter_alarm_cleared(struct agent *a, unsigned code);
 

@@ -127,6 +127,9 @@ struct sipha_instance {
     enum ha_admin_result admin_result;
     sipha_ms admin_time;
 
+    /* last message of the peer over the HA link (siphaInstHaLinkMessage) */
+    char halink_msg[129];
+
     /* notifications waiting for the master, and those lost to a full queue */
     uint32_t notifs_queued, notifs_dropped;
 

@@ -1,4 +1,7 @@
 /* mib_set.c — which SIPHA-MIB columns may be written, with which values. */
+#include <string.h>
+
+#include "halink_msg.h"
 #include "mib_set.h"
 
 #define TV_TRUE 1
@@ -29,15 +32,37 @@ static int check_integer(const netsnmp_variable_list *vb, long *value)
 
 static int check_admin(const struct sipha_instance *in, const struct sipha_config *cfg, long v)
 {
-    if (v < HA_CMD_SWITCHOVER || v > HA_CMD_PEER_RELEASE)
+    (void)cfg;
+    if (v < HA_CMD_SWITCHOVER || v > HA_CMD_BECOME_BACKUP)
         return SNMP_ERR_WRONGVALUE;
     /* One command at a time: a second one while a switchover is under way would race
      * the handover. */
     if (in->admin_result == HA_RESULT_IN_PROGRESS)
         return SNMP_ERR_INCONSISTENTVALUE;
-    if ((v == HA_CMD_PEER_TAKEOVER || v == HA_CMD_PEER_RELEASE) && !cfg->has_peer)
-        return SNMP_ERR_INCONSISTENTVALUE;
     return SNMP_ERR_NOERROR;
+}
+
+static int check_link_message(const struct sipha_config *cfg, const netsnmp_variable_list *vb)
+{
+    struct ha_peer_msg m;
+    if (vb->type != ASN_OCTET_STR)
+        return SNMP_ERR_WRONGTYPE;
+    if (vb->val_len > HALINK_MSG_MAX)
+        return SNMP_ERR_WRONGLENGTH;
+    if (halink_msg_decode((const char *)vb->val.string, vb->val_len, &m) != 0)
+        return SNMP_ERR_WRONGVALUE;
+    return cfg->has_peer ? SNMP_ERR_NOERROR : SNMP_ERR_INCONSISTENTVALUE;
+}
+
+/* Turning an option on that the configuration cannot support (no service DN to
+ * probe, no VIP, ...) would make a rule that can never work: refused. */
+static int check_option(const struct sipha_instance *in, const struct sipha_config *cfg,
+                        unsigned bit, long v)
+{
+    if (v != TV_TRUE && v != TV_FALSE)
+        return SNMP_ERR_WRONGVALUE;
+    unsigned opts = v == TV_TRUE ? (in->options | bit) : (in->options & ~bit);
+    return config_options_problem(cfg, opts) ? SNMP_ERR_INCONSISTENTVALUE : SNMP_ERR_NOERROR;
 }
 
 static int check_instance(const struct sipha_instance *in, const struct sipha_config *cfg,
@@ -48,8 +73,10 @@ static int check_instance(const struct sipha_instance *in, const struct sipha_co
     if (mibset_option_bit(col)) {
         if ((err = check_integer(vb, &v)) != SNMP_ERR_NOERROR)
             return err;
-        return (v == TV_TRUE || v == TV_FALSE) ? SNMP_ERR_NOERROR : SNMP_ERR_WRONGVALUE;
+        return check_option(in, cfg, mibset_option_bit(col), v);
     }
+    if (col == INST_COL_HA_LINK_MESSAGE)
+        return check_link_message(cfg, vb);
     if (col == INST_COL_ADMIN_COMMAND) {
         if ((err = check_integer(vb, &v)) != SNMP_ERR_NOERROR)
             return err;

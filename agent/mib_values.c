@@ -172,6 +172,7 @@ static int inst_value(const struct sipha_instance *in, unsigned col, uint64_t ba
     case INST_COL_EVENT_LOG_DROPPED: return set_uint(vb, ASN_COUNTER, in->events.dropped);
     case INST_COL_NOTIFS_QUEUED: return set_uint(vb, ASN_GAUGE, in->notifs_queued);
     case INST_COL_NOTIFS_DROPPED: return set_uint(vb, ASN_COUNTER, in->notifs_dropped);
+    case INST_COL_HA_LINK_MESSAGE: return set_str(vb, in->halink_msg, sizeof(in->halink_msg));
     default: return -1; /* index column or beyond the last */
     }
 }

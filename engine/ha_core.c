@@ -74,6 +74,11 @@ static void change_role(struct ha_engine *e, enum ha_role role, enum ha_reason r
     enum ha_role old = e->st.role;
     e->st.role = role;
     e->p.role_changed = true;
+    /* What the peer said before this change may no longer hold (it may have just
+     * handed us the role, or become unfit since): decisions that involve the peer
+     * wait for its next heartbeat. Without this, two stale views can bounce the
+     * role back and forth without end. */
+    e->p.peer_fresh = false;
     struct ha_output o = { .kind = HA_OUT_ROLE };
     o.u.role.role = role;
     o.u.role.reason = reason;
@@ -141,10 +146,16 @@ bool ha_peer_up(const struct ha_engine *e)
     return e->p.has_peer && e->st.peer_link == HA_LINK_UP;
 }
 
-/* The peer can take the primary role from us: heard from, backup, running, fit. */
+bool ha_peer_fresh(const struct ha_engine *e)
+{
+    return ha_peer_up(e) && e->p.peer_fresh;
+}
+
+/* The peer can take the primary role from us: heard from since our last role
+ * change, backup, running, fit. */
 bool ha_peer_ok(const struct ha_engine *e)
 {
-    return ha_peer_up(e) && e->st.peer.role == HA_ROLE_BACKUP &&
+    return ha_peer_fresh(e) && e->st.peer.role == HA_ROLE_BACKUP &&
            e->st.peer.status == HA_STATUS_RUNNING && !e->st.peer.unavailable;
 }
 

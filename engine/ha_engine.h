@@ -26,9 +26,11 @@
 #define HA_MAX_OOS_SECONDS 86400u /* per oos-check / oos-force value */
 
 /* One step never writes more outputs than this; ha_step refuses a smaller array.
- * Bound: the rules run at most 6 times per step (3 passes before the input, 3
- * after), each at most one role change of up to 12 + n_vips outputs, plus two VIP
- * outputs per VIP and a dozen others: 6 x 12 + 6 x 64 + 2 x 64 + 12 < 128 + 8 x 64. */
+ * A role change writes at most 12 + n_vips outputs, VIP rechecks at most 2 per VIP,
+ * the rest a dozen. Sized for 6 role changes in one step (the rules run at most 3
+ * times before the input and 3 after); randomized tests never see more than 2.
+ * Were it ever too small, outputs would be counted in st.outputs_dropped, never
+ * written past the array. */
 #define HA_MAX_OUTPUTS (128 + 8 * HA_MAX_VIPS)
 
 /* Defaults applied by ha_init when a config value is 0. */
@@ -251,9 +253,10 @@ struct ha_priv {
     uint32_t priority, index;
     enum ha_role initial_role;
     bool has_peer, has_arbiter;
-    bool started, discovering;
+    bool discovering;            /* has a peer, role not decided yet */
     uint64_t init_ms;
     bool arbiter_known;
+    bool peer_fresh;             /* a PEER_STATE arrived since our last role change */
     uint64_t arbiter_up_since;   /* taking over without the peer waits peer_timeout_ms
                                     after the arbiter came back, as for the peer */
     /* sip-pass-check and backoff */

@@ -27,6 +27,7 @@ bool ha_opt(const struct ha_engine *e, unsigned opt);
 bool ha_quorum_ok(const struct ha_engine *e);
 bool ha_can_be_primary(const struct ha_engine *e);
 bool ha_peer_up(const struct ha_engine *e);
+bool ha_peer_fresh(const struct ha_engine *e);
 bool ha_peer_ok(const struct ha_engine *e);
 bool ha_self_unavailable(const struct ha_engine *e);
 void ha_alarm_raise(struct ha_engine *e, struct ha_alarm *a, enum notif_id id);

@@ -29,6 +29,7 @@ void ha_peer_state_in(struct ha_engine *e, const struct ha_peer_state *ps)
     e->st.peer = *ps;
     e->p.peer_msgs_known = true;
     e->st.peer_last_seen = e->p.now;
+    e->p.peer_fresh = true;
     set_link(e, HA_LINK_UP);
     if (moved)
         ha_traffic_peer_seen(e);
@@ -156,7 +157,8 @@ static bool self_yields(const struct ha_engine *e)
 
 void ha_peer_eval_split(struct ha_engine *e)
 {
-    if (!ha_peer_up(e))
+    /* right after a handover the peer's last word still says primary: not a split */
+    if (!ha_peer_fresh(e))
         return;
     bool both = e->st.role == HA_ROLE_PRIMARY && e->st.peer.role == HA_ROLE_PRIMARY;
     if (both) {

@@ -45,7 +45,7 @@ enum ha_admin_cmd {
     HA_CMD_SWITCHOVER = 2,
     HA_CMD_BECOME_PRIMARY = 3,
     HA_CMD_BECOME_BACKUP = 4,
-    /* Written by the peer agent over the HA link, not by operators: */
+    /* Messages of the HA link (siphaInstHaLinkMessage), not operator commands: */
     HA_CMD_PEER_TAKEOVER = 5, /* "I have released the primary role: take it" */
     HA_CMD_PEER_RELEASE = 6,  /* "release the primary role, then tell me to take it" */
 };

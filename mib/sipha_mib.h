@@ -57,8 +57,7 @@ enum sipha_inst_col {
     INST_COL_OPT_IPTAKEOVER_MON = 29,  /* TruthValue, read-write */
     INST_COL_OPT_TLIB_NIC_MON = 30,    /* TruthValue, read-write */
     INST_COL_OPT_SIP_NIC_MON = 31,     /* TruthValue, read-write */
-    INST_COL_ADMIN_COMMAND = 32,       /* none(1) switchover(2) becomePrimary(3) becomeBackup(4)
-                                          peerTakeover(5) peerRelease(6) (HA link), read-write */
+    INST_COL_ADMIN_COMMAND = 32,       /* none(1) switchover(2) becomePrimary(3) becomeBackup(4), read-write */
     INST_COL_ADMIN_RESULT = 33,        /* none(1) inProgress(2) success(3) failed(4) refused(5) */
     INST_COL_ADMIN_TIME = 34,          /* TimeStamp */
     INST_COL_EVENT_LOG_SIZE = 35,      /* Gauge32 */
@@ -66,7 +65,8 @@ enum sipha_inst_col {
     INST_COL_EVENT_LOG_DROPPED = 37,   /* Counter32 */
     INST_COL_NOTIFS_QUEUED = 38,       /* Gauge32: waiting for the master */
     INST_COL_NOTIFS_DROPPED = 39,      /* Counter32: queue overflow */
-    INST_COL_LAST = 39,
+    INST_COL_HA_LINK_MESSAGE = 40,     /* OCTET STRING (0..128): written by the peer agent, read-write */
+    INST_COL_LAST = 40,
 };
 
 enum sipha_nic_col {

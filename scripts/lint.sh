@@ -248,6 +248,7 @@ static void check_type(const char *cname, const struct tree *t, const char *cmt)
     sscanf(cmt, "%63[A-Za-z0-9]", word);
     static const struct { const char *word; int type; const char *tc; } map[] = {
         { "DisplayString", TYPE_OCTETSTR, "DisplayString" },
+        { "OCTET", TYPE_OCTETSTR, "" },
         { "TruthValue", TYPE_INTEGER, "TruthValue" },
         { "TimeStamp", TYPE_TIMETICKS, "TimeStamp" },
         { "DateAndTime", TYPE_OCTETSTR, "DateAndTime" },

@@ -102,9 +102,11 @@ t_instance_conf() {
   <state dir="$T/state"/>
   <eventlog limit="50"/>
   <options sip-pass-check="true" control-vip-scripts="false" sip-iptakeover-monitoring="false"
-           tlib-nic-monitoring="false" sip-nic-monitoring="false"/>
+           tlib-nic-monitoring="false" sip-nic-monitoring="false" sip-nic-address="127.0.0.1"/>
   <sip address="127.0.0.1" port="$((5060 + $1))"/>
   <nic purpose="management" name="lo"/>
+  <vip address="192.0.2.$((100 + $1))" interface="lo" up-script="/bin/true" down-script="/bin/true"/>
+  <arbiter url="http://127.0.0.1:9/" interval-ms="1000" timeout-ms="500"/>
   <service-dn name="gw$1" uri="sip:gw$1@127.0.0.1:$((5070 + $1))" oos-check="10" oos-force="3"/>
   <contact aor="sip:100$1@example.com" uri="sip:100$1@127.0.0.1:$((5080 + $1))" expires="3600"/>
   ${4:-}

@@ -428,6 +428,7 @@ static void stale_script_end_starts_no_recheck(void **state)
     struct rig *r = with_fake_peer(HA_OPT_IPTAKEOVER_MONITORING);
     r->n[0].cfg.n_vips = 1;
     rig_start(r);
+    rig_advance(r, r->now + 250); /* a heartbeat after our role change */
     assert_int_equal(S(r, 0)->vips[0].seq, 1);
     rig_in(r, 0, in_admin(HA_CMD_SWITCHOVER));
     assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
@@ -542,6 +543,7 @@ static void listener_failure_hands_over_and_alarm_autoclears(void **state)
     struct rig *r = with_fake_peer(0);
     r->n[0].cfg.alarm_autoclear_ms = 60000;
     rig_start(r);
+    rig_advance(r, r->now + 250); /* a heartbeat after our role change */
     size_t m = rig_mark(r);
     uint64_t t0 = r->now;
     rig_in(r, 0, in_flag(HA_IN_LISTENER, false));
@@ -600,6 +602,35 @@ static void listener_both_failed_waits_T_listener(void **state)
     assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
     rig_advance(r, t0 + 5000);
     assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    rig_free(r);
+}
+
+static void takeover_does_not_bounce_on_a_stale_peer_view(void **state)
+{
+    (void)state;
+    struct rig *r = with_fake_peer(0);
+    r->n[0].cfg.initial_role = HA_ROLE_BACKUP;
+    r->peer.priority = 150; /* of two backups the fake peer is elected (and never acts) */
+    rig_start(r);
+    rig_advance(r, r->now + 250);
+    rig_in(r, 0, in_flag(HA_IN_LISTENER, false));
+    /* the peer hands us the role because its SIP NIC failed; its last heartbeat
+     * still said "backup, running, fit, listener bound" */
+    size_t m = rig_mark(r);
+    struct ha_input tk = { .kind = HA_IN_ADMIN };
+    tk.u.admin = (struct ha_peer_msg){ .cmd = HA_CMD_PEER_TAKEOVER, .epoch = 5,
+                                       .reason = HA_REASON_SIP_NIC_FAILURE, .factor = 1 };
+    rig_in(r, 0, tk);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
+    assert_int_equal(S(r, 0)->last_reason, HA_REASON_SIP_NIC_FAILURE);
+    assert_int_equal(rig_count(r, m, 0, HA_OUT_PEER_SEND), 0);
+    /* its next heartbeat tells the truth: it cannot serve, so we keep the role */
+    r->peer.status = HA_STATUS_SERVICE_UNAVAILABLE;
+    r->peer.unavailable = true;
+    rig_advance(r, r->now + 1000);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
+    assert_int_equal(rig_count(r, m, 0, HA_OUT_PEER_SEND), 0);
+    assert_int_equal(rig_notifs(r, m, 0, NOTIF_SPLIT_BRAIN_DETECTED), 0);
     rig_free(r);
 }
 
@@ -781,6 +812,28 @@ static void peer_loss_without_arbiter(void **state)
     rig_free(r);
 }
 
+static void stale_takeover_on_backup_is_ignored(void **state)
+{
+    (void)state;
+    struct rig *r = with_fake_peer(0);
+    r->n[0].cfg.initial_role = HA_ROLE_BACKUP;
+    r->peer.role = HA_ROLE_PRIMARY;
+    r->peer.epoch = 4;
+    rig_start(r);
+    assert_int_equal(S(r, 0)->epoch, 4);
+    size_t m = rig_mark(r);
+    struct ha_input tk = { .kind = HA_IN_ADMIN };
+    tk.u.admin = (struct ha_peer_msg){ .cmd = HA_CMD_PEER_TAKEOVER, .epoch = 4,
+                                       .reason = HA_REASON_ADMIN, .factor = 1 };
+    rig_in(r, 0, tk); /* a delayed copy of an old handover */
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    assert_int_equal(rig_count(r, m, 0, HA_OUT_ROLE), 0);
+    tk.u.admin.epoch = 5;
+    rig_in(r, 0, tk);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
+    rig_free(r);
+}
+
 static void peer_lost_input_is_immediate(void **state)
 {
     (void)state;
@@ -877,6 +930,7 @@ static void admin_switchover_on_primary_waits_for_peer(void **state)
     (void)state;
     struct rig *r = with_fake_peer(0);
     rig_start(r);
+    rig_advance(r, r->now + 250); /* a heartbeat after our role change */
     size_t m = rig_mark(r);
     rig_in(r, 0, in_admin(HA_CMD_SWITCHOVER));
     assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
@@ -1084,10 +1138,12 @@ int main(void)
         cmocka_unit_test(listener_failure_hands_over_and_alarm_autoclears),
         cmocka_unit_test(listener_alarm_cleared_by_operator),
         cmocka_unit_test(listener_both_failed_waits_T_listener),
+        cmocka_unit_test(takeover_does_not_bounce_on_a_stale_peer_view),
         cmocka_unit_test(arbiter_lost_lower_priority_yields),
         cmocka_unit_test(split_brain_epoch_then_priority_then_index),
         cmocka_unit_test(quorum_with_arbiter),
         cmocka_unit_test(peer_loss_without_arbiter),
+        cmocka_unit_test(stale_takeover_on_backup_is_ignored),
         cmocka_unit_test(peer_lost_input_is_immediate),
         cmocka_unit_test(backup_without_quorum_does_not_take_over),
         cmocka_unit_test(startup_primary_defers_to_running_primary),

@@ -64,6 +64,7 @@ static void backoff_sequence_and_reset(void **state)
     assert_int_equal(S(r, 0)->backoff_factor, 4);
     assert_int_equal(S(r, 1)->backoff_factor, 4);
     assert_int_equal(S(r, 0)->oos_eff_s, 60);
+    assert_int_equal(rig_notifs(r, m, -1, NOTIF_SPLIT_BRAIN_DETECTED), 0);
     /* every handover was for lost traffic, with its notification on the giver */
     for (int k = 0; k < 8; k++) {
         const struct rig_event *ev = rig_find(r, m, -1, HA_OUT_PEER_SEND, k);
@@ -151,6 +152,8 @@ static void admin_from_either_side_is_one_switchover(void **state)
     assert_int_equal(rig_count(r, m, -1, HA_OUT_PEER_SEND), 0);
     assert_int_equal(S(r, 0)->admin_result, HA_RESULT_SUCCESS);
     assert_int_equal(S(r, 1)->admin_result, HA_RESULT_SUCCESS);
+    /* a handover is never mistaken for two primaries */
+    assert_int_equal(rig_notifs(r, 0, -1, NOTIF_SPLIT_BRAIN_DETECTED), 0);
     rig_free(r);
 }
 
@@ -275,6 +278,36 @@ static void killed_primary_backup_takes_over_at_timeout(void **state)
     rig_free(r);
 }
 
+static void two_backups_elect_the_fitter_then_the_higher_priority(void **state)
+{
+    (void)state;
+    /* both configured backup: after the peer timeout the higher priority leads */
+    struct rig *r = pair(HA_OPT_SIP_NIC_MONITORING);
+    r->n[0].cfg.initial_role = HA_ROLE_BACKUP;
+    r->n[1].cfg.priority = 150;
+    rig_start(r);
+    uint64_t t0 = r->now;
+    rig_advance(r, t0 + 1499);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    assert_int_equal(S(r, 1)->role, HA_ROLE_BACKUP);
+    rig_advance(r, t0 + 1750);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    assert_int_equal(S(r, 1)->role, HA_ROLE_PRIMARY);
+    rig_free(r);
+
+    /* the higher priority cannot serve (SIP NIC down): the fit one leads */
+    r = pair(HA_OPT_SIP_NIC_MONITORING);
+    r->n[0].cfg.initial_role = HA_ROLE_BACKUP;
+    r->n[1].cfg.priority = 150;
+    rig_start(r);
+    rig_in(r, 1, in_nic(1, false));
+    rig_advance(r, r->now + 2000);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
+    assert_int_equal(S(r, 1)->role, HA_ROLE_BACKUP);
+    assert_int_equal(rig_count(r, 0, 1, HA_OUT_ROLE), 1); /* never primary, even briefly */
+    rig_free(r);
+}
+
 /* ---- randomized ------------------------------------------------------------------- */
 
 static uint64_t rng_state;
@@ -343,11 +376,16 @@ static void random_action(struct rig *r)
     case 7: rig_in(r, i, in_sip(1 + rnd(3))); break;
     case 8: rig_in(r, i, in_dn(rnd((uint32_t)nd->cfg.n_dns), rnd(2))); break;
     case 9: rig_in(r, i, in_flag(HA_IN_LISTENER, rnd(3) != 0)); break;
-    case 10:
-        nd->arbiter_ok = !nd->arbiter_ok;
-        rig_in(r, i, in_flag(HA_IN_ARBITER, nd->arbiter_ok));
+    case 10: /* faults heal more readily than they strike */
+        if (!nd->arbiter_ok || rnd(3) == 0) {
+            nd->arbiter_ok = !nd->arbiter_ok;
+            rig_in(r, i, in_flag(HA_IN_ARBITER, nd->arbiter_ok));
+        }
         break;
-    case 11: r->link = !r->link; break;
+    case 11:
+        if (!r->link || rnd(3) == 0)
+            r->link = !r->link;
+        break;
     case 12: rig_in(r, i, in_admin((enum ha_admin_cmd)(HA_CMD_SWITCHOVER + rnd(3)))); break;
     case 13: rig_in(r, i, in_options(rnd(32))); break;
     case 14: rig_in(r, i, (struct ha_input){ .kind = HA_IN_ALARM_CLEAR }); break;
@@ -476,6 +514,7 @@ int main(void)
         cmocka_unit_test(split_brain_resolved_when_link_returns),
         cmocka_unit_test(partition_with_arbiter_keeps_one_primary),
         cmocka_unit_test(killed_primary_backup_takes_over_at_timeout),
+        cmocka_unit_test(two_backups_elect_the_fitter_then_the_higher_priority),
         cmocka_unit_test(randomized_pair_invariants),
         cmocka_unit_test(full_vip_role_change_fits),
     };

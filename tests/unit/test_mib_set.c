@@ -12,12 +12,33 @@
 struct fixture {
     struct sipha_instance in;
     struct sipha_config cfg;
+    struct config_nic nics[2];
+    struct config_vip vip;
+    struct config_dn dn;
 };
+
+/* A configuration on which every option can be turned on. */
+static void full_config(struct fixture *f)
+{
+    f->nics[0].purpose = NIC_PURPOSE_MANAGEMENT;
+    f->nics[1].purpose = NIC_PURPOSE_SIP;
+    snprintf(f->vip.up_script, sizeof(f->vip.up_script), "/bin/true");
+    snprintf(f->vip.down_script, sizeof(f->vip.down_script), "/bin/true");
+    f->dn.oos_check = 10;
+    f->cfg.nics = f->nics;
+    f->cfg.n_nics = 2;
+    f->cfg.vips = &f->vip;
+    f->cfg.n_vips = 1;
+    f->cfg.dns = &f->dn;
+    f->cfg.n_dns = 1;
+    f->cfg.has_arbiter = true;
+}
 
 static int setup(void **state)
 {
     static struct fixture f;
     memset(&f, 0, sizeof(f));
+    full_config(&f);
     instance_init(&f.in);
     f.in.index = 1;
     struct evlog_entry e = { .alarm = ALARM_ACTIVE, .notif = NOTIF_LISTENER_BIND_FAILURE };
@@ -59,6 +80,20 @@ static void options_accept_true_false_only(void **state)
         assert_int_equal(check_int(f, SIPHA_T_INSTANCE, col, 0, 3), SNMP_ERR_WRONGVALUE);
         assert_int_equal(check_int(f, SIPHA_T_INSTANCE, col, 0, -1), SNMP_ERR_WRONGVALUE);
     }
+}
+
+static void options_the_config_cannot_serve(void **state)
+{
+    struct fixture *f = *state;
+    f->cfg.n_dns = 0;         /* nothing to probe: sip-pass-check cannot work */
+    f->cfg.has_arbiter = false;
+    assert_int_equal(check_int(f, SIPHA_T_INSTANCE, INST_COL_OPT_SIP_PASS_CHECK, 0, 1),
+                     SNMP_ERR_INCONSISTENTVALUE);
+    assert_int_equal(check_int(f, SIPHA_T_INSTANCE, INST_COL_OPT_CONTROL_VIP_SCRIPTS, 0, 1),
+                     SNMP_ERR_INCONSISTENTVALUE);
+    /* Turning them off is always possible. */
+    assert_int_equal(check_int(f, SIPHA_T_INSTANCE, INST_COL_OPT_SIP_PASS_CHECK, 0, 2), SNMP_ERR_NOERROR);
+    full_config(f);
 }
 
 static void option_bits_are_distinct(void **state)
@@ -103,12 +138,11 @@ static void admin_command_values(void **state)
     for (long v = HA_CMD_SWITCHOVER; v <= HA_CMD_BECOME_BACKUP; v++)
         assert_int_equal(check_int(f, SIPHA_T_INSTANCE, INST_COL_ADMIN_COMMAND, 0, v), SNMP_ERR_NOERROR);
     assert_int_equal(check_int(f, SIPHA_T_INSTANCE, INST_COL_ADMIN_COMMAND, 0, 7), SNMP_ERR_WRONGVALUE);
-    /* The HA link's commands need a peer. */
+    /* The HA link's messages are not operator commands. */
     assert_int_equal(check_int(f, SIPHA_T_INSTANCE, INST_COL_ADMIN_COMMAND, 0, HA_CMD_PEER_TAKEOVER),
-                     SNMP_ERR_INCONSISTENTVALUE);
-    f->cfg.has_peer = true;
+                     SNMP_ERR_WRONGVALUE);
     assert_int_equal(check_int(f, SIPHA_T_INSTANCE, INST_COL_ADMIN_COMMAND, 0, HA_CMD_PEER_RELEASE),
-                     SNMP_ERR_NOERROR);
+                     SNMP_ERR_WRONGVALUE);
     /* One command at a time. */
     f->in.admin_result = HA_RESULT_IN_PROGRESS;
     assert_int_equal(check_int(f, SIPHA_T_INSTANCE, INST_COL_ADMIN_COMMAND, 0, HA_CMD_SWITCHOVER),
@@ -117,11 +151,49 @@ static void admin_command_values(void **state)
     f->cfg.has_peer = false;
 }
 
+static int check_str(struct fixture *f, const char *text)
+{
+    netsnmp_variable_list vb;
+    memset(&vb, 0, sizeof(vb));
+    snmp_set_var_typed_value(&vb, ASN_OCTET_STR, text, strlen(text));
+    int rc = mibset_check(&f->in, &f->cfg, SIPHA_T_INSTANCE, INST_COL_HA_LINK_MESSAGE, 0, &vb);
+    snmp_free_var_internals(&vb);
+    return rc;
+}
+
+static void link_messages(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(check_str(f, "release"), SNMP_ERR_INCONSISTENTVALUE); /* no peer */
+    f->cfg.has_peer = true;
+    assert_int_equal(check_str(f, "release"), SNMP_ERR_NOERROR);
+    assert_int_equal(check_str(f, "takeover 7 2 1 0"), SNMP_ERR_NOERROR);
+    assert_int_equal(check_str(f, "takeover 7 2 4 1"), SNMP_ERR_NOERROR);
+    const char *bad[] = { "", "releas", "release ", "takeover", "takeover 7 2 1", "takeover 7 2 3 0",
+                          "takeover 0 2 1 0", "takeover 7 99 1 0", "takeover 7 2 1 2",
+                          "takeover -7 2 1 0", "takeover 7  2 1 0", "takeover 7 2 1 0 ",
+                          "takeover 4294967296 2 1 0", "takeover 7 2 1 0 9", "TAKEOVER 7 2 1 0" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(check_str(f, bad[i]), SNMP_ERR_WRONGVALUE);
+    char longmsg[200];
+    memset(longmsg, '1', sizeof(longmsg) - 1);
+    longmsg[sizeof(longmsg) - 1] = 0;
+    assert_int_equal(check_str(f, longmsg), SNMP_ERR_WRONGLENGTH);
+    long v = 1;
+    netsnmp_variable_list vb;
+    memset(&vb, 0, sizeof(vb));
+    snmp_set_var_typed_value(&vb, ASN_INTEGER, &v, sizeof(v));
+    assert_int_equal(mibset_check(&f->in, &f->cfg, SIPHA_T_INSTANCE, INST_COL_HA_LINK_MESSAGE, 0, &vb),
+                     SNMP_ERR_WRONGTYPE);
+    snmp_free_var_internals(&vb);
+    f->cfg.has_peer = false;
+}
+
 static void read_only_columns(void **state)
 {
     struct fixture *f = *state;
     for (unsigned col = 2; col <= INST_COL_LAST; col++) {
-        if (mibset_option_bit(col) || col == INST_COL_ADMIN_COMMAND)
+        if (mibset_option_bit(col) || col == INST_COL_ADMIN_COMMAND || col == INST_COL_HA_LINK_MESSAGE)
             continue;
         assert_int_equal(check_int(f, SIPHA_T_INSTANCE, col, 0, 1), SNMP_ERR_NOTWRITABLE);
     }
@@ -150,9 +222,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(options_accept_true_false_only),
+        cmocka_unit_test(options_the_config_cannot_serve),
         cmocka_unit_test(option_bits_are_distinct),
         cmocka_unit_test(wrong_type_and_length),
         cmocka_unit_test(admin_command_values),
+        cmocka_unit_test(link_messages),
         cmocka_unit_test(read_only_columns),
         cmocka_unit_test(alarm_clear),
     };
