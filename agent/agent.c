@@ -11,6 +11,7 @@
 
 #include "agent_run.h"
 #include "config_fetch.h"
+#include "contacts.h"
 #include "control.h"
 #include "ha_adapter.h"
 #include "notify.h"
@@ -81,14 +82,6 @@ static void add_rows_from_config(struct sipha_instance *in, const struct sipha_c
         snprintf(d.uri, sizeof(d.uri), "%s", c->dns[i].uri);
         rows_insert(&in->dns, &d);
     }
-    uint64_t now = loop_now_ms();
-    for (size_t i = 0; i < c->n_contacts; i++) {
-        struct sipha_contact k = { .index = (uint32_t)i + 1, .origin = CONTACT_LOCAL,
-                                   .expires_at = now + (uint64_t)c->contacts[i].expires * 1000u };
-        snprintf(k.aor, sizeof(k.aor), "%s", c->contacts[i].aor);
-        snprintf(k.uri, sizeof(k.uri), "%s", c->contacts[i].uri);
-        rows_insert(&in->contacts, &k);
-    }
 }
 
 static void apply_identity(struct sipha_instance *in, const struct sipha_config *c)
@@ -115,6 +108,7 @@ static int instance_from_config(struct agent *a)
     if (evlog_set_limit(&in->events, a->cfg.eventlog_limit) != 0)
         return -1;
     add_rows_from_config(in, &a->cfg);
+    contacts_apply_config(a);
     char err[CONFIG_ERR_MAX];
     int rc = a->cfg.state_dir[0] ? persist_load(a->cfg.state_dir, in, err, sizeof(err)) : 0;
     if (rc < 0) {
@@ -135,23 +129,32 @@ static void apply_reload(struct agent *a, struct sipha_config *n)
 {
     struct sipha_config *o = &a->cfg;
     if (n->index != o->index || strcmp(n->agentx_socket, o->agentx_socket) != 0 ||
-        strcmp(n->state_dir, o->state_dir) != 0)
-        snmp_log(LOG_WARNING, "sipha[%u]: reload: index, agentx socket and state dir "
-                 "changes need a restart; kept the running values\n", a->inst.index);
+        strcmp(n->state_dir, o->state_dir) != 0 || n->alarm_autoclear != o->alarm_autoclear ||
+        n->n_dns != o->n_dns || n->n_nics != o->n_nics || n->n_vips != o->n_vips ||
+        n->has_peer != o->has_peer || n->has_arbiter != o->has_arbiter)
+        snmp_log(LOG_WARNING, "sipha[%u]: reload: changes to the index, AgentX socket, state "
+                 "dir, alarm auto-clear, NICs, VIPs, service DNs, peer or arbiter need a "
+                 "restart; the running ones are kept\n", a->inst.index);
     a->inst.priority = n->priority;
     snprintf(a->inst.name, sizeof(a->inst.name), "%s", n->name);
     evlog_set_limit(&a->inst.events, n->eventlog_limit);
     o->priority = n->priority;
     snprintf(o->name, sizeof(o->name), "%s", n->name);
     o->eventlog_limit = n->eventlog_limit;
-    o->alarm_autoclear = n->alarm_autoclear;
     o->notif_queue_limit = n->notif_queue_limit;
+    nq_set_limit(&a->queue, n->notif_queue_limit);
+    /* The new file's contacts replace the local ones (the test/demo source). */
+    free(o->contacts);
+    o->contacts = n->contacts;
+    o->n_contacts = n->n_contacts;
+    n->contacts = NULL;
+    n->n_contacts = 0;
+    contacts_apply_config(a);
     /* Options edited in the file win over earlier SETs: the operator just chose them. */
     if (n->options != o->options) {
         o->options = n->options;
         control_set_options(a, n->options);
     }
-    control_arm_autoclear(a);
     agent_request_save(a);
     snmp_log(LOG_NOTICE, "sipha[%u]: configuration reloaded from %s\n", a->inst.index,
              a->config_location);
@@ -234,13 +237,14 @@ int agent_run(struct agent *a)
         return -1;
     if (ha_adapter_start(a) != 0)
         return -1;
-    control_arm_autoclear(a);
+    contacts_start_expiry(a);
     loop_set_idle(a->loop, on_idle, a);
     snmp_log(LOG_NOTICE, "sipha[%u]: %s started as %s\n", a->inst.index, a->inst.name,
              ha_role_name(a->inst.role));
     loop_run(a->loop);
     snmp_log(LOG_NOTICE, "sipha[%u]: stopping\n", a->inst.index);
     ha_adapter_stop(a);
+    contacts_stop_expiry(a);
     save_now(a);
     subagent_stop(a);
     return 0;

@@ -24,8 +24,13 @@ struct agent {
     struct nq queue;            /* notifications waiting for the master */
 
     bool save_pending;          /* state file to rewrite at the end of this iteration */
-    uint64_t autoclear_timer;
+    uint64_t contact_timer;     /* expiry sweep */
     struct cfetch *reload;      /* SIGHUP reload in progress */
+
+    struct ha_adapter *ha;      /* the HA engine and its glue (ha_adapter.c) */
+    struct ha_mon *mon;         /* kernel monitors (ha_monitors.c) */
+    struct ha_peer_link *link;       /* the HA link to the peer (ha_link.c) */
+    struct ha_scripts *scripts; /* VIP scripts (ha_scripts.c) */
 };
 
 /* Rewrites the state file at the end of the current loop iteration (coalesces the

@@ -23,6 +23,7 @@
 #include <libxml/xmlerror.h>
 
 #include "config.h"
+#include "mon_probe.h"
 #include "config_fetch.h"
 
 #if LIBXML_VERSION >= 21200
@@ -795,9 +796,32 @@ const char *config_options_problem(const struct sipha_config *cfg, unsigned opti
     return NULL;
 }
 
+/* A probed DN must name its target numerically: a DNS lookup would block the
+ * agent's loop at every probe. */
+static int check_dn_targets(struct pctx *p)
+{
+    const struct sipha_config *c = p->cfg;
+    for (size_t i = 0; i < c->n_dns; i++) {
+        struct sipha_addr addr;
+        uint16_t port;
+        char why[256];
+        if (c->dns[i].oos_check == 0)
+            continue;
+        if (mon_probe_uri_target(c->dns[i].uri, &addr, &port, why, sizeof(why)) != 0)
+            return fail(p, p->rows[E_DN].v[i], "uri \"%s\" cannot be probed: %s", c->dns[i].uri,
+                        why);
+    }
+    return 0;
+}
+
 static int check_all(struct pctx *p)
 {
     const struct sipha_config *c = p->cfg;
+    if (check_dn_targets(p) < 0)
+        return -1;
+    /* The arbiter decides between two instances: alone, there is nothing to decide. */
+    if (c->has_arbiter && !c->has_peer)
+        return fail(p, p->single[E_ARBITER], "an <arbiter> needs a <peer>");
     if (check_unique(p, E_DN, offsetof(struct config_dn, name), true, "service-dn name") < 0 ||
         check_unique(p, E_NIC, offsetof(struct config_nic, name), true, "NIC name") < 0 ||
         check_unique(p, E_VIP, offsetof(struct config_vip, addr), false, "VIP address") < 0 ||

@@ -40,25 +40,6 @@ void control_clear_alarm(struct agent *a, uint32_t event_index)
     agent_request_save(a);
 }
 
-static void autoclear_tick(void *arg)
-{
-    struct agent *a = arg;
-    a->autoclear_timer = 0;
-    uint64_t limit = (uint64_t)a->cfg.alarm_autoclear * 1000u, now = loop_now_ms();
-    for (struct evlog_entry *e = evlog_next(&a->inst.events, 0, false); e;
-         e = evlog_next(&a->inst.events, e->index, false))
-        if (e->alarm == ALARM_ACTIVE && now - e->mono_ms >= limit)
-            control_clear_alarm(a, e->index);
-    control_arm_autoclear(a);
-}
-
-void control_arm_autoclear(struct agent *a)
-{
-    if (a->cfg.alarm_autoclear == 0 || a->autoclear_timer)
-        return;
-    a->autoclear_timer = loop_timer_add(a->loop, 1000, autoclear_tick, a);
-}
-
 void mibset_apply(struct agent *a, enum sipha_table_id table, unsigned col, uint32_t row,
                   const netsnmp_variable_list *vb)
 {

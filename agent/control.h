@@ -11,7 +11,5 @@ void control_admin(struct agent *a, enum ha_admin_cmd cmd);
 /* A message of the peer agent written to siphaInstHaLinkMessage. */
 void control_link_message(struct agent *a, const char *text, size_t len);
 void control_clear_alarm(struct agent *a, uint32_t event_index);
-/* Clears alarms older than the configured auto-clear time; re-arms itself. */
-void control_arm_autoclear(struct agent *a);
 
 #endif

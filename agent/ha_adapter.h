@@ -9,9 +9,12 @@
 
 int ha_adapter_start(struct agent *a);
 void ha_adapter_stop(struct agent *a);
+/* Feeds one input to the engine now and carries out what it decides. */
+void ha_adapter_input(struct agent *a, const struct ha_input *in);
 void ha_adapter_admin(struct agent *a, enum ha_admin_cmd cmd);
 void ha_adapter_peer_message(struct agent *a, const struct ha_peer_msg *m);
 void ha_adapter_options_changed(struct agent *a);
+/* An operator cleared an alarm of event code `code` (4200, 52115). */
 void ha_adapter_alarm_cleared(struct agent *a, unsigned code);
 
 #endif

@@ -84,6 +84,7 @@ struct sipha_contact {
     char uri[SIPHA_URI_MAX];
     sipha_ms expires_at; /* monotonic deadline */
     enum contact_origin origin;
+    uint64_t seen;       /* last time a source confirmed it (sync bookkeeping) */
 };
 
 /* A growable array of rows kept sorted by `index` (first member of every row type). */

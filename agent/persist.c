@@ -3,6 +3,7 @@
  *     sipha-state 1
  *     instance 3
  *     options 19
+ *     epoch 7
  *     eventlog
  *     ...lines written by evlog_save...
  *     end
@@ -77,8 +78,8 @@ static int state_path(char *buf, size_t cap, const char *dir, uint32_t index)
 
 static int write_state(FILE *f, const struct sipha_instance *in)
 {
-    fprintf(f, "sipha-state %d\ninstance %u\noptions %u\neventlog\n", PERSIST_VERSION,
-            in->index, in->options & OPTION_MASK);
+    fprintf(f, "sipha-state %d\ninstance %u\noptions %u\nepoch %u\neventlog\n", PERSIST_VERSION,
+            in->index, in->options & OPTION_MASK, in->epoch);
     if (evlog_save(&in->events, f) < 0)
         return -1;
     fputs("end\n", f);
@@ -215,6 +216,7 @@ static long header_number(char **cur, const char *key)
 
 struct state_text {
     unsigned options;
+    uint32_t epoch;    /* of the last primary term: a restarted primary must not reuse it */
     char *events;      /* the eventlog section, inside the buffer */
     size_t events_len;
 };
@@ -240,8 +242,13 @@ static int parse_state(char *buf, size_t len, const struct sipha_instance *in,
         return -1;
     }
     st->options = (unsigned)v;
+    if ((v = header_number(&cur, "epoch")) < 0) {
+        perr(err, errlen, "%s:4: expected 'epoch N'", path);
+        return -1;
+    }
+    st->epoch = (uint32_t)v;
     if (strncmp(cur, "eventlog\n", 9)) {
-        perr(err, errlen, "%s:4: expected 'eventlog'", path);
+        perr(err, errlen, "%s:5: expected 'eventlog'", path);
         return -1;
     }
     cur += 9;
@@ -270,6 +277,14 @@ static int load_events(struct evlog *log, const struct state_text *st)
     return rc;
 }
 
+/* Monotonic times of an earlier process (or boot) mean nothing now: the entries keep
+ * their wall-clock time (DateAndTime) and read as TimeStamp 0, "before this start". */
+static void forget_monotonic_times(struct evlog *log)
+{
+    for (struct evlog_entry *e = evlog_next(log, 0, false); e; e = evlog_next(log, e->index, false))
+        e->mono_ms = 0;
+}
+
 int persist_load(const char *state_dir, struct sipha_instance *in, char *err, size_t errlen)
 {
     char path[PATH_MAX], *buf = NULL;
@@ -287,11 +302,14 @@ int persist_load(const char *state_dir, struct sipha_instance *in, char *err, si
     /* The event log is the only part that can fail after being applied, so it goes
      * first (evlog_load changes nothing on error) and the options follow. */
     if (rc == 0 && load_events(&in->events, &st) < 0) {
-        perr(err, errlen, "%s:5: malformed event log section", path);
+        perr(err, errlen, "%s:6: malformed event log section", path);
         rc = -1;
     }
-    if (rc == 0)
+    if (rc == 0) {
         in->options = (in->options & ~(unsigned)OPTION_MASK) | st.options;
+        in->epoch = st.epoch;
+        forget_monotonic_times(&in->events);
+    }
     free(buf);
     return rc < 0 ? -1 : 1;
 }

@@ -6,18 +6,20 @@
  * is out of service; any SIP response (whatever its status) brings it back.
  *
  * Events: MON_PROBE_SENT and MON_PROBE_TIMEOUT {dn} for the DN's counters (a probe
- * times out after min(oos_check, oos_force)); MON_DN {dn, in_service, status, rtt} on
- * every response (in service) and when a DN goes out of service; MON_SIP_MESSAGE
- * {1, dn} for every response matched to a DN when the probe socket is not on the SIP
- * port (on the SIP port, mon_sip's packet socket already counts it).
+ * times out after min(oos_check, oos_force), or when the next probe goes);
+ * MON_DN {dn, in_service, status, rtt} on every response (in service) and when a DN
+ * goes out of service; MON_SIP_MESSAGE {1, dn} for every response matched to a DN
+ * when the probe socket is not on the SIP port (on the SIP port, mon_sip's packet
+ * socket already counts it).
  *
  * The module has two layers. The scheduling core (mon_probe_core_*) is pure: no
  * socket, no clock — the caller passes the time — so tests drive it with a fake
  * clock. It keeps a binary min-heap of DNs on their next deadline (probe, probe
- * timeout, out-of-service) and a hash table from Call-ID to DN, so a tick costs
- * O(log n) per due DN and a response O(1): 10,000 DNs at one probe a second is
- * 10,000 heap operations a second, not 10,000 scans. The socket layer (mon_probe_*)
- * puts it on the loop. */
+ * timeout, out-of-service) and a hash table from Call-ID to DN (keyed on the DN's
+ * part of it: each probe has a Call-ID of its own), so a tick costs O(log n) per due
+ * DN and a response O(1): 10,000 DNs at one probe a second is 10,000 heap operations
+ * a second, not 10,000 scans. The socket layer (mon_probe_*) puts it on the loop,
+ * sending and receiving in batches (sendmmsg/recvmmsg). */
 #ifndef SIPHA_MON_PROBE_H
 #define SIPHA_MON_PROBE_H
 

@@ -274,21 +274,34 @@ static int next_header(const char **pp, const char *end, struct sip_str *name,
     return SIP_ERR_TRUNCATED;
 }
 
+/* By length first: most headers of a message are none of ours and are told apart
+ * with one comparison. */
 static enum hdr_kind header_kind(struct sip_str name)
 {
-    if (sip_str_eq_nocase(name, "via") || sip_str_eq_nocase(name, "v"))
-        return HDR_VIA;
-    if (sip_str_eq_nocase(name, "call-id") || sip_str_eq_nocase(name, "i"))
-        return HDR_CALL_ID;
-    if (sip_str_eq_nocase(name, "cseq"))
-        return HDR_CSEQ;
-    if (sip_str_eq_nocase(name, "from") || sip_str_eq_nocase(name, "f"))
-        return HDR_FROM;
-    if (sip_str_eq_nocase(name, "to") || sip_str_eq_nocase(name, "t"))
-        return HDR_TO;
-    if (sip_str_eq_nocase(name, "content-length") || sip_str_eq_nocase(name, "l"))
-        return HDR_CLEN;
-    return HDR_OTHER;
+    switch (name.len) {
+    case 1:
+        switch (name.p[0] | 0x20) {
+        case 'v': return HDR_VIA;
+        case 'i': return HDR_CALL_ID;
+        case 'f': return HDR_FROM;
+        case 't': return HDR_TO;
+        case 'l': return HDR_CLEN;
+        default: return HDR_OTHER;
+        }
+    case 2:
+        return sip_str_eq_nocase(name, "to") ? HDR_TO : HDR_OTHER;
+    case 3:
+        return sip_str_eq_nocase(name, "via") ? HDR_VIA : HDR_OTHER;
+    case 4:
+        return sip_str_eq_nocase(name, "from") ? HDR_FROM
+             : sip_str_eq_nocase(name, "cseq") ? HDR_CSEQ : HDR_OTHER;
+    case 7:
+        return sip_str_eq_nocase(name, "call-id") ? HDR_CALL_ID : HDR_OTHER;
+    case 14:
+        return sip_str_eq_nocase(name, "content-length") ? HDR_CLEN : HDR_OTHER;
+    default:
+        return HDR_OTHER;
+    }
 }
 
 /* --- Via --- */

@@ -91,6 +91,27 @@ CONF
   t_wait 5 grep -q "NET-SNMP version" "$T/traps.log"
 }
 
+# t_peer_cred: the HA link's SNMPv3 credentials file ($T/peer.cred, mode 0600).
+t_peer_cred() {
+  ( umask 077; cat > "$T/peer.cred" <<CRED
+user $ADMIN_USER
+auth-protocol SHA-256
+auth-password $ADMIN_AUTH
+priv-protocol AES
+priv-password $ADMIN_PRIV
+CRED
+  )
+}
+
+# t_pair_conf INDEX NAME ROLE PEER-INDEX PEER-NAME [EXTRA-XML]: an instance of a
+# single-host pair (the HA link goes to the same snmpd); call t_peer_cred first.
+t_pair_conf() {
+  t_instance_conf "$1" "$2" "$3" "<peer name=\"$5\" index=\"$4\" address=\"udp:127.0.0.1:$SNMP_PORT\"
+        credentials=\"$T/peer.cred\" timeout-ms=\"1500\" interval-ms=\"250\"/>
+  <contact aor=\"sip:short$1@example.com\" uri=\"sip:short$1@127.0.0.1:6000\" expires=\"4\"/>
+  ${6:-}"
+}
+
 # t_instance_conf INDEX NAME ROLE [EXTRA-XML] — writes $T/inst-INDEX.xml
 t_instance_conf() {
   mkdir -p "$T/state"
@@ -106,7 +127,6 @@ t_instance_conf() {
   <sip address="127.0.0.1" port="$((5060 + $1))"/>
   <nic purpose="management" name="lo"/>
   <vip address="192.0.2.$((100 + $1))" interface="lo" up-script="/bin/true" down-script="/bin/true"/>
-  <arbiter url="http://127.0.0.1:9/" interval-ms="1000" timeout-ms="500"/>
   <service-dn name="gw$1" uri="sip:gw$1@127.0.0.1:$((5070 + $1))" oos-check="10" oos-force="3"/>
   <contact aor="sip:100$1@example.com" uri="sip:100$1@127.0.0.1:$((5080 + $1))" expires="3600"/>
   ${4:-}

@@ -56,6 +56,8 @@ pass() { PASS=$((PASS + 1)); echo "ok    $*"; }
 fail() { FAIL=$((FAIL + 1)); echo "FAIL  $*"; }
 check() { local d=$1; shift; if "$@" >/dev/null 2>&1; then pass "$d"; else fail "$d"; fi; }
 now_ms() { python3 -c 'import time; print(int(time.monotonic() * 1000))'; }
+# For foreground commands only: in the background a function runs in a subshell, and
+# $! would be that shell's pid rather than the command's (ip netns exec execs it).
 inA() { ip netns exec "$NSA" "$@"; }
 inB() { ip netns exec "$NSB" "$@"; }
 
@@ -77,12 +79,23 @@ sum_field() {
   grep -E -- "$2" "$1" | sed -n "s/.* $3=\([0-9]*\).*/\1/p" | awk '{ s += $1 } END { print s + 0 }'
 }
 within() { [ -n "$1" ] && [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
+# wait_after SECONDS FILE T0 REGEX — until an event at or after T0 matches
+wait_after() {
+  local end=$((SECONDS + $1))
+  while [ "$SECONDS" -le "$end" ]; do
+    [ -n "$(first_after "$2" "$3" "$4")" ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
 
 # ------------------------------------------------------------------ setup
-CFLAGS="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g"
+# MON_DRIVER_CFLAGS=-fsanitize=address,undefined runs the whole test under the sanitizers
+CFLAGS="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g ${MON_DRIVER_CFLAGS:-}"
 INC="-I$ROOT/engine -I$ROOT/agent -I$ROOT/monitors -I$ROOT/trapgen -I$ROOT/mib"
-# shellcheck disable=SC2086
-if ! gcc $CFLAGS $INC -o "$T/mon_driver" "$ROOT/tests/agent/mon_driver.c" "$ROOT"/monitors/*.c \
+# shellcheck disable=SC2086,SC2046 # flag lists: word splitting wanted
+if ! gcc $CFLAGS $INC -o "$T/mon_driver" "$ROOT/tests/agent/mon_driver.c" \
+     "$ROOT"/monitors/{sip_parse,mon_netlink,mon_listener,mon_sip,mon_probe}.c \
      "$ROOT/agent/loop.c" $(pkg-config --libs libmnl) -lnetsnmpagent -lnetsnmp 2>"$T/build.log"; then
   cat "$T/build.log"
   echo "FAIL  $NAME: mon_driver does not build"
@@ -91,7 +104,11 @@ fi
 DRIVER=$T/mon_driver
 
 ip netns add "$NSA" && ip netns add "$NSB" || { echo "FAIL  $NAME: ip netns add"; exit 1; }
-ip -n "$NSA" link add mon0 type veth peer name mon1 netns "$NSB" || { echo "FAIL  $NAME: veth"; exit 1; }
+# Distinct ifindexes on the two ends: the kernel's linkwatch treats a carrier change as
+# urgent only when a device's ifindex differs from its iflink (the peer's ifindex);
+# otherwise it batches carrier events, up to one second apart, as for a physical NIC.
+ip -n "$NSA" link add mon0 index 100 type veth peer name mon1 index 200 netns "$NSB" ||
+  { echo "FAIL  $NAME: veth"; exit 1; }
 ip -n "$NSA" link set lo up
 ip -n "$NSB" link set lo up
 ip -n "$NSA" addr add "$A_IP/24" dev mon0
@@ -124,7 +141,8 @@ XML
 cat > "$T/send.py" <<'PY'
 import socket, sys
 dest, port, kind, n = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s = socket.socket(socket.AF_INET6 if ":" in dest else socket.AF_INET, socket.SOCK_DGRAM)
+host = ("[%s]" % dest) if ":" in dest else dest
 for i in range(n):
     if kind == "bad":
         msg = b"this is not SIP %d\r\n\r\n" % i
@@ -135,23 +153,24 @@ for i in range(n):
         msg = (b"MESSAGE sip:svc@%s SIP/2.0\r\nVia: SIP/2.0/UDP 198.51.100.9;branch=z9hG4bK%d%s\r\n"
                b"From: <sip:t@example.com>;tag=%d\r\nTo: <sip:svc@example.com>\r\n"
                b"Call-ID: test-%d-%s@example.com\r\nCSeq: 1 MESSAGE\r\nContent-Length: %d\r\n\r\n"
-               % (dest.encode(), i, kind.encode(), i, i, kind.encode(), len(body))) + body
+               % (host.encode(), i, kind.encode(), i, i, kind.encode(), len(body))) + body
     s.sendto(msg, (dest, port))
 PY
-# holds a UDP socket: hold.py ADDR PORT [v6only]
+# holds a UDP socket: hold.py READY-FILE ADDR PORT [v6only]; READY-FILE once bound
 cat > "$T/hold.py" <<'PY'
 import socket, sys, time
-addr, port = sys.argv[1], int(sys.argv[2])
+ready, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
 s = socket.socket(fam, socket.SOCK_DGRAM)
 if fam == socket.AF_INET6:
-    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1 if len(sys.argv) > 3 else 0)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1 if len(sys.argv) > 4 else 0)
 s.bind((addr, port))
+open(ready, "w").close()
 time.sleep(120)
 PY
 
 EV=$T/events.log
-inA "$DRIVER" --netlink --listener "$A_IP" "$SIP_PORT" --sip "$A_IP" "$SIP_PORT" \
+ip netns exec "$NSA" "$DRIVER" --netlink --listener "$A_IP" "$SIP_PORT" --sip "$A_IP" "$SIP_PORT" \
     --probe "$A_IP" "$SIP_PORT" --dn 1 "sip:gw@$B_IP:$DN_PORT" 1 5 \
     --dn 2 "sip:unprobed@$B_IP:5072" 0 5 > "$EV" 2>"$T/driver.err" &
 DRV=$!
@@ -161,7 +180,6 @@ if ! wait_count 5 "$EV" ' SYNCED$' 1; then
   echo "FAIL  $NAME: the driver did not start"
   exit 1
 fi
-T_START=$(awk '/ READY$/ { print $1; exit }' "$EV")
 
 # ------------------------------------------------------------------ initial dump
 check "initial dump: mon0 up" grep -qE 'LINK ifindex=[0-9]+ name=mon0 up=1' "$EV"
@@ -175,7 +193,7 @@ link_event() { # link_event DESCRIPTION REGEX COMMAND... — the event comes wit
   local t0 t
   t0=$(now_ms)
   "$@"
-  wait_count 3 "$EV" "$re" 1 >/dev/null
+  wait_after 3 "$EV" "$t0" "$re"
   t=$(first_after "$EV" "$t0" "$re")
   if within "$t" "$t0" $((t0 + 1000)); then pass "$d ($((t - t0)) ms)"; else fail "$d (t0=$t0 event=${t:-none})"; fi
 }
@@ -198,7 +216,7 @@ check "IPv6 address added: reported present" wait_count 2 "$EV" 'addr=2001:db8:5
 # ENOBUFS: a driver with a tiny netlink buffer is stopped while 250 addresses come and
 # go; the notifications overflow, the monitor dumps again and reports the difference.
 EV2=$T/events-enobufs.log
-inA "$DRIVER" --netlink --nl-rcvbuf 2048 > "$EV2" 2>&1 &
+ip netns exec "$NSA" "$DRIVER" --netlink --nl-rcvbuf 2048 > "$EV2" 2>&1 &
 DRV2=$!
 PIDS+=("$DRV2")
 wait_count 5 "$EV2" ' SYNCED$' 1 >/dev/null
@@ -226,9 +244,12 @@ kill "$DRV2" 2>/dev/null
 
 # ------------------------------------------------------------------ listener
 hold() { # hold NS ADDR PORT [v6only] — a UDP socket, in the background; sets HOLD
-  ip netns exec "$1" python3 "$T/hold.py" "${@:2}" &
+  rm -f "$T/hold.ready"
+  ip netns exec "$1" python3 "$T/hold.py" "$T/hold.ready" "${@:2}" &
   HOLD=$!
   PIDS+=("$HOLD")
+  local end=$((SECONDS + 5))
+  while [ ! -e "$T/hold.ready" ] && [ "$SECONDS" -le "$end" ]; do sleep 0.05; done
 }
 hold "$NSA" "$A_IP" "$SIP_PORT"
 check "listener: UDP socket on $A_IP:$SIP_PORT reported bound" wait_count 3 "$EV" 'LISTENER bound=1' 1
@@ -259,6 +280,26 @@ got_bad=$(( $(sum_field "$EV" 'MALFORMED' count) - before_bad ))
 check "SIP messages to $A_IP:$SIP_PORT counted once each (11, got $got_sip)" test "$got_sip" -eq 11
 check "malformed datagrams counted apart (3, got $got_bad)" test "$got_bad" -eq 3
 
+# IPv6: the filter's other branch, and the listener on an IPv6 address
+ip -n "$NSB" addr add 2001:db8:5::2/64 dev mon1 nodad
+EV6=$T/events-v6.log
+ip netns exec "$NSA" "$DRIVER" --sip 2001:db8:5::1 5064 --listener 2001:db8:5::1 5064 \
+    --listener-interval 200 > "$EV6" 2>&1 &
+DRV6=$!
+PIDS+=("$DRV6")
+wait_count 3 "$EV6" 'LISTENER bound=0' 1 >/dev/null
+inB python3 "$T/send.py" 2001:db8:5::1 5064 sip 4
+inA python3 "$T/send.py" 2001:db8:5::1 5064 sip 2
+inB python3 "$T/send.py" 2001:db8:5::1 5064 bad 1
+inB python3 "$T/send.py" "$A_IP" 5064 sip 3              # same port over IPv4: not ours
+sleep 0.5
+check "IPv6: SIP messages counted once each (6, got $(sum_field "$EV6" 'SIP count' count))" \
+  test "$(sum_field "$EV6" 'SIP count' count)" -eq 6
+check "IPv6: malformed counted apart" test "$(sum_field "$EV6" 'MALFORMED' count)" -eq 1
+hold "$NSA" 2001:db8:5::1 5064
+check "IPv6: listener on the address reported bound" wait_count 3 "$EV6" 'LISTENER bound=1' 1
+kill "$HOLD" "$DRV6"
+
 # ------------------------------------------------------------------ probes
 check "DN 1 with nobody answering goes out of service" \
   wait_count 10 "$EV" 'DN dn=1 in_service=0 status=0' 1
@@ -269,7 +310,7 @@ check "out of service oos-force (5 s) after the first unanswered probe ($((t_oos
 check "probe timeouts counted" test "$(count "$EV" 'PROBE_TIMEOUT dn=1')" -ge 3
 check "DN 2 (oos-check 0) never probed" test "$(count "$EV" 'PROBE_SENT dn=2')" -eq 0
 
-inB sipp -sf "$T/options-uas.xml" -i "$B_IP" -p "$DN_PORT" -nostdin -trace_err \
+ip netns exec "$NSB" sipp -sf "$T/options-uas.xml" -i "$B_IP" -p "$DN_PORT" -nostdin -trace_err \
     -error_file "$T/sipp-errors.log" > "$T/sipp.out" 2>&1 &
 SIPP=$!
 PIDS+=("$SIPP")
@@ -293,16 +334,16 @@ check "out of service oos-force after the DN stopped answering ($((t_oos2 - t_ki
 # the probe socket takes the SIP port when it is free, and then never counts as the
 # SIP server's listener; when the port is taken it uses another one
 EV3=$T/events-port.log
-inA "$DRIVER" --listener "$A_IP" 5062 --probe "$A_IP" 5062 --probe-sip-port \
+ip netns exec "$NSA" "$DRIVER" --listener "$A_IP" 5062 --probe "$A_IP" 5062 --probe-sip-port \
     --dn 1 "sip:gw@$B_IP:$DN_PORT" 1 5 > "$EV3" 2>&1 &
 DRV3=$!
 PIDS+=("$DRV3")
 check "probe socket on the free SIP port" wait_count 3 "$EV3" 'PROBE_PORT port=5062$' 1
 check "probe socket on the SIP port is not the listener" wait_count 3 "$EV3" 'LISTENER bound=0' 1
 kill "$DRV3"
+wait "$DRV3" 2>/dev/null # the port is free again once it has exited
 hold "$NSA" "$A_IP" 5062
-sleep 0.3
-inA "$DRIVER" --listener "$A_IP" 5062 --probe "$A_IP" 5062 --probe-sip-port \
+ip netns exec "$NSA" "$DRIVER" --listener "$A_IP" 5062 --probe "$A_IP" 5062 --probe-sip-port \
     --dn 1 "sip:gw@$B_IP:$DN_PORT" 1 5 > "$EV3" 2>&1 &
 DRV3=$!
 PIDS+=("$DRV3")
@@ -318,7 +359,8 @@ if command -v setpriv >/dev/null; then
   out=$(inA setpriv --reuid=65534 --regid=65534 --clear-groups "$DRIVER" --sip "$A_IP" "$SIP_PORT" 2>&1)
   check "without CAP_NET_RAW the SIP monitor refuses, naming the capability" \
     grep -q 'ERROR .*CAP_NET_RAW' <<<"$out"
-  inA setpriv --reuid=65534 --regid=65534 --clear-groups "$DRIVER" --netlink --listener "$A_IP" "$SIP_PORT" \
+  ip netns exec "$NSA" setpriv --reuid=65534 --regid=65534 --clear-groups "$DRIVER" --netlink \
+      --listener "$A_IP" "$SIP_PORT" \
       > "$T/events-nobody.log" 2>&1 &
   DRV4=$!
   PIDS+=("$DRV4")

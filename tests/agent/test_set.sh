@@ -15,7 +15,13 @@ t_set_err() {
   if grep -q -- "$want" <<<"$out"; then t_pass "$d"; else t_fail "$d (wanted '$want', got: $out)"; fi
 }
 
-for col in siphaInstSipPassCheck siphaInstControlVipScripts siphaInstIpTakeoverMonitoring \
+# control-vip-scripts watches the arbiter: without one configured it cannot be on.
+t_set_err "control-vip-scripts without an arbiter: inconsistentValue" "inconsistentValue" \
+  "$P::siphaInstControlVipScripts.1" i 1
+t_eq "control-vip-scripts unchanged" false "$(t_get_v2 "$P::siphaInstControlVipScripts.1")"
+t_check "control-vip-scripts false accepted" t_set_v3 "$P::siphaInstControlVipScripts.1" i 2
+
+for col in siphaInstSipPassCheck siphaInstIpTakeoverMonitoring \
            siphaInstTlibNicMonitoring siphaInstSipNicMonitoring; do
   before=$(t_get_v2 "$P::$col.1")
   new=true; [ "$before" = true ] && new=false
@@ -49,16 +55,29 @@ t_set_err "malformed HA link message" "wrongValue" "$P::siphaInstHaLinkMessage.1
 t_eq "HA link message unchanged" '""' "$(t_get_v2 "$P::siphaInstHaLinkMessage.1")"
 t_set_err "admin wrong type" "wrongType" "$P::siphaInstAdminCommand.1" s switchover
 t_eq "role unchanged by refused commands" primary "$(t_get_v2 "$P::siphaInstRole.1")"
-t_check "admin becomeBackup accepted" t_set_v3 "$P::siphaInstAdminCommand.1" i 4
-t_wait 5 bash -c "[ \"\$(snmpget -v2c -c $COMMUNITY ${MIBOPTS[*]} -Oqv udp:127.0.0.1:$SNMP_PORT $P::siphaInstRole.1)\" = backup ]"
-t_eq "role is backup" backup "$(t_get_v2 "$P::siphaInstRole.1")"
-t_eq "admin result success" success "$(t_get_v2 "$P::siphaInstAdminResult.1")"
+# A lone instance (no peer configured) has nobody to hand the role to: the SET is
+# accepted, the command refused, the role kept. becomePrimary on the primary succeeds.
+t_check "admin becomeBackup accepted by SNMP" t_set_v3 "$P::siphaInstAdminCommand.1" i 4
+t_check "lone instance: becomeBackup refused" t_wait 3 bash -c "[ \"\$(snmpget -v2c -c $COMMUNITY ${MIBOPTS[*]} -Oqv udp:127.0.0.1:$SNMP_PORT $P::siphaInstAdminResult.1)\" = refused ]"
+t_eq "role kept" primary "$(t_get_v2 "$P::siphaInstRole.1")"
+t_check "admin becomePrimary accepted" t_set_v3 "$P::siphaInstAdminCommand.1" i 3
+t_check "becomePrimary on the primary: success" t_wait 3 bash -c "[ \"\$(snmpget -v2c -c $COMMUNITY ${MIBOPTS[*]} -Oqv udp:127.0.0.1:$SNMP_PORT $P::siphaInstAdminResult.1)\" = success ]"
+t_eq "admin command reads back" becomePrimary "$(t_get_v2 "$P::siphaInstAdminCommand.1")"
 t_check "admin time is set" test "$(t_get_v2 -Ot "$P::siphaInstAdminTime.1")" -gt 0
 
-# Alarm clear: only an active alarm, only to cleared(3).
-last=$(snmpwalk -v2c -c "$COMMUNITY" "${MIBOPTS[@]}" -On "udp:127.0.0.1:$SNMP_PORT" $P::siphaEventAlarmState | tail -n1 | cut -d' ' -f1)
-evidx=${last##*.}
-t_set_err "clearing a non-alarm event is inconsistent" "inconsistentValue" "$P::siphaEventAlarmState.1.$evidx" i 3
-t_set_err "alarm state active(2) refused" "wrongValue" "$P::siphaEventAlarmState.1.$evidx" i 2
+# Alarm clear: nothing listens on the instance's SIP port, so the listener alarm
+# 00-04200 is active. Only it can be cleared, only to cleared(3), only once.
+ev_rows() { snmpwalk -v2c -c "$COMMUNITY" "${MIBOPTS[@]}" -Oqs "udp:127.0.0.1:$SNMP_PORT" "$P::siphaEventId"; }
+t_check "listener alarm 00-04200 logged" t_wait 5 bash -c "snmpwalk -v2c -c $COMMUNITY ${MIBOPTS[*]} -Oqs udp:127.0.0.1:$SNMP_PORT $P::siphaEventId | grep -q 00-04200"
+alarm=$(ev_rows | grep 00-04200 | head -n1 | cut -d' ' -f1); alarm=${alarm##*.}
+plain=$(ev_rows | grep -v 00-04200 | head -n1 | cut -d' ' -f1); plain=${plain##*.}
+t_eq "the alarm is active" active "$(t_get_v2 "$P::siphaEventAlarmState.1.$alarm")"
+t_set_err "clearing a non-alarm event is inconsistent" "inconsistentValue" "$P::siphaEventAlarmState.1.$plain" i 3
+t_set_err "alarm state active(2) refused" "wrongValue" "$P::siphaEventAlarmState.1.$alarm" i 2
 t_set_err "alarm state on a missing event" "noCreation\|noSuchName\|notWritable" "$P::siphaEventAlarmState.1.999999" i 3
+t_eq "the alarm is still active" active "$(t_get_v2 "$P::siphaEventAlarmState.1.$alarm")"
+t_check "alarm cleared by SET" t_set_v3 "$P::siphaEventAlarmState.1.$alarm" i cleared
+t_eq "the alarm reads cleared" cleared "$(t_get_v2 "$P::siphaEventAlarmState.1.$alarm")"
+t_set_err "clearing it again is inconsistent" "inconsistentValue" "$P::siphaEventAlarmState.1.$alarm" i 3
+t_check "siphaAlarmCleared logged" bash -c "snmpwalk -v2c -c $COMMUNITY ${MIBOPTS[*]} -Oqs udp:127.0.0.1:$SNMP_PORT $P::siphaEventId | grep -q 00-52117"
 t_summary

@@ -319,7 +319,8 @@ static void unavailable_primary_stays_until_peer_is_fit(void **state)
     rig_advance(r, 1000 + T_MS + 5250);
     assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
     assert_int_equal(S(r, 0)->status, HA_STATUS_RUNNING);
-    assert_int_equal(rig_find(r, m, 0, HA_OUT_ROLE, 0)->o.u.role.reason, HA_REASON_SIP_TRAFFIC_LOST);
+    const struct rig_event *role = rig_find(r, m, 0, HA_OUT_ROLE, 0);
+    assert_int_equal(role->o.u.role.reason, HA_REASON_SIP_TRAFFIC_LOST);
     rig_free(r);
 }
 

@@ -208,7 +208,7 @@ static void test_modes_and_no_temp(void **state)
     assert_int_equal(count_entries(fx->dir), 1); /* no temporary left behind */
 
     const char *text = read_text(fx->file);
-    assert_int_equal(strncmp(text, "sipha-state 1\ninstance 3\noptions 17\neventlog\n", 45), 0);
+    assert_int_equal(strncmp(text, "sipha-state 1\ninstance 3\noptions 17\nepoch 0\neventlog\n", 53), 0);
     size_t n = strlen(text);
     assert_true(n > 4);
     assert_string_equal(text + n - 4, "end\n");
@@ -230,7 +230,7 @@ static void test_leftover_temp(void **state)
 
     /* a crash in the middle of a later save left a half-written temporary */
     snprintf(tmp, sizeof tmp, "%s/.instance-3.state.Ab12Cd", fx->dir);
-    write_text(tmp, "sipha-state 1\ninstance 3\noptions 31\neventlog\nsipha-ev");
+    write_text(tmp, "sipha-state 1\ninstance 3\noptions 31\nepoch 2\neventlog\nsipha-ev");
     /* another instance's temporary is not ours to remove */
     snprintf(other, sizeof other, "%s/.instance-30.state.Xy98Zw", fx->dir);
     write_text(other, "x");
@@ -276,23 +276,25 @@ static void test_malformed(void **state)
     for (const char *c = cut; *c; c++)
         lines += *c == '\n';
     snprintf(cut_want, sizeof cut_want, ":%d: missing final 'end' line", lines + 1);
-    snprintf(junk, sizeof junk, "sipha-state 1\ninstance 3\noptions 1\neventlog\n"
+    snprintf(junk, sizeof junk, "sipha-state 1\ninstance 3\noptions 1\nepoch 0\neventlog\n"
                                 "this is not an event log\nend\n");
     const struct bad_case cases[] = {
         { "", ":1: expected 'sipha-state 1'" },
         { "\x7f" "ELF\x01\x02\x03\n", ":1: expected 'sipha-state 1'" },
-        { "sipha-state 2\ninstance 3\noptions 0\neventlog\nend\n", ":1: expected 'sipha-state 1'" },
+        { "sipha-state 2\ninstance 3\noptions 0\nepoch 0\neventlog\nend\n", ":1: expected 'sipha-state 1'" },
         { "sipha-state 1x\n", ":1: expected 'sipha-state 1'" },
-        { "sipha-state 1\ninstance 4\noptions 0\neventlog\nend\n", ":2: expected 'instance 3'" },
-        { "sipha-state 1\ninstance 3\noptions 64\neventlog\nend\n", ":3: expected 'options N'" },
-        { "sipha-state 1\ninstance 3\noptions -1\neventlog\nend\n", ":3: expected 'options N'" },
+        { "sipha-state 1\ninstance 4\noptions 0\nepoch 0\neventlog\nend\n", ":2: expected 'instance 3'" },
+        { "sipha-state 1\ninstance 3\noptions 64\nepoch 0\neventlog\nend\n", ":3: expected 'options N'" },
+        { "sipha-state 1\ninstance 3\noptions -1\nepoch 0\neventlog\nend\n", ":3: expected 'options N'" },
         { "sipha-state 1\ninstance 3\noptions 99999999999\n", ":3: expected 'options N'" },
-        { "sipha-state 1\ninstance 3\noptions 1\nevents\nend\n", ":4: expected 'eventlog'" },
-        { "sipha-state 1\ninstance 3\noptions 1\neventlog\n", ":5: missing final 'end' line" },
+        { "sipha-state 1\ninstance 3\noptions 1\neventlog\nend\n", ":4: expected 'epoch N'" },
+        { "sipha-state 1\ninstance 3\noptions 1\nepoch x\neventlog\nend\n", ":4: expected 'epoch N'" },
+        { "sipha-state 1\ninstance 3\noptions 1\nepoch 1\nevents\nend\n", ":5: expected 'eventlog'" },
+        { "sipha-state 1\ninstance 3\noptions 1\nepoch 1\neventlog\n", ":6: missing final 'end' line" },
         { cut, cut_want },
-        { junk, ":5: malformed event log section" },
-        { "sipha-state 1\ninstance 3\noptions 1\neventlog\nend\n",
-          ":5: malformed event log section" },
+        { junk, ":6: malformed event log section" },
+        { "sipha-state 1\ninstance 3\noptions 1\nepoch 1\neventlog\nend\n",
+          ":6: malformed event log section" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         write_text(fx->file, cases[i].text);
