@@ -367,32 +367,36 @@ static void log_engine(struct halink *l, const struct halink_engine *eng)
     l->logged_engine = *eng;
 }
 
-/* The discovery answered: either the first one (no session yet), or the check a
- * failed request started while a session is open. A check that finds the same engine
- * (same ID and boots) changes nothing, the peer was only slow; a different one, or a
- * reset already decided, replaces the session at once (its engine is fresh). */
+/* A check found `eng` while a session is open: false when the session stays (same
+ * engine ID and boots: the peer was only slow), true when it was closed to make way
+ * for a session with the fresh engine (another engine, or a reset already decided). */
+static bool replace_session(struct halink *l, const struct halink_engine *eng)
+{
+    bool changed = !same_engine(eng, &l->engine);
+    if (!changed && !l->reset_timer)
+        return false;
+    if (l->reset_timer)
+        loop_timer_cancel(l->lp, l->reset_timer);
+    l->reset_timer = 0;
+    close_session(l);
+    l->cnt.resets++;
+    const char *why = changed ? "engine changed" : l->reset_why;
+    if (why != l->last_reset_log)
+        logf_(l, "peer %s: %s; reconnecting", l->addr.peername, why);
+    l->last_reset_log = why;
+    return true;
+}
+
+/* The discovery answered: the first one (no session yet), or the check a failed
+ * request started while a session is open. */
 static void on_engine_found(void *arg, const struct halink_engine *eng)
 {
     struct halink *l = arg;
     take_disc_counters(l);
     halink_disc_free(l->disc);
     l->disc = NULL;
-    if (l->ss) {
-        bool changed = !same_engine(eng, &l->engine);
-        if (!changed && !l->reset_timer)
-            return;
-        if (l->reset_timer)
-            loop_timer_cancel(l->lp, l->reset_timer);
-        l->reset_timer = 0;
-        close_session(l);
-        l->cnt.resets++;
-        const char *why = changed ? "engine changed" : l->reset_why;
-        if (why != l->last_reset_log)
-            logf_(l, "peer %s: %s; reconnecting", l->addr.peername, why);
-        l->last_reset_log = why;
-        if (l->dead || !fail_all_msgs(l))
-            return;
-    }
+    if (l->ss && (!replace_session(l, eng) || l->dead || !fail_all_msgs(l)))
+        return;
     l->engine = *eng;
     l->cnt.discoveries++;
     log_engine(l, eng);
@@ -491,11 +495,13 @@ static bool is_no_such(const netsnmp_variable_list *vb)
            vb->type == SNMP_ENDOFMIBVIEW;
 }
 
-/* The values of the row into *ps: 1 = good, 0 = the row does not exist, -1 = bad. */
-static int parse_heartbeat(struct halink *l, const netsnmp_pdu *pdu, struct ha_peer_state *ps)
+/* The answer's varbinds in request order into v[]; -1 if they are not exactly the
+ * columns asked for, else how many say the row does not exist. */
+static int collect_heartbeat(const struct halink *l, const netsnmp_pdu *pdu,
+                             const netsnmp_variable_list *v[HB_VARS])
 {
-    const netsnmp_variable_list *v[HB_VARS];
-    size_t n = 0, missing = 0;
+    size_t n = 0;
+    int missing = 0;
     for (const netsnmp_variable_list *vb = pdu->variables; vb; vb = vb->next_variable) {
         oid name[ROW_OID_LEN];
         if (n == HB_VARS)
@@ -506,10 +512,13 @@ static int parse_heartbeat(struct halink *l, const netsnmp_pdu *pdu, struct ha_p
         missing += is_no_such(vb);
         v[n++] = vb;
     }
-    if (n != HB_VARS)
-        return -1;
-    if (missing)
-        return missing == HB_VARS ? 0 : -1;
+    return n == HB_VARS ? missing : -1;
+}
+
+/* The row's values into *ps (types and ranges of SIPHA-MIB checked): 0 or -1. */
+static int decode_heartbeat(const struct halink *l, const netsnmp_variable_list *const v[HB_VARS],
+                            struct ha_peer_state *ps)
+{
     long role, status, listener, arbiter, flag;
     *ps = (struct ha_peer_state){ .index = l->peer_index };
     if (!int_in(v[0], ASN_INTEGER, HA_ROLE_UNKNOWN, HA_ROLE_BACKUP, &role) ||
@@ -529,7 +538,19 @@ static int parse_heartbeat(struct halink *l, const netsnmp_pdu *pdu, struct ha_p
     ps->unavailable = status == HA_STATUS_SERVICE_UNAVAILABLE;
     ps->listener = listener == TV_TRUE ? HA_LISTENER_BOUND : HA_LISTENER_FAILED;
     ps->arbiter = (enum ha_link)arbiter;
-    return 1;
+    return 0;
+}
+
+/* 1 = good (*ps filled), 0 = the peer's row does not exist, -1 = malformed. An
+ * answer where only some columns are missing is malformed, not a loss. */
+static int parse_heartbeat(const struct halink *l, const netsnmp_pdu *pdu,
+                           struct ha_peer_state *ps)
+{
+    const netsnmp_variable_list *v[HB_VARS];
+    int missing = collect_heartbeat(l, pdu, v);
+    if (missing != 0)
+        return missing == (int)HB_VARS ? 0 : -1;
+    return decode_heartbeat(l, v, ps) == 0 ? 1 : -1;
 }
 
 static void restart_pull(struct halink *l)
@@ -771,22 +792,38 @@ static bool str_of(const netsnmp_variable_list *vb, char *out)
     return true;
 }
 
-/* One row of the answer: 1 delivered or skipped, 0 = past the peer's rows, -1 bad. */
+/* Whether the four varbinds are one well-formed row; fills the values. */
+static bool row_values(const struct halink *l, uint32_t row,
+                       const netsnmp_variable_list *const v[CONTACT_VARS], char *aor, char *uri,
+                       uint32_t *expiry, long *origin)
+{
+    uint32_t r;
+    for (size_t i = 1; i < CONTACT_VARS; i++)
+        if (!is_row_of(v[i], SIPHA_T_CONTACT, contact_columns[i], l->peer_index, &r) || r != row)
+            return false;
+    return str_of(v[0], aor) && str_of(v[1], uri) && u32_of(v[2], expiry) &&
+           int_in(v[3], ASN_INTEGER, 1, 2, origin);
+}
+
+/* One row of the answer: 1 = taken (delivered, or skipped: not local, or malformed),
+ * 0 = past the peer's rows, -1 = the walk does not advance, -2 = closed meanwhile. */
 static int take_row(struct halink *l, const netsnmp_variable_list *const v[CONTACT_VARS])
 {
-    uint32_t row, r, expiry;
+    uint32_t row, expiry;
     long origin;
     char aor[CONTACT_STR_MAX + 1], uri[CONTACT_STR_MAX + 1];
     if (is_no_such(v[0]) || !is_row_of(v[0], SIPHA_T_CONTACT, contact_columns[0],
                                        l->peer_index, &row))
         return 0;
-    for (size_t i = 1; i < CONTACT_VARS; i++)
-        if (!is_row_of(v[i], SIPHA_T_CONTACT, contact_columns[i], l->peer_index, &r) || r != row)
-            return -1;
-    if (row <= l->pull_from || !str_of(v[0], aor) || !str_of(v[1], uri) || !u32_of(v[2], &expiry) ||
-        !int_in(v[3], ASN_INTEGER, 1, 2, &origin))
+    if (row <= l->pull_from)
         return -1;
+    /* Past this row whatever it holds: a bad row is skipped, never retried forever. */
     l->pull_from = row;
+    if (!row_values(l, row, v, aor, uri, &expiry, &origin)) {
+        l->cnt.bad_rows++;
+        log_once(l, "malformed contact row skipped");
+        return 1;
+    }
     if (origin != ORIGIN_LOCAL) /* our own contacts, synced to the peer: not echoed back */
         return 1;
     l->cnt.contacts++;
@@ -794,12 +831,22 @@ static int take_row(struct halink *l, const netsnmp_variable_list *const v[CONTA
     return emit_contact(l, aor, uri, expiry, row) ? 1 : -2;
 }
 
+/* The end of the peer's rows: the pass is over. */
+static void finish_pass(struct halink *l)
+{
+    bool full = l->pass_full, any = l->pass_contacts > 0;
+    l->pass_full = false;
+    l->pass_contacts = 0;
+    if (full)
+        l->cnt.full_copies++;
+    if (full || any) /* an empty incremental pass (the usual case) says nothing */
+        emit_contacts_done(l, full);
+}
+
 static void on_bulk_answer(struct halink *l, int op, const netsnmp_pdu *pdu)
 {
     l->bulk_reqid = 0;
-    if (!answer_ok(l, op, pdu, REQ_BULK) || l->dead)
-        return;
-    if (!l->pull)
+    if (!answer_ok(l, op, pdu, REQ_BULK) || l->dead || !l->pull)
         return;
     if (l->bulk_gen != l->pull_gen) { /* restarted meanwhile: begin again at row 0 */
         send_bulk(l);
@@ -818,23 +865,11 @@ static void on_bulk_answer(struct halink *l, int op, const netsnmp_pdu *pdu)
         if ((rc = take_row(l, v)) == 1)
             rows++;
     }
-    if (rc == -2)
-        return; /* closed from on_contact */
-    if (rc == -1) {
-        log_once(l, "malformed contact row ignored; pull resumes at the next heartbeat");
-        return;
-    }
-    if (rc == 0) {
-        bool full = l->pass_full, any = l->pass_contacts > 0;
-        l->pass_full = false;
-        l->pass_contacts = 0;
-        if (full)
-            l->cnt.full_copies++;
-        if (full || any) /* an empty incremental pass (the usual case) says nothing */
-            emit_contacts_done(l, full);
-        return;
-    }
-    if (rows > 0) /* more rows to come: go on at once */
+    if (rc == 0)
+        finish_pass(l);
+    else if (rc == -1)
+        log_once(l, "contact rows out of order; pull resumes at the next heartbeat");
+    else if (rc == 1 && rows > 0) /* more rows to come: go on at once */
         send_bulk(l);
 }
 

@@ -90,7 +90,7 @@ struct halink_counters {
     uint64_t resets;            /* sessions given up to rediscover */
     uint64_t hb_sent, hb_answered, hb_timeouts, hb_skipped, hb_not_registered, hb_bad;
     uint64_t msgs_sent, msgs_ok, msgs_failed, msgs_refused;
-    uint64_t bulk_sent, contacts, full_copies;
+    uint64_t bulk_sent, contacts, full_copies, bad_rows;
     uint64_t auth_errors;       /* reports and security errors from the peer */
 };
 

@@ -12,16 +12,20 @@ say() { printf '\033[1m%s\033[0m\n' "$*"; }
 t_start_trapd || { echo "demo: snmptrapd did not start"; exit 1; }
 t_start_snmpd || { echo "demo: snmpd did not start"; exit 1; }
 
-# The SIP servers of the pair (their listeners) and the service DNs they probe.
+# The SIP servers of the pair (their listeners on 5061 and 5062) and the service
+# DNs they probe (5071, 5072): sipp answering OPTIONS.
 sip_peer() { # PORT
-  sipp -sf "$ROOT/tests/sip/options-uas.xml" -i 127.0.0.1 -p "$1" -bg -nostdin \
-       -trace_err -error_file "$T/sipp-$1.err" >/dev/null 2>&1
+  sipp -sf "$ROOT/tests/sip/options-uas.xml" -i 127.0.0.1 -p "$1" -nostdin \
+       -trace_err -error_file "$T/sipp-$1.err" >/dev/null 2>&1 &
+  T_PIDS+=("$!")
 }
-for port in 5071 5072; do sip_peer "$port"; done
-for p in $(pgrep -f "sipp -sf $ROOT/tests/sip/options-uas.xml"); do T_PIDS+=("$p"); done
+for port in 5061 5062 5071 5072; do sip_peer "$port"; done
 
-t_instance_conf 1 sip-a primary
-t_instance_conf 2 sip-b backup
+t_peer_cred
+contacts='<contact aor="sip:1001@example.com" uri="sip:1001@127.0.0.1:5090" expires="3600"/>'
+t_pair_conf 1 sip-a primary 2 sip-b "$contacts"
+t_pair_conf 2 sip-b backup 1 sip-a ""
+
 t_start_agent 1 || { echo "demo: instance 1 did not register"; cat "$T/agent-1.log"; exit 1; }
 t_start_agent 2 || { echo "demo: instance 2 did not register"; cat "$T/agent-2.log"; exit 1; }
 
@@ -35,8 +39,12 @@ Walk both instances (read-only v2c community):
   snmptable -v2c -c $COMMUNITY $M -Cb 127.0.0.1:$SNMP_PORT SIPHA-MIB::siphaInstanceTable
   snmpwalk -v2c -c $COMMUNITY $M 127.0.0.1:$SNMP_PORT SIPHA-MIB::siphaEventTable
 
-Switch over (SNMPv3 authPriv admin user; writes are refused to v2c):
+Switch over (SNMPv3 authPriv admin user; writes are refused to v2c); the other
+instance becomes primary within a second:
   snmpset $V3 $M 127.0.0.1:$SNMP_PORT SIPHA-MIB::siphaInstAdminCommand.1 i switchover
+  snmpget -v2c -c $COMMUNITY $M 127.0.0.1:$SNMP_PORT SIPHA-MIB::siphaInstRole.1 SIPHA-MIB::siphaInstRole.2
+The backup holds the primary's registration contacts (origin synced):
+  snmptable -v2c -c $COMMUNITY $M -Cb 127.0.0.1:$SNMP_PORT SIPHA-MIB::siphaContactTable
 Turn an option off / on:
   snmpset $V3 $M 127.0.0.1:$SNMP_PORT SIPHA-MIB::siphaInstSipPassCheck.2 i false
 

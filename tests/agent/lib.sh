@@ -105,11 +105,11 @@ CRED
 
 # t_pair_conf INDEX NAME ROLE PEER-INDEX PEER-NAME [EXTRA-XML]: an instance of a
 # single-host pair (the HA link goes to the same snmpd); call t_peer_cred first.
+# Without EXTRA-XML a contact that expires after 4 s is added.
 t_pair_conf() {
   t_instance_conf "$1" "$2" "$3" "<peer name=\"$5\" index=\"$4\" address=\"udp:127.0.0.1:$SNMP_PORT\"
         credentials=\"$T/peer.cred\" timeout-ms=\"1500\" interval-ms=\"250\"/>
-  <contact aor=\"sip:short$1@example.com\" uri=\"sip:short$1@127.0.0.1:6000\" expires=\"4\"/>
-  ${6:-}"
+  ${6-<contact aor=\"sip:short$1@example.com\" uri=\"sip:short$1@127.0.0.1:6000\" expires=\"4\"/>}"
 }
 
 # t_instance_conf INDEX NAME ROLE [EXTRA-XML] — writes $T/inst-INDEX.xml
