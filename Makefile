@@ -25,7 +25,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps check check-unit check-asan check-valgrind check-agent check-hosts \
+.PHONY: all deps check check-unit check-asan check-valgrind check-fuzz check-agent check-hosts \
         run lint install clean mibs bench
 all: $(B)/sipha-agent $(B)/sipha-trapgen
 
@@ -65,6 +65,7 @@ check: deps
 	$(MAKE) check-unit
 	$(MAKE) check-asan
 	$(MAKE) check-valgrind
+	$(MAKE) check-fuzz
 	$(MAKE) mibs
 	$(MAKE) lint
 	$(MAKE) check-agent
@@ -78,6 +79,15 @@ check-asan:
 	$(MAKE) B=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	        LDFLAGS="-fsanitize=address,undefined" unit-bins
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run-unit.sh build-asan/tests
+
+# The fuzz targets built as plain programs under ASan+UBSan, run over their corpus
+# (with clang's libFuzzer: see the header of each tests/fuzz/fuzz_*.c).
+check-fuzz:
+	@mkdir -p build-asan/fuzz
+	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	  $(CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    $(INCLUDES) $$f monitors/sip_parse.c -o build-asan/fuzz/$$n || exit 1; \
+	  build-asan/fuzz/$$n tests/fuzz/corpus || exit 1; done
 
 check-valgrind: unit-bins
 	@VALGRIND=1 tests/run-unit.sh $(B)/tests

@@ -92,6 +92,7 @@ struct halink {
     uint32_t pull_from;        /* last peer row index delivered */
     bool pass_full;            /* the current pass began at row 0 */
     uint32_t pass_contacts;    /* delivered in the current pass */
+    uint32_t pass_rows;        /* rows taken in the current pass */
     uint32_t pull_gen;         /* bumped by every restart; stale answers are dropped */
     uint32_t bulk_gen;
     int bulk_reqid;
@@ -557,7 +558,7 @@ static void restart_pull(struct halink *l)
 {
     l->pull_from = 0;
     l->pass_full = true;
-    l->pass_contacts = 0;
+    l->pass_contacts = l->pass_rows = 0;
     l->pull_gen++;
 }
 
@@ -767,7 +768,10 @@ static void send_bulk(struct halink *l)
     if (!pdu)
         return;
     pdu->non_repeaters = 0;
-    pdu->max_repetitions = HALINK_BULK_REPS;
+    /* An incremental pass usually finds nothing new: it asks for one row (a GETNEXT)
+     * and only goes on with full pages once something came. Asking for full pages
+     * every heartbeat would walk 32 rows past the end of the peer's rows each time. */
+    pdu->max_repetitions = l->pass_full || l->pass_rows > 0 ? HALINK_BULK_REPS : 1;
     for (size_t i = 0; i < CONTACT_VARS; i++) {
         oid name[ROW_OID_LEN];
         size_t n = col_oid(name, SIPHA_T_CONTACT, contact_columns[i], l->peer_index,
@@ -819,6 +823,7 @@ static int take_row(struct halink *l, const netsnmp_variable_list *const v[CONTA
         return -1;
     /* Past this row whatever it holds: a bad row is skipped, never retried forever. */
     l->pull_from = row;
+    l->pass_rows++;
     if (!row_values(l, row, v, aor, uri, &expiry, &origin)) {
         l->cnt.bad_rows++;
         log_once(l, "malformed contact row skipped");
@@ -836,7 +841,7 @@ static void finish_pass(struct halink *l)
 {
     bool full = l->pass_full, any = l->pass_contacts > 0;
     l->pass_full = false;
-    l->pass_contacts = 0;
+    l->pass_contacts = l->pass_rows = 0;
     if (full)
         l->cnt.full_copies++;
     if (full || any) /* an empty incremental pass (the usual case) says nothing */

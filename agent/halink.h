@@ -35,8 +35,9 @@
  * retries, so a lost heartbeat delays the next by at most that much, and a message
  * has its answer well before the engine re-sends it (every peer timeout).
  *
- * Callbacks are optional (NULL = not wanted) and always run from the loop, never
- * from within halink_send / halink_pull_contacts / halink_open. halink_close may be
+ * Callbacks are optional (NULL = not wanted) and run from the loop; none but on_log
+ * ever runs from within halink_open / halink_send / halink_pull_contacts (so the
+ * engine is never re-entered from its own output). halink_close may be
  * called from one of them: no callback follows, and the memory is released on the
  * next loop iteration (so run the loop once more before loop_free). It must not be
  * called from inside another Net-SNMP session's callback (an AgentX request

@@ -1,4 +1,5 @@
 /* main.c — sipha-agent: the AgentX subagent of one SIP server instance. */
+#include <curl/curl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,9 +50,12 @@ int main(int argc, char **argv)
     else
         snmp_enable_syslog_ident("sipha-agent", LOG_DAEMON);
 
+    /* Once, before any other thread or handle could exist: curl's global state. */
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     static struct agent a;
     if (agent_init(&a, &opt) != 0) {
         agent_free(&a);
+        curl_global_cleanup();
         return 1;
     }
     if (opt.check_only) {
@@ -67,5 +71,6 @@ int main(int argc, char **argv)
     }
     int rc = agent_run(&a);
     agent_free(&a);
+    curl_global_cleanup();
     return rc == 0 ? 0 : 1;
 }

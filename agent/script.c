@@ -380,8 +380,9 @@ static int check_job(const struct script_job *job, char *err, size_t errlen)
              job->prefix_len);
         return -1;
     }
+    /* Empty is allowed: <vip interface=> is optional, the script may find it itself. */
     size_t il = job->interface ? strlen(job->interface) : 0;
-    if (il == 0 || il >= IF_NAMESIZE || strpbrk(job->interface, "/ \t\n")) {
+    if (il >= IF_NAMESIZE || (il > 0 && strpbrk(job->interface, "/ \t\n"))) {
         errf(err, errlen, "VIP script %s: bad interface name \"%s\"", job->path,
              job->interface ? job->interface : "");
         return -1;
@@ -441,14 +442,15 @@ static int spawn_job(struct script_run *run, const struct script_job *job, int o
 {
     char prefix[8], inst[16], e_inst[32], e_act[32], e_vip[80], e_if[48];
     const char *action = job->up ? "up" : "down";
+    const char *ifname = job->interface ? job->interface : "";
     snprintf(prefix, sizeof prefix, "%u", job->prefix_len);
     snprintf(inst, sizeof inst, "%u", (unsigned)job->instance);
     snprintf(e_inst, sizeof e_inst, "SIPHA_INSTANCE=%s", inst);
     snprintf(e_act, sizeof e_act, "SIPHA_ACTION=%s", action);
     snprintf(e_vip, sizeof e_vip, "SIPHA_VIP=%s", job->vip);
-    snprintf(e_if, sizeof e_if, "SIPHA_INTERFACE=%s", job->interface);
+    snprintf(e_if, sizeof e_if, "SIPHA_INTERFACE=%s", ifname);
     char *argv[] = { (char *)job->path, (char *)action, (char *)job->vip, prefix,
-                     (char *)job->interface, NULL };
+                     (char *)ifname, NULL };
     char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", e_inst, e_act, e_vip, e_if, NULL };
 
     posix_spawnattr_t at;

@@ -49,7 +49,8 @@ struct script_job {
     bool up;                /* "up" (take the VIP) or "down" (release it) */
     const char *vip;        /* address text, e.g. "192.0.2.100" or "2001:db8::1" */
     unsigned prefix_len;    /* 0..128 */
-    const char *interface;  /* interface name, 1..15 characters */
+    const char *interface;  /* interface name, up to 15 characters; NULL or "" (the
+                             * config's interface is optional) is passed as "" */
     uint32_t instance;      /* SIPHA_INSTANCE */
 };
 
@@ -74,8 +75,8 @@ struct script_runner *script_runner_new(struct loop *lp, uint32_t timeout_ms, ch
 void script_runner_free(struct script_runner *r);
 
 /* Starts `job`. Returns the run id (> 0). Returns 0 with a reason in err, and no
- * callback, when the job itself is invalid (relative path, bad prefix, empty VIP or
- * interface) or resources ran out (pipe, fork, memory). Several runs may go at once. */
+ * callback, when the job itself is invalid (relative path, bad prefix, VIP not an
+ * address, interface name too long or with '/' or blanks) or resources ran out (pipe, fork, memory). Several runs may go at once. */
 uint64_t script_run(struct script_runner *r, const struct script_job *job, script_done_cb cb,
                     void *ctx, char *err, size_t errlen);
 

@@ -115,7 +115,7 @@ static void print_stats(const struct driver *d)
     printf(" connected=%d discoveries=%llu disc_sent=%llu resets=%llu hb_sent=%llu "
            "hb_answered=%llu hb_timeouts=%llu hb_skipped=%llu hb_not_registered=%llu "
            "hb_bad=%llu msgs_sent=%llu msgs_ok=%llu msgs_failed=%llu msgs_refused=%llu "
-           "bulk_sent=%llu contacts=%llu full_copies=%llu auth_errors=%llu\n",
+           "bulk_sent=%llu contacts=%llu full_copies=%llu bad_rows=%llu auth_errors=%llu\n",
            halink_connected(d->link), (unsigned long long)c.discoveries,
            (unsigned long long)c.disc_sent, (unsigned long long)c.resets,
            (unsigned long long)c.hb_sent, (unsigned long long)c.hb_answered,
@@ -124,7 +124,8 @@ static void print_stats(const struct driver *d)
            (unsigned long long)c.msgs_sent, (unsigned long long)c.msgs_ok,
            (unsigned long long)c.msgs_failed, (unsigned long long)c.msgs_refused,
            (unsigned long long)c.bulk_sent, (unsigned long long)c.contacts,
-           (unsigned long long)c.full_copies, (unsigned long long)c.auth_errors);
+           (unsigned long long)c.full_copies, (unsigned long long)c.bad_rows,
+           (unsigned long long)c.auth_errors);
 }
 
 static void on_tick(void *arg)

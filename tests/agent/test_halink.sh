@@ -5,7 +5,8 @@
 # and a TICK every 50 ms, so a blocked loop shows as a gap between TICKs. Checked:
 #   - engine discovery (the discovered ID is the snmpd's snmpEngineID), then
 #     heartbeats carrying instance 2's role, status, priority and epoch;
-#   - contact pull: instance 2's configured contact arrives, then "done, full copy";
+#   - contact pull: instance 2's 41 contacts (2 GETBULKs), then "done, full copy";
+#     a contact added later (SIGHUP reload) arrives in an incremental pass;
 #   - a link message ("release") SET is accepted: siphaInstHaLinkMessage.2 reads it;
 #   - the peer's snmpd frozen (SIGSTOP) then replaced by a new one with a new engine
 #     ID: the link rediscovers and heartbeats resume, the loop never stalls;
@@ -116,6 +117,16 @@ t_eq "contact pull: all 41 contacts before the first full copy ends" 41 \
 t_eq "contact pull: rows in increasing order, none twice" "" \
   "$(head -n "$first_done" "$EV" | sed -n 's/.* CONTACT row=\([0-9]*\) .*/\1/p' | awk 'p != "" && $1 <= p { print "bad" } { p = $1 }')"
 t_eq "contact pull: incremental passes stay quiet" 1 "$(count "$EV" ' CONTACTS_DONE ')"
+
+# Incremental: the agent reloads its file with one contact more; the new row comes
+# without a full copy (every new or changed contact gets a higher row index).
+t0=$(now_ms)
+t_instance_conf 2 sip-b primary "$extra<contact aor=\"sip:late@example.com\" uri=\"sip:late@192.0.2.99:5060\" expires=\"900\"/>"
+kill -HUP "$AGENT_PID_2"
+t_check "contact pull: a contact added later arrives" \
+  wait_after 5 "$EV" "$t0" ' CONTACT row=[0-9]+ aor=sip:late@example.com uri=sip:late@192.0.2.99:5060 expiry=(900|899|898)$'
+t_check "contact pull: ... in an incremental pass" wait_after 3 "$EV" "$t0" ' CONTACTS_DONE full=0$'
+t_eq "contact pull: ... not a full copy" "" "$(first_after "$EV" "$t0" ' CONTACTS_DONE full=1$')"
 
 # ------------------------------------------------------------------ link message
 t0=$(now_ms)

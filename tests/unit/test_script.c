@@ -636,8 +636,6 @@ static void test_bad_jobs(void **state)
     j.prefix_len = 129;
     expect_refused(r, &j, "prefix length 129");
     j = job_for("/bin/true");
-    j.interface = "";
-    expect_refused(r, &j, "bad interface name");
     j.interface = "a-very-long-interface-name";
     expect_refused(r, &j, "bad interface name");
     j.interface = "eth0 ; rm";
@@ -646,6 +644,27 @@ static void test_bad_jobs(void **state)
     j = job_for("/bin/true");
     assert_int_equal(script_run(r, &j, NULL, NULL, err, sizeof err), 0);
     assert_int_equal(script_running(r), 0);
+}
+
+/* <vip interface=> is optional: an empty or missing name goes to the script as "". */
+static void test_no_interface(void **state)
+{
+    struct fixture *fx = *state;
+    char path[256];
+    make_script(fx, "noif", 0755, "printf '[%%s][%%s]' \"$4\" \"$SIPHA_INTERFACE\"\n"
+                "[ $# -eq 4 ] || exit 1\n", path, sizeof path);
+    struct script_runner *r = new_runner(fx, 5000);
+    struct rec rec = { 0 };
+    struct script_job j = job_for(path), k = job_for(path);
+    j.interface = "";
+    k.interface = NULL;
+    start(r, &j, &rec);
+    start(r, &k, &rec);
+    wait_calls(fx->lp, &rec, 2, 5000);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(rec.res[i].status, 0);
+        assert_string_equal(rec.res[i].out, "[][]");
+    }
 }
 
 struct cancel_files {
@@ -769,6 +788,7 @@ static void test_default_timeout(void **state)
     cmocka_unit_test_setup_teardown(test_no_fd_leak, S, fixture_teardown),       \
     cmocka_unit_test_setup_teardown(test_exec_errors, S, fixture_teardown),      \
     cmocka_unit_test_setup_teardown(test_bad_jobs, S, fixture_teardown),         \
+    cmocka_unit_test_setup_teardown(test_no_interface, S, fixture_teardown),     \
     cmocka_unit_test_setup_teardown(test_cancel, S, fixture_teardown),           \
     cmocka_unit_test_setup_teardown(test_output_cap, S, fixture_teardown),       \
     cmocka_unit_test_setup_teardown(test_free_kills, S, fixture_teardown),       \
