@@ -1086,39 +1086,42 @@ static bool readable(const char *path)
     return access(path, R_OK) == 0;
 }
 
+/* dir/../REL when readable: `out` filled and true. */
+static bool beside(char *out, size_t len, const char *dir, const char *rel)
+{
+    snprintf(out, len, "%.*s/../%s", PATH_MAX - 64, dir, rel);
+    return readable(out);
+}
+
 const char *config_default_schema(void)
 {
     /* Static: the answer does not change while the process runs, and callers keep
      * the pointer only for the duration of a load. */
-    static char from_exe[PATH_MAX];
-    static const char *const installed[] = {
+    static char found[PATH_MAX];
+    static const char *const fixed[] = {
         "/usr/local/share/sipha/sipha-config.rng",
         "/usr/share/sipha/sipha-config.rng",
     };
     const char *env = getenv("SIPHA_SCHEMA");
     if (env && *env)
         return env;
-    for (size_t i = 0; i < sizeof installed / sizeof installed[0]; i++)
-        if (readable(installed[i]))
-            return installed[i];
-
-    /* Build tree: build/sipha-agent finds agent/sipha-config.rng one level up; unit
-     * test binaries in build/tests/ need two. */
-    char exe[PATH_MAX], second[PATH_MAX];
+    /* Next to the executable first, so a build tree or an install under any PREFIX
+     * uses its own schema: PREFIX/bin/../share/sipha (installed), build/../agent
+     * (build tree), build/tests/../../agent (unit tests). */
+    char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
-        return "agent/sipha-config.rng";
-    exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (slash)
-        *slash = '\0';
-    snprintf(from_exe, sizeof from_exe, "%.*s/../agent/sipha-config.rng", PATH_MAX - 32, exe);
-    slash = strrchr(exe, '/');
-    if (slash && !readable(from_exe)) {
-        *slash = '\0';
-        snprintf(second, sizeof second, "%.*s/../agent/sipha-config.rng", PATH_MAX - 32, exe);
-        if (readable(second))
-            memcpy(from_exe, second, sizeof from_exe);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash)
+            *slash = '\0';
+        if (beside(found, sizeof found, exe, "share/sipha/sipha-config.rng") ||
+            beside(found, sizeof found, exe, "agent/sipha-config.rng") ||
+            beside(found, sizeof found, exe, "../agent/sipha-config.rng"))
+            return found;
     }
-    return from_exe;
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if (readable(fixed[i]))
+            return fixed[i];
+    return "agent/sipha-config.rng";
 }

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# make install honours DESTDIR and PREFIX, and installs what the README says with
+# safe modes (the snmpd snippet is 0600).
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+pass=0; fail=0
+ok() { pass=$((pass + 1)); echo "ok    $*"; }
+ko() { fail=$((fail + 1)); echo "FAIL  $*"; }
+d=$(mktemp -d)
+trap 'rm -rf "$d"' EXIT
+make -s -C "$ROOT" install DESTDIR="$d" PREFIX=/opt/sipha SYSCONFDIR=/etc > "$d.log" 2>&1 \
+  && ok "make install ran" || { ko "make install ran"; cat "$d.log"; }
+rm -f "$d.log"
+for f in /opt/sipha/bin/sipha-agent /opt/sipha/bin/sipha-trapgen; do
+  [ -x "$d$f" ] && ok "$f installed, executable" || ko "$f"
+done
+for f in /opt/sipha/share/snmp/mibs/SIPHA-MIB.txt /opt/sipha/share/sipha/sipha-config.rng \
+         /etc/sipha/sipha.example.xml /etc/snmp/snmpd.conf.d/sipha.conf; do
+  [ -f "$d$f" ] && ok "$f installed" || ko "$f"
+done
+[ "$(stat -c %a "$d/etc/snmp/snmpd.conf.d/sipha.conf" 2>/dev/null)" = 600 ] && ok "snippet mode 0600" || ko "snippet mode"
+# The installed agent finds its own schema (PREFIX/share/sipha) and validates with it.
+out=$(env -u SIPHA_SCHEMA "$d/opt/sipha/bin/sipha-agent" -t -c "$ROOT/agent/sipha.example.xml" 2>&1)
+grep -q "configuration OK" <<<"$out" && ok "installed agent validates the example" || ko "installed agent: $out"
+printf '<grammar xmlns="http://relaxng.org/ns/structure/1.0"><start><element name="nothing"><empty/></element></start></grammar>\n' \
+  > "$d/opt/sipha/share/sipha/sipha-config.rng"
+env -u SIPHA_SCHEMA "$d/opt/sipha/bin/sipha-agent" -t -c "$ROOT/agent/sipha.example.xml" >/dev/null 2>&1 \
+  && ko "installed agent ignores its own schema" || ok "installed agent uses its own schema (a stricter one refuses)"
+[ ! -e /opt/sipha ] && ok "nothing installed outside DESTDIR" || ko "/opt/sipha exists outside DESTDIR"
+echo "test_install: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
