@@ -73,8 +73,10 @@ int ha_link_start(struct agent *a)
         return -1;
     l->a = a;
     a->link = l;
-    static const struct halink_callbacks cb = { on_state, on_lost, on_sent, on_contact,
-                                                on_contacts_done, on_log };
+    static const struct halink_callbacks cb = {
+        .on_state = on_state, .on_lost = on_lost, .on_sent = on_sent, .on_contact = on_contact,
+        .on_contacts_done = on_contacts_done, .on_log = on_log,
+    };
     struct halink_config hc = { .address = a->cfg.peer_address, .peer_index = a->cfg.peer_index,
                                 .credentials = a->cfg.peer_credentials,
                                 .interval_ms = a->cfg.peer_interval_ms,
@@ -99,8 +101,10 @@ void ha_link_stop(struct agent *a)
 
 void ha_link_send(struct agent *a, const struct ha_peer_msg *m)
 {
+    /* Refused when the link is down or its queue is full; the engine re-sends a
+     * TAKEOVER that is not confirmed, so a lost message is not lost for good. */
     if (a->link && halink_send(a->link->link, m) != 0)
-        snmp_log(LOG_WARNING, "sipha[%u]: HA link: send queue full, message dropped\n",
+        snmp_log(LOG_WARNING, "sipha[%u]: HA link: message not sent (link down or queue full)\n",
                  a->inst.index);
 }
 

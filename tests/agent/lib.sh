@@ -30,7 +30,7 @@ t_setup() {
   T=$(mktemp -d /tmp/sipha-test.XXXXXX)
   chmod 700 "$T"
   trap t_cleanup EXIT
-  trap 'exit 130' INT TERM
+  trap 'exit 130' INT TERM HUP
   SNMP_PORT=$(t_free_port udp)
   TRAP_PORT=$(t_free_port udp)
   AGENTX="$T/agentx.sock"
