@@ -22,6 +22,7 @@
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
+#include "errbuf.h"
 #include "config.h"
 #include "mon_probe.h"
 #include "config_fetch.h"
@@ -235,19 +236,6 @@ struct pctx {
     struct nodelist rows[E_COUNT];     /* repeated elements, in document order */
 };
 
-static void put_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void put_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static int fail(struct pctx *p, const xmlNode *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -262,7 +250,7 @@ static int fail(struct pctx *p, const xmlNode *n, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    put_err(p->err, p->errlen, "%s:%ld: element <%s>: %s", p->origin, xmlGetLineNo(n),
+    errbuf_set(p->err, p->errlen, "%s:%ld: element <%s>: %s", p->origin, xmlGetLineNo(n),
             (const char *)n->name, msg);
     return -1;
 }
@@ -920,7 +908,7 @@ static xmlDocPtr xml_read(struct pctx *p, const char *buf, size_t len)
     struct xml_fault f = { 0 };
     xmlDocPtr doc = xml_parse(buf, len, p->origin, &f);
     if (!doc)
-        put_err(p->err, p->errlen, "%s:%ld: malformed XML: %s", p->origin, f.line,
+        errbuf_set(p->err, p->errlen, "%s:%ld: malformed XML: %s", p->origin, f.line,
                 f.have ? f.msg : "cannot be parsed");
     return doc;
 }
@@ -936,7 +924,7 @@ static int schema_validate(const char *schema, xmlDocPtr doc, struct xml_fault *
 {
     struct xml_fault sf = { 0 };
     if (access(schema, R_OK) < 0) {
-        put_err(err, errlen, "%s: cannot read the configuration schema (set SIPHA_SCHEMA)",
+        errbuf_set(err, errlen, "%s: cannot read the configuration schema (set SIPHA_SCHEMA)",
                 schema);
         return -1;
     }
@@ -950,7 +938,7 @@ static int schema_validate(const char *schema, xmlDocPtr doc, struct xml_fault *
     }
     xmlFreeDoc(sdoc);
     if (!rng) {
-        put_err(err, errlen, "%s:%ld: invalid configuration schema: %s", schema, sf.line,
+        errbuf_set(err, errlen, "%s:%ld: invalid configuration schema: %s", schema, sf.line,
                 sf.have ? sf.msg : "cannot be parsed");
         return -1;
     }
@@ -961,7 +949,7 @@ static int schema_validate(const char *schema, xmlDocPtr doc, struct xml_fault *
         rc = xmlRelaxNGValidateDoc(vc, doc) == 0 ? 0 : 1;
         xmlRelaxNGFreeValidCtxt(vc);
     } else {
-        put_err(err, errlen, "%s: out of memory", schema);
+        errbuf_set(err, errlen, "%s: out of memory", schema);
     }
     xmlRelaxNGFree(rng);
     return rc;
@@ -971,7 +959,7 @@ static void schema_fault_report(struct pctx *p, const struct xml_fault *vf)
 {
     const xmlNode *n = vf->node ? vf->node : p->root;
     long line = vf->node ? xmlGetLineNo(vf->node) : vf->line;
-    put_err(p->err, p->errlen, "%s:%ld: element <%s>: %s", p->origin, line, xname(n),
+    errbuf_set(p->err, p->errlen, "%s:%ld: element <%s>: %s", p->origin, line, xname(n),
             vf->have ? vf->msg : "does not match the schema");
 }
 
@@ -1009,7 +997,7 @@ static int check_doc(struct pctx *p, xmlDocPtr doc, const char *schema)
     struct xml_fault vf = { 0 };
     p->root = xmlDocGetRootElement(doc);
     if (!p->root) {
-        put_err(p->err, p->errlen, "%s:1: malformed XML: no root element", p->origin);
+        errbuf_set(p->err, p->errlen, "%s:1: malformed XML: no root element", p->origin);
         return -1;
     }
     int valid = schema_validate(schema, doc, &vf, p->err, p->errlen);
@@ -1034,7 +1022,7 @@ int config_parse_buffer(struct sipha_config *cfg, const char *buf, size_t len,
     if (err && errlen)
         err[0] = '\0';
     if (!buf || len > CFETCH_MAX_BYTES) {
-        put_err(err, errlen, "%s: document larger than %u bytes (1 MiB) refused", p.origin,
+        errbuf_set(err, errlen, "%s: document larger than %u bytes (1 MiB) refused", p.origin,
                 CFETCH_MAX_BYTES);
         return -1;
     }

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "halink_cred.h" /* Net-SNMP's base headers first: keytools.h needs them */
 
 #include <net-snmp/library/keytools.h>
@@ -53,19 +54,6 @@ struct cred_fields {
     unsigned line[K_COUNT];
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (err && errlen)
-        vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 static bool is_blank(char c)
 {
     return c == ' ' || c == '\t' || c == '\r';
@@ -101,10 +89,10 @@ static int parse_line(const char *s, size_t len, unsigned lineno, const char *na
         if (strlen(key_names[k]) != klen || memcmp(key_names[k], s + kstart, klen) != 0)
             continue;
         if (f->val[k])
-            return fail(err, errlen, "%s:%u: %s given twice (first on line %u)", name, lineno,
+            return errbuf_set(err, errlen, "%s:%u: %s given twice (first on line %u)", name, lineno,
                         key_names[k], f->line[k]);
         if (i == len)
-            return fail(err, errlen, "%s:%u: %s has no value", name, lineno, key_names[k]);
+            return errbuf_set(err, errlen, "%s:%u: %s has no value", name, lineno, key_names[k]);
         f->val[k] = s + i;
         f->len[k] = len - i;
         f->line[k] = lineno;
@@ -115,7 +103,7 @@ static int parse_line(const char *s, size_t len, unsigned lineno, const char *na
     bool keylike = klen <= 20;
     for (size_t j = 0; keylike && j < klen; j++)
         keylike = (s[kstart + j] >= 'a' && s[kstart + j] <= 'z') || s[kstart + j] == '-';
-    return fail(err, errlen, "%s:%u: unknown setting%s%.*s%s (expected user, auth-protocol, "
+    return errbuf_set(err, errlen, "%s:%u: unknown setting%s%.*s%s (expected user, auth-protocol, "
                 "auth-password, priv-protocol, priv-password)", name, lineno,
                 keylike ? " '" : "", keylike ? (int)klen : 0, s + kstart, keylike ? "'" : "");
 }
@@ -124,7 +112,7 @@ static int split_lines(const char *text, size_t len, const char *name, struct cr
                        char *err, size_t errlen)
 {
     if (memchr(text, '\0', len))
-        return fail(err, errlen, "%s: contains a NUL byte", name);
+        return errbuf_set(err, errlen, "%s: contains a NUL byte", name);
     unsigned lineno = 1;
     size_t start = 0;
     for (size_t i = 0; i <= len; i++) {
@@ -137,19 +125,19 @@ static int split_lines(const char *text, size_t len, const char *name, struct cr
     }
     for (int k = 0; k < K_COUNT; k++)
         if (!f->val[k])
-            return fail(err, errlen, "%s: %s is missing", name, key_names[k]);
+            return errbuf_set(err, errlen, "%s: %s is missing", name, key_names[k]);
     return 0;
 }
 
 static int check_user(const struct cred_fields *f, const char *name, char *err, size_t errlen)
 {
     if (f->len[K_USER] > HALINK_CRED_USER_MAX)
-        return fail(err, errlen, "%s:%u: user is longer than %d characters", name,
+        return errbuf_set(err, errlen, "%s:%u: user is longer than %d characters", name,
                     f->line[K_USER], HALINK_CRED_USER_MAX);
     for (size_t i = 0; i < f->len[K_USER]; i++) {
         unsigned char c = (unsigned char)f->val[K_USER][i];
         if (c <= ' ' || c >= 0x7f)
-            return fail(err, errlen, "%s:%u: user may hold only printable characters without "
+            return errbuf_set(err, errlen, "%s:%u: user may hold only printable characters without "
                         "blanks", name, f->line[K_USER]);
     }
     return 0;
@@ -159,10 +147,10 @@ static int check_password(const struct cred_fields *f, enum cred_key k, const ch
                           char *err, size_t errlen)
 {
     if (f->len[k] < HALINK_CRED_PASS_MIN)
-        return fail(err, errlen, "%s:%u: %s is shorter than %d characters (RFC 3414)", name,
+        return errbuf_set(err, errlen, "%s:%u: %s is shorter than %d characters (RFC 3414)", name,
                     f->line[k], key_names[k], HALINK_CRED_PASS_MIN);
     if (f->len[k] > HALINK_CRED_PASS_MAX)
-        return fail(err, errlen, "%s:%u: %s is longer than %d characters", name, f->line[k],
+        return errbuf_set(err, errlen, "%s:%u: %s is longer than %d characters", name, f->line[k],
                     key_names[k], HALINK_CRED_PASS_MAX);
     return 0;
 }
@@ -179,7 +167,7 @@ static const struct proto_name *lookup_proto(const struct cred_fields *f, enum c
     /* Echoed only when shorter than any valid password (swapped lines happen). */
     int shown = f->len[k] < HALINK_CRED_PASS_MIN ? (int)f->len[k] : 0;
     if (!p)
-        fail(err, errlen, "%s:%u: %s%s%.*s%s is not supported (use %s)", name, f->line[k],
+        errbuf_set(err, errlen, "%s:%u: %s%s%.*s%s is not supported (use %s)", name, f->line[k],
              key_names[k], shown ? " '" : "", shown, f->val[k], shown ? "'" : "",
              auth ? "SHA, SHA-224, SHA-256, SHA-384 or SHA-512"
                   : "AES (= AES-128), AES-128, AES-192 or AES-256");
@@ -194,7 +182,7 @@ static int derive(const struct proto_name *auth, const char *pass, size_t len, u
     *ku_len = USM_AUTH_KU_LEN;
     if (generate_Ku(auth->proto, (u_int)auth->len, (const u_char *)pass, len, ku, ku_len) !=
         SNMPERR_SUCCESS)
-        return fail(err, errlen, "%s: cannot derive the %s key", name, what);
+        return errbuf_set(err, errlen, "%s: cannot derive the %s key", name, what);
     return 0;
 }
 
@@ -244,18 +232,18 @@ static int read_private(const char *path, char *buf, size_t cap, size_t *len, ch
 {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
-        return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return errbuf_set(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     int rc = -1;
     if (fstat(fd, &st) != 0)
-        fail(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+        errbuf_set(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
     else if (!S_ISREG(st.st_mode))
-        fail(err, errlen, "%s: not a regular file", path);
+        errbuf_set(err, errlen, "%s: not a regular file", path);
     else if (st.st_mode & 077)
-        fail(err, errlen, "%s: mode %04o lets group or others at the credentials (chmod 600 it)",
+        errbuf_set(err, errlen, "%s: mode %04o lets group or others at the credentials (chmod 600 it)",
              path, (unsigned)(st.st_mode & 07777));
     else if (st.st_size >= (off_t)cap)
-        fail(err, errlen, "%s: larger than %zu bytes", path, cap - 1);
+        errbuf_set(err, errlen, "%s: larger than %zu bytes", path, cap - 1);
     else
         rc = 0;
     *len = 0;
@@ -264,11 +252,11 @@ static int read_private(const char *path, char *buf, size_t cap, size_t *len, ch
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            rc = fail(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+            rc = errbuf_set(err, errlen, "%s: cannot read: %s", path, strerror(errno));
         else if (n == 0)
             break;
         else if ((*len += (size_t)n) == cap)
-            rc = fail(err, errlen, "%s: larger than %zu bytes", path, cap - 1);
+            rc = errbuf_set(err, errlen, "%s: larger than %zu bytes", path, cap - 1);
     }
     close(fd);
     return rc;

@@ -15,6 +15,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "halink_discover.h"
 
 #define TAG_INT 0x02
@@ -34,19 +35,6 @@
 
 /* usmStatsUnknownEngineIDs.0 = 1.3.6.1.6.3.15.1.1.4.0, content octets of the OID */
 static const uint8_t unknown_engine_ids_oid[] = { 0x2b, 6, 1, 6, 3, 15, 1, 1, 4, 0 };
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (err && errlen)
-        vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* ---- address ------------------------------------------------------------------ */
 
@@ -73,15 +61,15 @@ static int parse_v4(const char *s, struct halink_addr *out, char *err, size_t er
     uint16_t port = 161;
     struct sockaddr_in *sin = (struct sockaddr_in *)&out->sa;
     if (hlen == 0 || hlen >= sizeof(host))
-        return fail(err, errlen, "'%s': not a numeric IPv4 address (names are not resolved; "
+        return errbuf_set(err, errlen, "'%s': not a numeric IPv4 address (names are not resolved; "
                     "IPv6 is udp6:[ADDR]:PORT)", s);
     memcpy(host, s, hlen);
     host[hlen] = '\0';
     if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-        return fail(err, errlen, "'%s': not a numeric IPv4 address (names are not resolved; "
+        return errbuf_set(err, errlen, "'%s': not a numeric IPv4 address (names are not resolved; "
                     "IPv6 is udp6:[ADDR]:PORT)", host);
     if (colon && parse_port(colon + 1, &port) != 0)
-        return fail(err, errlen, "'%s': port must be 1..65535", colon + 1);
+        return errbuf_set(err, errlen, "'%s': port must be 1..65535", colon + 1);
     sin->sin_family = AF_INET;
     sin->sin_port = htons(port);
     out->len = sizeof(*sin);
@@ -96,17 +84,17 @@ static int parse_v6(const char *s, struct halink_addr *out, char *err, size_t er
     uint16_t port = 161;
     struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->sa;
     if (!close)
-        return fail(err, errlen, "'%s': an IPv6 address goes in brackets, udp6:[ADDR]:PORT", s);
+        return errbuf_set(err, errlen, "'%s': an IPv6 address goes in brackets, udp6:[ADDR]:PORT", s);
     size_t hlen = (size_t)(close - s - 1);
     if (hlen == 0 || hlen >= sizeof(host))
-        return fail(err, errlen, "'%s': not a numeric IPv6 address", s);
+        return errbuf_set(err, errlen, "'%s': not a numeric IPv6 address", s);
     memcpy(host, s + 1, hlen);
     host[hlen] = '\0';
     if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-        return fail(err, errlen, "'%s': not a numeric IPv6 address (names and scope ids are "
+        return errbuf_set(err, errlen, "'%s': not a numeric IPv6 address (names and scope ids are "
                     "not accepted)", host);
     if (close[1] != '\0' && (close[1] != ':' || parse_port(close + 2, &port) != 0))
-        return fail(err, errlen, "'%s': expected ]:PORT with PORT 1..65535", close);
+        return errbuf_set(err, errlen, "'%s': expected ]:PORT with PORT 1..65535", close);
     sin6->sin6_family = AF_INET6;
     sin6->sin6_port = htons(port);
     out->len = sizeof(*sin6);
@@ -120,17 +108,17 @@ int halink_addr_parse(const char *text, struct halink_addr *out, char *err, size
     struct halink_addr a;
     memset(&a, 0, sizeof(a));
     if (!text || !*text)
-        return fail(err, errlen, "empty peer address");
+        return errbuf_set(err, errlen, "empty peer address");
     int rc;
     if (strncmp(text, "udp6:", 5) == 0)
         rc = parse_v6(text + 5, &a, err, errlen);
     else if (strncmp(text, "udp:", 4) == 0)
-        rc = text[4] == '[' ? fail(err, errlen, "'%s': IPv6 needs the udp6: prefix", text)
+        rc = text[4] == '[' ? errbuf_set(err, errlen, "'%s': IPv6 needs the udp6: prefix", text)
                             : parse_v4(text + 4, &a, err, errlen);
     else if (text[0] == '[')
         rc = parse_v6(text, &a, err, errlen);
     else if (strchr(text, ':') && strchr(text, ':') != strrchr(text, ':'))
-        rc = fail(err, errlen, "'%s': unsupported transport or unbracketed IPv6 address "
+        rc = errbuf_set(err, errlen, "'%s': unsupported transport or unbracketed IPv6 address "
                   "(use udp:IPv4:PORT or udp6:[IPv6]:PORT)", text);
     else
         rc = parse_v4(text, &a, err, errlen);
@@ -446,7 +434,7 @@ struct halink_disc *halink_disc_start(struct loop *lp, const struct halink_addr 
 {
     struct halink_disc *d = calloc(1, sizeof(*d));
     if (!d) {
-        fail(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         return NULL;
     }
     *d = (struct halink_disc){ .lp = lp, .peer = *peer, .interval_ms = interval_ms ? interval_ms : 1,
@@ -455,7 +443,7 @@ struct halink_disc *halink_disc_start(struct loop *lp, const struct halink_addr 
     /* connect: only the peer's datagrams reach us, and ICMP errors are reported */
     if (d->fd < 0 || connect(d->fd, (const struct sockaddr *)&peer->sa, peer->len) != 0 ||
         loop_watch_fd(lp, d->fd, LOOP_READ, on_readable, d) != 0) {
-        fail(err, errlen, "%s: cannot open the discovery socket: %s", peer->peername,
+        errbuf_set(err, errlen, "%s: cannot open the discovery socket: %s", peer->peername,
              strerror(errno));
         if (d->fd >= 0)
             close(d->fd);

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "persist.h"
 
 #define PERSIST_MAX_BYTES (64u << 20) /* 100,000 events of a few hundred bytes */
@@ -29,26 +30,13 @@
                      HA_OPT_IPTAKEOVER_MONITORING | HA_OPT_TLIB_NIC_MONITORING | \
                      HA_OPT_SIP_NIC_MONITORING)
 
-static void perr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void perr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* mkdir -p with mode 0700 for what it creates. */
 static int ensure_dir(const char *dir, char *err, size_t errlen)
 {
     char path[PATH_MAX];
     struct stat st;
     if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path || !path[0]) {
-        perr(err, errlen, "%s: bad state directory", dir);
+        errbuf_set(err, errlen, "%s: bad state directory", dir);
         return -1;
     }
     for (char *s = path + 1;; s++) {
@@ -57,7 +45,7 @@ static int ensure_dir(const char *dir, char *err, size_t errlen)
         char c = *s;
         *s = '\0';
         if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-            perr(err, errlen, "%s: cannot create: %s", path, strerror(errno));
+            errbuf_set(err, errlen, "%s: cannot create: %s", path, strerror(errno));
             return -1;
         }
         *s = c;
@@ -65,7 +53,7 @@ static int ensure_dir(const char *dir, char *err, size_t errlen)
             break;
     }
     if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        perr(err, errlen, "%s: not a directory", dir);
+        errbuf_set(err, errlen, "%s: not a directory", dir);
         return -1;
     }
     return 0;
@@ -105,19 +93,19 @@ int persist_save(const char *state_dir, const struct sipha_instance *in, char *e
     if (state_path(final, sizeof final, state_dir, in->index) < 0 ||
         snprintf(tmp, sizeof tmp, "%s/.instance-%u.state.XXXXXX", state_dir, in->index) >=
             (int)sizeof tmp) {
-        perr(err, errlen, "%s: path too long", state_dir);
+        errbuf_set(err, errlen, "%s: path too long", state_dir);
         return -1;
     }
     int fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
     if (fd < 0) {
-        perr(err, errlen, "%s: cannot create a temporary file: %s", state_dir, strerror(errno));
+        errbuf_set(err, errlen, "%s: cannot create a temporary file: %s", state_dir, strerror(errno));
         return -1;
     }
     FILE *f = fdopen(fd, "w");
     if (!f) {
         close(fd);
         unlink(tmp);
-        perr(err, errlen, "%s: %s", tmp, strerror(errno));
+        errbuf_set(err, errlen, "%s: %s", tmp, strerror(errno));
         return -1;
     }
     int bad = fchmod(fd, 0600) < 0 || write_state(f, in) < 0 || fflush(f) != 0 ||
@@ -128,11 +116,11 @@ int persist_save(const char *state_dir, const struct sipha_instance *in, char *e
         if (!bad)
             saved = errno;
         unlink(tmp);
-        perr(err, errlen, "%s: cannot write: %s", final, strerror(saved));
+        errbuf_set(err, errlen, "%s: cannot write: %s", final, strerror(saved));
         return -1;
     }
     if (sync_dir(state_dir) < 0) {
-        perr(err, errlen, "%s: cannot sync the directory: %s", state_dir, strerror(errno));
+        errbuf_set(err, errlen, "%s: cannot sync the directory: %s", state_dir, strerror(errno));
         return -1;
     }
     return 0;
@@ -169,7 +157,7 @@ static int read_whole(const char *path, char **buf, size_t *len, char *err, size
     else if (st.st_size > (off_t)PERSIST_MAX_BYTES)
         why = "larger than 64 MiB";
     if (why) {
-        perr(err, errlen, "%s: cannot read: %s", path, why);
+        errbuf_set(err, errlen, "%s: cannot read: %s", path, why);
         if (fd >= 0)
             close(fd);
         return -1;
@@ -186,7 +174,7 @@ static int read_whole(const char *path, char **buf, size_t *len, char *err, size
     }
     close(fd);
     if (!*buf || got != (size_t)st.st_size) {
-        perr(err, errlen, "%s: cannot read the whole file", path);
+        errbuf_set(err, errlen, "%s: cannot read the whole file", path);
         free(*buf);
         *buf = NULL;
         return -1;
@@ -227,28 +215,28 @@ static int parse_state(char *buf, size_t len, const struct sipha_instance *in,
     char *cur = buf;
     long v = header_number(&cur, "sipha-state");
     if (v != PERSIST_VERSION) {
-        perr(err, errlen, "%s:1: expected 'sipha-state %d' (unknown format or version)", path,
+        errbuf_set(err, errlen, "%s:1: expected 'sipha-state %d' (unknown format or version)", path,
              PERSIST_VERSION);
         return -1;
     }
     if ((v = header_number(&cur, "instance")) != (long)in->index) {
-        perr(err, errlen, "%s:2: expected 'instance %u'", path, in->index);
+        errbuf_set(err, errlen, "%s:2: expected 'instance %u'", path, in->index);
         return -1;
     }
     v = header_number(&cur, "options");
     if (v < 0 || ((unsigned long)v & ~(unsigned long)OPTION_MASK)) {
-        perr(err, errlen, "%s:3: expected 'options N' with N a set of option bits (0..%u)",
+        errbuf_set(err, errlen, "%s:3: expected 'options N' with N a set of option bits (0..%u)",
              path, OPTION_MASK);
         return -1;
     }
     st->options = (unsigned)v;
     if ((v = header_number(&cur, "epoch")) < 0) {
-        perr(err, errlen, "%s:4: expected 'epoch N'", path);
+        errbuf_set(err, errlen, "%s:4: expected 'epoch N'", path);
         return -1;
     }
     st->epoch = (uint32_t)v;
     if (strncmp(cur, "eventlog\n", 9)) {
-        perr(err, errlen, "%s:5: expected 'eventlog'", path);
+        errbuf_set(err, errlen, "%s:5: expected 'eventlog'", path);
         return -1;
     }
     cur += 9;
@@ -259,7 +247,7 @@ static int parse_state(char *buf, size_t len, const struct sipha_instance *in,
         unsigned lines = 0;
         for (size_t i = 0; i < len; i++)
             lines += buf[i] == '\n';
-        perr(err, errlen, "%s:%u: missing final 'end' line (file cut short?)", path, lines + 1);
+        errbuf_set(err, errlen, "%s:%u: missing final 'end' line (file cut short?)", path, lines + 1);
         return -1;
     }
     st->events = cur;
@@ -291,7 +279,7 @@ int persist_load(const char *state_dir, struct sipha_instance *in, char *err, si
     size_t len = 0;
     struct state_text st = { 0 };
     if (state_path(path, sizeof path, state_dir, in->index) < 0) {
-        perr(err, errlen, "%s: path too long", state_dir);
+        errbuf_set(err, errlen, "%s: path too long", state_dir);
         return -1;
     }
     remove_stale_temps(state_dir, in->index);
@@ -302,7 +290,7 @@ int persist_load(const char *state_dir, struct sipha_instance *in, char *err, si
     /* The event log is the only part that can fail after being applied, so it goes
      * first (evlog_load changes nothing on error) and the options follow. */
     if (rc == 0 && load_events(&in->events, &st) < 0) {
-        perr(err, errlen, "%s:6: malformed event log section", path);
+        errbuf_set(err, errlen, "%s:6: malformed event log section", path);
         rc = -1;
     }
     if (rc == 0) {

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "loop.h"
 #include "script.h"
 
@@ -65,19 +66,6 @@ struct script_runner {
 /* The self-pipe's write end. A signal handler can reach no state but a global; only
  * one runner at a time may own it. */
 static volatile sig_atomic_t sigchld_wr = -1;
-
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static int sys_pidfd_open(pid_t pid)
 {
@@ -137,18 +125,18 @@ static int sigchld_setup(struct script_runner *r, char *err, size_t errlen)
     if (r->sigchld_mode)
         return 0;
     if (sigchld_wr >= 0) {
-        errf(err, errlen, "script runner: another runner already owns the SIGCHLD self-pipe");
+        errbuf_set(err, errlen, "script runner: another runner already owns the SIGCHLD self-pipe");
         return -1;
     }
     int p[2];
     if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
-        errf(err, errlen, "script runner: pipe: %s", strerror(errno));
+        errbuf_set(err, errlen, "script runner: pipe: %s", strerror(errno));
         return -1;
     }
     if (loop_watch_fd(r->lp, p[0], LOOP_READ, on_sigpipe_readable, r) < 0) {
         close(p[0]);
         close(p[1]);
-        errf(err, errlen, "script runner: out of memory");
+        errbuf_set(err, errlen, "script runner: out of memory");
         return -1;
     }
     sigchld_wr = p[1];
@@ -365,25 +353,25 @@ static int check_job(const struct script_job *job, char *err, size_t errlen)
 {
     unsigned char buf[16];
     if (!job || !job->path || job->path[0] != '/' || strlen(job->path) >= PATH_MAX) {
-        errf(err, errlen, "VIP script %s: must be an absolute path",
+        errbuf_set(err, errlen, "VIP script %s: must be an absolute path",
              job && job->path ? job->path : "(none)");
         return -1;
     }
     if (!job->vip || (inet_pton(AF_INET, job->vip, buf) != 1 &&
                       inet_pton(AF_INET6, job->vip, buf) != 1)) {
-        errf(err, errlen, "VIP script %s: VIP \"%s\" is not an IPv4 or IPv6 address",
+        errbuf_set(err, errlen, "VIP script %s: VIP \"%s\" is not an IPv4 or IPv6 address",
              job->path, job->vip ? job->vip : "");
         return -1;
     }
     if (job->prefix_len > 128 || (strchr(job->vip, ':') == NULL && job->prefix_len > 32)) {
-        errf(err, errlen, "VIP script %s: prefix length %u out of range", job->path,
+        errbuf_set(err, errlen, "VIP script %s: prefix length %u out of range", job->path,
              job->prefix_len);
         return -1;
     }
     /* Empty is allowed: <vip interface=> is optional, the script may find it itself. */
     size_t il = job->interface ? strlen(job->interface) : 0;
     if (il >= IF_NAMESIZE || (il > 0 && strpbrk(job->interface, "/ \t\n"))) {
-        errf(err, errlen, "VIP script %s: bad interface name \"%s\"", job->path,
+        errbuf_set(err, errlen, "VIP script %s: bad interface name \"%s\"", job->path,
              job->interface ? job->interface : "");
         return -1;
     }
@@ -525,12 +513,12 @@ static int run_start(struct script_run *run, const struct script_job *job, char 
     if (e != 0) {
         if (run_exec_error(run, job->path, e) == 0)
             return 0;
-        errf(err, errlen, "VIP script %s: out of memory", job->path);
+        errbuf_set(err, errlen, "VIP script %s: out of memory", job->path);
         return -1;
     }
     int out_wr;
     if (make_pipe(&run->out_fd, &out_wr) < 0) {
-        errf(err, errlen, "VIP script %s: pipe: %s", job->path, strerror(errno));
+        errbuf_set(err, errlen, "VIP script %s: pipe: %s", job->path, strerror(errno));
         return -1;
     }
     e = spawn_job(run, job, out_wr);
@@ -538,17 +526,17 @@ static int run_start(struct script_run *run, const struct script_job *job, char 
     if (e != 0) {
         out_close(run);
         if (e == ENOMEM || e == EAGAIN) {
-            errf(err, errlen, "VIP script %s: cannot start: %s", job->path, strerror(e));
+            errbuf_set(err, errlen, "VIP script %s: cannot start: %s", job->path, strerror(e));
             return -1;
         }
         if (run_exec_error(run, job->path, e) == 0)
             return 0;
-        errf(err, errlen, "VIP script %s: out of memory", job->path);
+        errbuf_set(err, errlen, "VIP script %s: out of memory", job->path);
         return -1;
     }
     if (run_watch(run) == 0)
         return 0;
-    errf(err, errlen, "VIP script %s: cannot watch the child: %s", job->path, strerror(errno));
+    errbuf_set(err, errlen, "VIP script %s: cannot watch the child: %s", job->path, strerror(errno));
     run_release(run);
     kill_and_reap(run->pid);
     run->pid = 0;
@@ -559,14 +547,14 @@ uint64_t script_run(struct script_runner *r, const struct script_job *job, scrip
                     void *ctx, char *err, size_t errlen)
 {
     if (!r || !cb) {
-        errf(err, errlen, "VIP script: no runner or no callback");
+        errbuf_set(err, errlen, "VIP script: no runner or no callback");
         return 0;
     }
     if (check_job(job, err, errlen) < 0)
         return 0;
     struct script_run *run = calloc(1, sizeof(*run));
     if (!run) {
-        errf(err, errlen, "VIP script %s: out of memory", job->path);
+        errbuf_set(err, errlen, "VIP script %s: out of memory", job->path);
         return 0;
     }
     *run = (struct script_run){ .r = r, .id = r->next_id, .pidfd = -1, .out_fd = -1,
@@ -616,7 +604,7 @@ struct script_runner *script_runner_new(struct loop *lp, uint32_t timeout_ms, ch
 {
     struct script_runner *r = calloc(1, sizeof(*r));
     if (!r) {
-        errf(err, errlen, "script runner: out of memory");
+        errbuf_set(err, errlen, "script runner: out of memory");
         return NULL;
     }
     r->lp = lp;
@@ -633,7 +621,7 @@ struct script_runner *script_runner_new(struct loop *lp, uint32_t timeout_ms, ch
 int script_runner_use_sigchld(struct script_runner *r, char *err, size_t errlen)
 {
     if (r->runs) {
-        errf(err, errlen, "script runner: runs are going, cannot switch to SIGCHLD");
+        errbuf_set(err, errlen, "script runner: runs are going, cannot switch to SIGCHLD");
         return -1;
     }
     return sigchld_setup(r, err, errlen);
