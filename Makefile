@@ -113,6 +113,8 @@ install: all
 	install -m 0644 agent/sipha-config.rng $(DESTDIR)$(DATADIR)/
 	install -m 0644 agent/sipha.example.xml $(DESTDIR)$(SYSCONFDIR)/sipha/sipha.example.xml
 	install -m 0600 snmpd.conf.d/sipha.conf $(DESTDIR)$(SYSCONFDIR)/snmp/snmpd.conf.d/sipha.conf
+	sed 's|@BINDIR@|$(BINDIR)|' agent/sipha-agent@.service > $(DESTDIR)$(DATADIR)/sipha-agent@.service
+	chmod 0644 $(DESTDIR)$(DATADIR)/sipha-agent@.service
 
 clean:
 	rm -rf build build-asan

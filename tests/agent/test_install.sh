@@ -19,6 +19,8 @@ for f in /opt/sipha/share/snmp/mibs/SIPHA-MIB.txt /opt/sipha/share/sipha/sipha-c
   [ -f "$d$f" ] && ok "$f installed" || ko "$f"
 done
 [ "$(stat -c %a "$d/etc/snmp/snmpd.conf.d/sipha.conf" 2>/dev/null)" = 600 ] && ok "snippet mode 0600" || ko "snippet mode"
+grep -q "^ExecStart=/opt/sipha/bin/sipha-agent -f -c /etc/sipha/%i.xml" "$d/opt/sipha/share/sipha/sipha-agent@.service" 2>/dev/null \
+  && ok "systemd template points at the installed agent" || ko "systemd template"
 # The installed agent finds its own schema (PREFIX/share/sipha) and validates with it.
 out=$(env -u SIPHA_SCHEMA "$d/opt/sipha/bin/sipha-agent" -t -c "$ROOT/agent/sipha.example.xml" 2>&1)
 grep -q "configuration OK" <<<"$out" && ok "installed agent validates the example" || ko "installed agent: $out"
