@@ -1,6 +1,6 @@
 /* config_fetch.c — reads a configuration location into memory: local files directly,
- * http(s) through libcurl, either blocking (easy) or on the agent loop (multi with
- * socket and timer callbacks, so nothing waits on a configuration server). */
+ * http(s) through libcurl, either blocking (easy) or on the agent loop (curl_loop, so
+ * nothing waits on a configuration server). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,7 +15,9 @@
 
 #include <curl/curl.h>
 
+#include "errbuf.h"
 #include "config_fetch.h"
+#include "curl_loop.h"
 #include "loop.h"
 
 enum loc_kind { LOC_BAD, LOC_FILE, LOC_HTTP };
@@ -26,19 +28,6 @@ struct body {
     size_t len, cap;
     bool too_big;
 };
-
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* --- locations --- */
 
@@ -79,7 +68,7 @@ static enum loc_kind loc_classify(const char *loc, char *path, size_t cap, char 
                                   size_t errlen)
 {
     if (!loc || !*loc) {
-        errf(err, errlen, "(empty location): no configuration file or URL given");
+        errbuf_set(err, errlen, "(empty location): no configuration file or URL given");
         return LOC_BAD;
     }
     if (!strncasecmp(loc, "http://", 7) || !strncasecmp(loc, "https://", 8))
@@ -89,22 +78,22 @@ static enum loc_kind loc_classify(const char *loc, char *path, size_t cap, char 
         if (!strncasecmp(rest, "localhost/", 10))
             rest += 9;
         if (*rest != '/') {
-            errf(err, errlen, "%s: file:// URL must name an absolute path on this host", loc);
+            errbuf_set(err, errlen, "%s: file:// URL must name an absolute path on this host", loc);
             return LOC_BAD;
         }
         if (url_path_decode(rest, path, cap) < 0) {
-            errf(err, errlen, "%s: bad percent-escape or path too long in file:// URL", loc);
+            errbuf_set(err, errlen, "%s: bad percent-escape or path too long in file:// URL", loc);
             return LOC_BAD;
         }
         return LOC_FILE;
     }
     if (strstr(loc, "://")) {
-        errf(err, errlen, "%s: unsupported URL scheme (use a path, file://, http:// or https://)",
+        errbuf_set(err, errlen, "%s: unsupported URL scheme (use a path, file://, http:// or https://)",
              loc);
         return LOC_BAD;
     }
     if (strlen(loc) >= cap) {
-        errf(err, errlen, "%s: path too long", loc);
+        errbuf_set(err, errlen, "%s: path too long", loc);
         return LOC_BAD;
     }
     strcpy(path, loc);
@@ -118,7 +107,7 @@ static int read_fd(int fd, const char *loc, struct body *b, char *err, size_t er
     b->cap = CFETCH_MAX_BYTES + 2;
     b->data = malloc(b->cap);
     if (!b->data) {
-        errf(err, errlen, "%s: out of memory", loc);
+        errbuf_set(err, errlen, "%s: out of memory", loc);
         return -1;
     }
     /* Read one byte past the limit so a file that grew since fstat is still caught. */
@@ -127,14 +116,14 @@ static int read_fd(int fd, const char *loc, struct body *b, char *err, size_t er
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            errf(err, errlen, "%s: read: %s", loc, strerror(errno));
+            errbuf_set(err, errlen, "%s: read: %s", loc, strerror(errno));
             return -1;
         }
         if (n == 0)
             break;
         b->len += (size_t)n;
         if (b->len > CFETCH_MAX_BYTES) {
-            errf(err, errlen, "%s: document larger than %u bytes (1 MiB) refused", loc,
+            errbuf_set(err, errlen, "%s: document larger than %u bytes (1 MiB) refused", loc,
                  CFETCH_MAX_BYTES);
             return -1;
         }
@@ -152,17 +141,17 @@ static int read_file(const char *loc, const char *path, struct body *b, char *er
     /* O_NONBLOCK: opening a FIFO by mistake must not hang start-up. */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
-        errf(err, errlen, "%s: cannot open: %s", loc, strerror(errno));
+        errbuf_set(err, errlen, "%s: cannot open: %s", loc, strerror(errno));
         return -1;
     }
     struct stat st;
     int rc = -1;
     if (fstat(fd, &st) < 0)
-        errf(err, errlen, "%s: stat: %s", loc, strerror(errno));
+        errbuf_set(err, errlen, "%s: stat: %s", loc, strerror(errno));
     else if (!S_ISREG(st.st_mode))
-        errf(err, errlen, "%s: not a regular file", loc);
+        errbuf_set(err, errlen, "%s: not a regular file", loc);
     else if (st.st_size > (off_t)CFETCH_MAX_BYTES)
-        errf(err, errlen, "%s: document larger than %u bytes (1 MiB) refused", loc,
+        errbuf_set(err, errlen, "%s: document larger than %u bytes (1 MiB) refused", loc,
              CFETCH_MAX_BYTES);
     else
         rc = read_fd(fd, loc, b, err, errlen);
@@ -241,18 +230,18 @@ static int easy_outcome(CURL *h, CURLcode rc, const struct body *b, const char *
                         const char *errbuf, char *err, size_t errlen)
 {
     if (b->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
-        errf(err, errlen, "%s: document larger than %u bytes (1 MiB) refused", loc,
+        errbuf_set(err, errlen, "%s: document larger than %u bytes (1 MiB) refused", loc,
              CFETCH_MAX_BYTES);
         return -1;
     }
     if (rc != CURLE_OK) {
-        errf(err, errlen, "%s: %s", loc, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        errbuf_set(err, errlen, "%s: %s", loc, errbuf[0] ? errbuf : curl_easy_strerror(rc));
         return -1;
     }
     long code = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     if (code < 200 || code > 299) {
-        errf(err, errlen, "%s: HTTP status %ld from the server, no configuration read", loc,
+        errbuf_set(err, errlen, "%s: HTTP status %ld from the server, no configuration read", loc,
              code);
         return -1;
     }
@@ -265,7 +254,7 @@ static int http_get(const char *loc, uint32_t timeout_ms, struct body *b, char *
     char errbuf[CURL_ERROR_SIZE];
     CURL *h = easy_new(loc, timeout_ms, b, errbuf);
     if (!h) {
-        errf(err, errlen, "%s: cannot set up libcurl", loc);
+        errbuf_set(err, errlen, "%s: cannot set up libcurl", loc);
         return -1;
     }
     CURLcode rc = curl_easy_perform(h);
@@ -283,7 +272,7 @@ static int body_hand_over(struct body *b, char **buf, size_t *len, const char *l
                           char *err, size_t errlen)
 {
     if (!b->data && !(b->data = calloc(1, 1))) {
-        errf(err, errlen, "%s: out of memory", loc);
+        errbuf_set(err, errlen, "%s: out of memory", loc);
         return -1;
     }
     *buf = b->data;
@@ -317,66 +306,33 @@ int cfetch_get(const char *location, uint32_t timeout_ms, char **buf, size_t *le
 
 /* --- non-blocking form on the agent loop --- */
 
-#define CFETCH_MAX_SOCKS 8 /* one HTTP fetch uses one or two (happy eyeballs) */
-
 struct cfetch {
     struct loop *lp;
     cfetch_done_cb done;
     void *arg;
     char *location;
-    CURLM *multi;
+    struct curl_loop *cl;
     CURL *easy;
     struct body body;
-    uint64_t timer;             /* curl's timeout, or the delivery of a local result */
-    int socks[CFETCH_MAX_SOCKS]; /* fds registered with the loop */
-    size_t nsocks;
-    bool closing;               /* tearing down: curl callbacks must not re-arm */
+    uint64_t timer;             /* the delivery of a local result */
     bool ok;                    /* local result, delivered by deliver_local */
     char errbuf[CURL_ERROR_SIZE];
     char err[CFETCH_ERR_MAX];
 };
 
-static void sock_forget(struct cfetch *f, int fd)
-{
-    for (size_t i = 0; i < f->nsocks; i++) {
-        if (f->socks[i] == fd) {
-            f->socks[i] = f->socks[--f->nsocks];
-            return;
-        }
-    }
-}
-
-static int sock_remember(struct cfetch *f, int fd)
-{
-    for (size_t i = 0; i < f->nsocks; i++)
-        if (f->socks[i] == fd)
-            return 0;
-    if (f->nsocks == CFETCH_MAX_SOCKS)
-        return -1;
-    f->socks[f->nsocks++] = fd;
-    return 0;
-}
-
 /* Releases curl and every loop registration; keeps body and err for `done`. */
 static void fetch_teardown(struct cfetch *f)
 {
-    f->closing = true;
     if (f->timer) {
         loop_timer_cancel(f->lp, f->timer);
         f->timer = 0;
     }
-    if (f->multi && f->easy)
-        curl_multi_remove_handle(f->multi, f->easy);
+    curl_loop_remove(f->cl, f->easy);
     if (f->easy)
         curl_easy_cleanup(f->easy);
-    if (f->multi)
-        curl_multi_cleanup(f->multi);
+    curl_loop_free(f->cl);
     f->easy = NULL;
-    f->multi = NULL;
-    /* curl normally reports every socket it drops; anything left is unwatched here so
-     * the loop never calls back into a freed fetch. */
-    while (f->nsocks > 0)
-        loop_unwatch_fd(f->lp, f->socks[--f->nsocks]);
+    f->cl = NULL;
 }
 
 static void fetch_free(struct cfetch *f)
@@ -391,93 +347,26 @@ static void fetch_finish(struct cfetch *f, bool ok)
     fetch_teardown(f);
     if (ok && !f->body.data && !(f->body.data = calloc(1, 1))) {
         ok = false;
-        errf(f->err, sizeof f->err, "%s: out of memory", f->location);
+        errbuf_set(f->err, sizeof f->err, "%s: out of memory", f->location);
     }
     f->done(f->arg, ok, ok ? f->body.data : NULL, ok ? f->body.len : 0, ok ? NULL : f->err);
     fetch_free(f);
 }
 
-static void check_done(struct cfetch *f)
-{
-    int left;
-    CURLMsg *m;
-    while ((m = curl_multi_info_read(f->multi, &left)) != NULL) {
-        if (m->msg != CURLMSG_DONE)
-            continue;
-        int rc = easy_outcome(f->easy, m->data.result, &f->body, f->location, f->errbuf,
-                              f->err, sizeof f->err);
-        fetch_finish(f, rc == 0);
-        return; /* f is gone */
-    }
-}
-
-static void on_fd(int fd, unsigned events, void *arg)
+/* The one transfer ended; curl_loop has already taken it off the multi. */
+static void http_done(void *arg, CURL *easy, CURLcode result)
 {
     struct cfetch *f = arg;
-    int running = 0;
-    int mask = ((events & LOOP_READ) ? CURL_CSELECT_IN : 0) |
-               ((events & LOOP_WRITE) ? CURL_CSELECT_OUT : 0);
-    curl_multi_socket_action(f->multi, fd, mask, &running);
-    check_done(f);
-}
-
-static void on_timer(void *arg)
-{
-    struct cfetch *f = arg;
-    int running = 0;
-    f->timer = 0;
-    curl_multi_socket_action(f->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    check_done(f);
-}
-
-static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *sockp)
-{
-    (void)easy;
-    (void)sockp;
-    struct cfetch *f = userp;
-    if (what == CURL_POLL_REMOVE) {
-        loop_unwatch_fd(f->lp, s);
-        sock_forget(f, s);
-        return 0;
-    }
-    if (f->closing)
-        return 0;
-    unsigned ev = ((what & CURL_POLL_IN) ? LOOP_READ : 0) |
-                  ((what & CURL_POLL_OUT) ? LOOP_WRITE : 0);
-    if (sock_remember(f, s) < 0 || loop_watch_fd(f->lp, s, ev, on_fd, f) < 0)
-        return -1;
-    return 0;
-}
-
-/* curl asks for one timer; socket_action must not be called from here, so even a
- * zero timeout goes through the loop. */
-static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
-{
-    (void)multi;
-    struct cfetch *f = userp;
-    if (f->timer) {
-        loop_timer_cancel(f->lp, f->timer);
-        f->timer = 0;
-    }
-    if (timeout_ms < 0 || f->closing)
-        return 0;
-    f->timer = loop_timer_add(f->lp, (uint64_t)timeout_ms, on_timer, f);
-    return f->timer ? 0 : -1;
+    int rc = easy_outcome(easy, result, &f->body, f->location, f->errbuf, f->err,
+                          sizeof f->err);
+    fetch_finish(f, rc == 0); /* frees f and its curl_loop */
 }
 
 static int http_start(struct cfetch *f, uint32_t timeout_ms)
 {
     f->easy = easy_new(f->location, timeout_ms, &f->body, f->errbuf);
-    f->multi = f->easy ? curl_multi_init() : NULL;
-    if (!f->multi)
-        return -1;
-    bool bad = curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket) != CURLM_OK;
-    bad |= curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f) != CURLM_OK;
-    bad |= curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK;
-    bad |= curl_multi_setopt(f->multi, CURLMOPT_TIMERDATA, f) != CURLM_OK;
-    if (bad || curl_multi_add_handle(f->multi, f->easy) != CURLM_OK)
-        return -1;
-    return 0;
+    f->cl = f->easy ? curl_loop_new(f->lp, http_done, f) : NULL;
+    return f->cl ? curl_loop_add(f->cl, f->easy) : -1;
 }
 
 static void deliver_local(void *arg)

@@ -1,10 +1,8 @@
 /* mon_arbiter.c — periodic HTTP(S) reachability check of the arbiter on the agent loop.
  *
- * One curl multi handle and one easy handle live as long as the monitor; each probe
- * adds the easy handle to the multi, and removes it when curl reports it done. curl
- * drives its sockets and its single timeout through CURLMOPT_SOCKETFUNCTION and
- * CURLMOPT_TIMERFUNCTION, mapped onto loop_watch_fd and loop_timer_add (the same
- * scheme as agent/config_fetch.c's non-blocking fetch). */
+ * One curl_loop (a curl multi handle on the agent loop, agent/curl_loop.h) and one
+ * easy handle live as long as the monitor; each probe adds the easy handle to the
+ * curl_loop, which takes it off again when curl reports it done. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,10 +11,10 @@
 
 #include <curl/curl.h>
 
+#include "errbuf.h"
+#include "curl_loop.h"
 #include "loop.h"
 #include "mon_arbiter.h"
-
-#define ARB_MAX_SOCKS 8 /* one request uses one or two (happy eyeballs) */
 
 struct mon_arbiter {
     struct loop *lp;
@@ -24,15 +22,11 @@ struct mon_arbiter {
     uint32_t interval_ms, timeout_ms;
     mon_arbiter_cb cb;
     void *ctx;
-    CURLM *multi;
+    struct curl_loop *cl;
     CURL *easy;
     bool in_flight;
-    bool closing;            /* tearing down: curl callbacks must not re-arm */
-    uint64_t curl_timer;     /* the timeout curl asked for */
     uint64_t probe_timer;    /* the next request */
     uint64_t started_ms;     /* when the current (or last) request started */
-    int socks[ARB_MAX_SOCKS]; /* fds registered with the loop for curl */
-    size_t nsocks;
     size_t body_bytes;       /* of the current request */
     bool body_over;          /* the current request passed MON_ARBITER_BODY_MAX */
     int state;               /* -1 unknown, 0, 1 */
@@ -41,39 +35,26 @@ struct mon_arbiter {
     char last_error[CURL_ERROR_SIZE + 32];
 };
 
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* --- URL check --- */
 
 /* Accepts only a well-formed http:// or https:// URL, parsed by curl itself. */
 static int url_check(const char *url, char *err, size_t errlen)
 {
     if (!url || !*url) {
-        errf(err, errlen, "arbiter: no URL given");
+        errbuf_set(err, errlen, "arbiter: no URL given");
         return -1;
     }
     if (strlen(url) > MON_ARBITER_URL_MAX) {
-        errf(err, errlen, "arbiter: URL longer than %u characters", MON_ARBITER_URL_MAX);
+        errbuf_set(err, errlen, "arbiter: URL longer than %u characters", MON_ARBITER_URL_MAX);
         return -1;
     }
     if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0) {
-        errf(err, errlen, "arbiter %s: only http:// and https:// URLs are supported", url);
+        errbuf_set(err, errlen, "arbiter %s: only http:// and https:// URLs are supported", url);
         return -1;
     }
     CURLU *u = curl_url();
     if (!u) {
-        errf(err, errlen, "arbiter %s: out of memory", url);
+        errbuf_set(err, errlen, "arbiter %s: out of memory", url);
         return -1;
     }
     CURLUcode rc = curl_url_set(u, CURLUPART_URL, url, 0);
@@ -83,89 +64,13 @@ static int url_check(const char *url, char *err, size_t errlen)
     curl_free(host);
     curl_url_cleanup(u);
     if (rc != CURLUE_OK) {
-        errf(err, errlen, "arbiter %s: malformed URL (%s)", url, curl_url_strerror(rc));
+        errbuf_set(err, errlen, "arbiter %s: malformed URL (%s)", url, curl_url_strerror(rc));
         return -1;
     }
     return 0;
 }
 
-/* --- curl glue: sockets and timer on the loop --- */
-
-static void sock_forget(struct mon_arbiter *m, int fd)
-{
-    for (size_t i = 0; i < m->nsocks; i++) {
-        if (m->socks[i] == fd) {
-            m->socks[i] = m->socks[--m->nsocks];
-            return;
-        }
-    }
-}
-
-static int sock_remember(struct mon_arbiter *m, int fd)
-{
-    for (size_t i = 0; i < m->nsocks; i++)
-        if (m->socks[i] == fd)
-            return 0;
-    if (m->nsocks == ARB_MAX_SOCKS)
-        return -1;
-    m->socks[m->nsocks++] = fd;
-    return 0;
-}
-
-static void check_done(struct mon_arbiter *m);
-
-static void on_fd(int fd, unsigned events, void *arg)
-{
-    struct mon_arbiter *m = arg;
-    int running = 0;
-    int mask = ((events & LOOP_READ) ? CURL_CSELECT_IN : 0) |
-               ((events & LOOP_WRITE) ? CURL_CSELECT_OUT : 0);
-    curl_multi_socket_action(m->multi, fd, mask, &running);
-    check_done(m); /* may call the callback, which may close m: nothing after it */
-}
-
-static void on_curl_timeout(void *arg)
-{
-    struct mon_arbiter *m = arg;
-    int running = 0;
-    m->curl_timer = 0;
-    curl_multi_socket_action(m->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    check_done(m);
-}
-
-static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *sockp)
-{
-    (void)easy;
-    (void)sockp;
-    struct mon_arbiter *m = userp;
-    if (what == CURL_POLL_REMOVE) {
-        loop_unwatch_fd(m->lp, s);
-        sock_forget(m, s);
-        return 0;
-    }
-    if (m->closing)
-        return 0;
-    unsigned ev = ((what & CURL_POLL_IN) ? LOOP_READ : 0) |
-                  ((what & CURL_POLL_OUT) ? LOOP_WRITE : 0);
-    if (sock_remember(m, s) < 0 || loop_watch_fd(m->lp, s, ev, on_fd, m) < 0)
-        return -1;
-    return 0;
-}
-
-/* curl must not be re-entered from here, so even a zero timeout goes through the loop. */
-static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
-{
-    (void)multi;
-    struct mon_arbiter *m = userp;
-    if (m->curl_timer) {
-        loop_timer_cancel(m->lp, m->curl_timer);
-        m->curl_timer = 0;
-    }
-    if (timeout_ms < 0 || m->closing)
-        return 0;
-    m->curl_timer = loop_timer_add(m->lp, (uint64_t)timeout_ms, on_curl_timeout, m);
-    return m->curl_timer ? 0 : -1;
-}
+/* --- the response body --- */
 
 /* The body is not wanted: counted, dropped, and cut short past the cap. */
 static size_t body_drop(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -227,18 +132,13 @@ static bool outcome(struct mon_arbiter *m, CURLcode rc)
     return false;
 }
 
-static void check_done(struct mon_arbiter *m)
+/* The request ended; curl_loop has already taken the easy handle off, so the next
+ * probe can add it again. */
+static void probe_done(void *arg, CURL *easy, CURLcode result)
 {
-    int left;
-    CURLMsg *msg;
-    while ((msg = curl_multi_info_read(m->multi, &left)) != NULL) {
-        if (msg->msg != CURLMSG_DONE)
-            continue;
-        bool reachable = outcome(m, msg->data.result);
-        curl_multi_remove_handle(m->multi, m->easy);
-        probe_finish(m, reachable);
-        return; /* one request at a time; and m may be gone */
-    }
+    (void)easy; /* always m->easy: one request at a time */
+    struct mon_arbiter *m = arg;
+    probe_finish(m, outcome(m, result)); /* m may be gone */
 }
 
 static void probe_start(void *arg)
@@ -249,7 +149,7 @@ static void probe_start(void *arg)
     m->body_bytes = 0;
     m->body_over = false;
     m->errbuf[0] = '\0';
-    if (curl_multi_add_handle(m->multi, m->easy) != CURLM_OK) {
+    if (curl_loop_add(m->cl, m->easy) < 0) {
         snprintf(m->last_error, sizeof m->last_error, "cannot start a request");
         probe_finish(m, false);
         return;
@@ -290,35 +190,15 @@ static CURL *easy_new(struct mon_arbiter *m)
     return h;
 }
 
-static int multi_setup(struct mon_arbiter *m)
-{
-    m->multi = curl_multi_init();
-    if (!m->multi)
-        return -1;
-    bool bad = curl_multi_setopt(m->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket) != CURLM_OK;
-    bad |= curl_multi_setopt(m->multi, CURLMOPT_SOCKETDATA, m) != CURLM_OK;
-    bad |= curl_multi_setopt(m->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK;
-    bad |= curl_multi_setopt(m->multi, CURLMOPT_TIMERDATA, m) != CURLM_OK;
-    return bad ? -1 : 0;
-}
-
 static void arbiter_free(struct mon_arbiter *m)
 {
-    m->closing = true;
     if (m->probe_timer)
         loop_timer_cancel(m->lp, m->probe_timer);
     if (m->in_flight)
-        curl_multi_remove_handle(m->multi, m->easy);
+        curl_loop_remove(m->cl, m->easy);
     if (m->easy)
         curl_easy_cleanup(m->easy);
-    if (m->multi)
-        curl_multi_cleanup(m->multi);
-    if (m->curl_timer)
-        loop_timer_cancel(m->lp, m->curl_timer);
-    /* curl normally reports each socket it drops; whatever is left is unwatched here so
-     * the loop never calls back into freed memory. */
-    while (m->nsocks > 0)
-        loop_unwatch_fd(m->lp, m->socks[--m->nsocks]);
+    curl_loop_free(m->cl);
     free(m->url);
     free(m);
 }
@@ -328,7 +208,7 @@ int mon_arbiter_open(struct mon_arbiter **out, struct loop *lp, const char *url,
                      char *err, size_t errlen)
 {
     if (!out || !lp || !cb) {
-        errf(err, errlen, "arbiter: no loop or no callback");
+        errbuf_set(err, errlen, "arbiter: no loop or no callback");
         return -1;
     }
     if (url_check(url, err, errlen) < 0)
@@ -336,7 +216,7 @@ int mon_arbiter_open(struct mon_arbiter **out, struct loop *lp, const char *url,
     struct mon_arbiter *m = calloc(1, sizeof(*m));
     if (!m || !(m->url = strdup(url))) {
         free(m);
-        errf(err, errlen, "arbiter %s: out of memory", url);
+        errbuf_set(err, errlen, "arbiter %s: out of memory", url);
         return -1;
     }
     m->lp = lp;
@@ -346,9 +226,9 @@ int mon_arbiter_open(struct mon_arbiter **out, struct loop *lp, const char *url,
     m->interval_ms = interval_ms ? interval_ms : MON_ARBITER_DEFAULT_INTERVAL_MS;
     m->timeout_ms = timeout_ms ? timeout_ms : MON_ARBITER_DEFAULT_TIMEOUT_MS;
     m->easy = easy_new(m);
-    if (!m->easy || multi_setup(m) < 0 ||
+    if (!m->easy || !(m->cl = curl_loop_new(lp, probe_done, m)) ||
         !(m->probe_timer = loop_timer_add(lp, 0, probe_start, m))) {
-        errf(err, errlen, "arbiter %s: cannot set up libcurl", url);
+        errbuf_set(err, errlen, "arbiter %s: cannot set up libcurl", url);
         arbiter_free(m);
         return -1;
     }
