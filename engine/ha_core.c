@@ -96,6 +96,7 @@ static void change_role(struct ha_engine *e, enum ha_role role, enum ha_reason r
         e->p.primary_since = e->p.now;
         e->p.noprim = false;
         e->p.ho_active = false;
+        e->p.ho_waiting = false;
     }
     ha_traffic_on_role(e);
     ha_vip_on_role(e);

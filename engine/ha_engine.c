@@ -70,6 +70,7 @@ int ha_init(struct ha_engine *e, const struct ha_config *cfg, uint64_t now_ms)
     p->vip_retry_max = or_default(cfg->vip_retry_max, HA_DEFAULT_VIP_RETRY_MAX);
     p->vip_recheck_ms = or_default(cfg->vip_recheck_ms, HA_DEFAULT_VIP_RECHECK_MS);
     p->listener_ms = or_default(cfg->listener_handover_ms, HA_DEFAULT_LISTENER_HANDOVER_MS);
+    p->release_wait_ms = or_default(cfg->release_wait_ms, HA_DEFAULT_RELEASE_WAIT_MS);
     p->autoclear_ms = cfg->alarm_autoclear_ms;
     p->discovering = cfg->has_peer;
     s->role = HA_ROLE_UNKNOWN;

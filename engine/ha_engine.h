@@ -39,6 +39,7 @@
 #define HA_DEFAULT_VIP_RECHECK_MS 1000u
 #define HA_DEFAULT_LISTENER_HANDOVER_MS 5000u
 #define HA_HANDOVER_RESENDS 3u /* TAKEOVER re-sent at most this often when unanswered */
+#define HA_DEFAULT_RELEASE_WAIT_MS 2000u /* longest wait for VIP down scripts before TAKEOVER */
 #define HA_BACKOFF_MAX 4u      /* the effective OOS timeout is at most 4 x T */
 
 /* The numeric values below equal those of agent/instance.h and of SIPHA-MIB, so the
@@ -90,6 +91,8 @@ struct ha_config {
     uint32_t vip_recheck_ms;     /* 0 = 1000: check the VIP this long after a script */
     uint32_t listener_handover_ms; /* 0 = 5000: T_listener, see README */
     uint32_t alarm_autoclear_ms; /* 0 = alarms stay until ALARM_CLEAR */
+    uint32_t release_wait_ms;    /* 0 = 2000: TAKEOVER waits for the VIP down scripts at
+                                    most this long (the VIP must leave before it comes) */
 };
 
 /* ---- messages between the two engines ---------------------------------------- */
@@ -271,6 +274,9 @@ struct ha_priv {
     uint64_t listener_fail_since;
     /* handover: TAKEOVER sent and not yet confirmed */
     bool ho_active;
+    bool ho_waiting;             /* TAKEOVER held until the VIP down scripts end */
+    uint64_t ho_wait_until;
+    uint32_t release_wait_ms;
     struct ha_peer_msg ho_msg;
     uint64_t ho_sent_at;
     uint32_t ho_resends;

@@ -1,7 +1,9 @@
 /* ha_handover.c — handing the primary role to the peer over the HA link.
  *
  * The side giving the role up drops it first (ROLE backup, VIP scripts down) and
- * then sends TAKEOVER with the new term's epoch; the receiver becomes primary with
+ * sends TAKEOVER with the new term's epoch once those scripts have ended (or after
+ * release_wait_ms, so a hung script cannot keep the pair without a primary): the
+ * VIP is never on both hosts; the receiver becomes primary with
  * that epoch (VIP scripts up). A TAKEOVER the peer does not confirm (its PEER_STATE
  * still shows it backup) is sent again every peer_timeout_ms, HA_HANDOVER_RESENDS
  * times at most; a TAKEOVER not newer than the receiver's epoch is a stale copy and
@@ -14,6 +16,32 @@ static void send(struct ha_engine *e, const struct ha_peer_msg *m)
     struct ha_output o = { .kind = HA_OUT_PEER_SEND };
     o.u.peer = *m;
     ha_emit(e, &o);
+}
+
+static bool down_scripts_running(const struct ha_engine *e)
+{
+    for (size_t i = 0; i < e->st.n_vips; i++)
+        if (e->st.vips[i].running)
+            return true;
+    return false;
+}
+
+/* The held TAKEOVER goes when the down scripts are done, or at the wait's end. */
+static void eval_waiting(struct ha_engine *e)
+{
+    if (!e->p.ho_waiting)
+        return;
+    if (e->st.role != HA_ROLE_BACKUP || !ha_peer_up(e)) {
+        e->p.ho_waiting = false; /* took the role back, or nobody to hand it to */
+        return;
+    }
+    if (down_scripts_running(e) && e->p.now < e->p.ho_wait_until)
+        return;
+    e->p.ho_waiting = false;
+    send(e, &e->p.ho_msg);
+    e->p.ho_active = true;
+    e->p.ho_sent_at = e->p.now;
+    e->p.ho_resends = 0;
 }
 
 void ha_release(struct ha_engine *e, enum ha_reason reason)
@@ -33,11 +61,10 @@ void ha_release(struct ha_engine *e, enum ha_reason reason)
     ha_become_backup(e, reason);
     if (!e->p.has_peer)
         return;
-    send(e, &m);
-    e->p.ho_active = true;
     e->p.ho_msg = m;
-    e->p.ho_sent_at = e->p.now;
-    e->p.ho_resends = 0;
+    e->p.ho_waiting = true;
+    e->p.ho_wait_until = e->p.now + e->p.release_wait_ms;
+    eval_waiting(e); /* no VIP scripts running: sent at once */
 }
 
 static enum ha_reason takeover_reason(enum ha_reason r)
@@ -101,6 +128,7 @@ static void eval_resend(struct ha_engine *e)
  * fit peer the primary stays, and its STATUS output said serviceUnavailable. */
 void ha_handover_eval(struct ha_engine *e)
 {
+    eval_waiting(e);
     eval_resend(e);
     if (e->st.role == HA_ROLE_PRIMARY && e->st.status == HA_STATUS_SERVICE_UNAVAILABLE &&
         ha_peer_ok(e))
@@ -126,7 +154,8 @@ static bool self_elected(const struct ha_engine *e)
 void ha_handover_eval_noprimary(struct ha_engine *e)
 {
     bool both_backup = e->st.role == HA_ROLE_BACKUP && ha_peer_up(e) &&
-                       e->st.peer.role == HA_ROLE_BACKUP && !e->p.ho_active;
+                       e->st.peer.role == HA_ROLE_BACKUP && !e->p.ho_active &&
+                       !e->p.ho_waiting;
     if (!both_backup) {
         e->p.noprim = false;
         return;
@@ -147,6 +176,8 @@ void ha_handover_eval_noprimary(struct ha_engine *e)
 uint64_t ha_handover_deadline(const struct ha_engine *e)
 {
     uint64_t d = HA_NEVER;
+    if (e->p.ho_waiting)
+        d = e->p.ho_wait_until;
     if (e->p.ho_active)
         d = e->p.ho_sent_at + e->p.peer_timeout_ms;
     if (e->p.noprim)

@@ -18,6 +18,7 @@ static void set_link(struct ha_engine *e, enum ha_link l)
         return;
     }
     e->p.ho_active = false;
+    e->p.ho_waiting = false;
     e->p.noprim = false;
     if (old == HA_LINK_UP)
         ha_notify(e, NOTIF_PEER_LOST, 0);

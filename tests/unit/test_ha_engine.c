@@ -240,9 +240,11 @@ static void traffic_lost_hands_over_in_order(void **state)
     size_t i = m;
     while (i < r->nlog && r->log[i].t < 1000 + T_MS)
         i++;
+    /* The step at T drops the role and starts the VIP's down script; TAKEOVER waits
+     * for that script's end (the VIP must leave before the peer brings it up). */
     const enum ha_out_kind kinds[] = { HA_OUT_NOTIFY, HA_OUT_STATUS, HA_OUT_NOTIFY, HA_OUT_ROLE,
                                        HA_OUT_NOTIFY, HA_OUT_NOTIFY, HA_OUT_RUN_SCRIPT,
-                                       HA_OUT_STATUS, HA_OUT_NOTIFY, HA_OUT_PEER_SEND };
+                                       HA_OUT_STATUS, HA_OUT_NOTIFY };
     for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
         assert_int_equal(out_at(r, i + k)->kind, kinds[k]);
     assert_int_equal(out_at(r, i)->u.notify.id, NOTIF_SIP_TRAFFIC_LOST);
@@ -252,7 +254,14 @@ static void traffic_lost_hands_over_in_order(void **state)
     assert_int_equal(out_at(r, i + 5)->u.notify.id, NOTIF_SWITCHOVER);
     assert_false(out_at(r, i + 6)->u.script.up);
     assert_int_equal(out_at(r, i + 7)->u.status, HA_STATUS_RUNNING);
-    const struct ha_peer_msg *pm = &out_at(r, i + 9)->u.peer;
+    assert_null(rig_find(r, i, 0, HA_OUT_PEER_SEND, 0));
+    struct ha_input done = { .kind = HA_IN_SCRIPT_DONE };
+    done.u.script.idx = 0;
+    done.u.script.seq = out_at(r, i + 6)->u.script.seq;
+    rig_in(r, 0, done); /* the VIP is down: now the peer may take it */
+    const struct rig_event *sent = rig_find(r, i, 0, HA_OUT_PEER_SEND, 0);
+    assert_non_null(sent);
+    const struct ha_peer_msg *pm = &sent->o.u.peer;
     assert_int_equal(pm->cmd, HA_CMD_PEER_TAKEOVER);
     assert_int_equal(pm->epoch, 2);
     assert_int_equal(pm->reason, HA_REASON_SIP_TRAFFIC_LOST);
@@ -269,6 +278,53 @@ static void traffic_lost_hands_over_in_order(void **state)
     assert_int_equal(rig_count(r, m, 0, HA_OUT_PEER_SEND), 0);
     assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
     assert_int_equal(S(r, 0)->epoch, 2);
+    rig_free(r);
+}
+
+/* TAKEOVER leaves only when the VIP down scripts have ended — or, if one hangs, after
+ * release_wait_ms, so the pair is never left without a primary for long. */
+static void takeover_waits_for_vip_down_scripts(void **state)
+{
+    (void)state;
+    struct rig *r = with_fake_peer(0);
+    r->n[0].cfg.n_vips = 2;
+    rig_start(r);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
+    rig_advance(r, r->now + 250); /* a heartbeat after our role change */
+    r->auto_vip = false; /* the scripts end when the test says so */
+    size_t m = rig_mark(r);
+    rig_in(r, 0, in_admin(HA_CMD_SWITCHOVER));
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    assert_int_equal(rig_count(r, m, 0, HA_OUT_RUN_SCRIPT), 2);
+    assert_int_equal(rig_count(r, m, 0, HA_OUT_PEER_SEND), 0);
+    uint32_t seq0 = rig_find(r, m, 0, HA_OUT_RUN_SCRIPT, 0)->o.u.script.seq;
+    uint32_t seq1 = rig_find(r, m, 0, HA_OUT_RUN_SCRIPT, 1)->o.u.script.seq;
+    struct ha_input done = { .kind = HA_IN_SCRIPT_DONE };
+    done.u.script.idx = 0;
+    done.u.script.seq = seq0;
+    rig_in(r, 0, done);
+    assert_int_equal(rig_count(r, m, 0, HA_OUT_PEER_SEND), 0); /* one still running */
+    done.u.script.idx = 1;
+    done.u.script.seq = seq1;
+    rig_in(r, 0, done);
+    assert_int_equal(rig_count(r, m, 0, HA_OUT_PEER_SEND), 1);
+    assert_int_equal(rig_find(r, m, 0, HA_OUT_PEER_SEND, 0)->o.u.peer.cmd, HA_CMD_PEER_TAKEOVER);
+    rig_free(r);
+
+    /* A down script that never ends: TAKEOVER goes at release_wait_ms, not before. */
+    r = with_fake_peer(0);
+    r->n[0].cfg.n_vips = 1;
+    rig_start(r);
+    rig_advance(r, r->now + 250);
+    r->auto_vip = false;
+    m = rig_mark(r);
+    rig_in(r, 0, in_admin(HA_CMD_SWITCHOVER));
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    uint64_t released = r->now;
+    rig_advance(r, released + HA_DEFAULT_RELEASE_WAIT_MS - 1);
+    assert_int_equal(rig_count(r, m, 0, HA_OUT_PEER_SEND), 0);
+    rig_advance(r, released + HA_DEFAULT_RELEASE_WAIT_MS);
+    assert_int_equal(rig_count(r, m, 0, HA_OUT_PEER_SEND), 1);
     rig_free(r);
 }
 
@@ -1126,6 +1182,7 @@ int main(void)
         cmocka_unit_test(no_service_dn_never_fires),
         cmocka_unit_test(pass_check_off_then_on_counts_from_now),
         cmocka_unit_test(traffic_lost_hands_over_in_order),
+        cmocka_unit_test(takeover_waits_for_vip_down_scripts),
         cmocka_unit_test(unconfirmed_takeover_is_resent_then_backups_elect),
         cmocka_unit_test(unavailable_primary_stays_until_peer_is_fit),
         cmocka_unit_test(vip_retries_then_fails_then_succeeds),

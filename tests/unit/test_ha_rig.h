@@ -153,9 +153,13 @@ static inline void rig_route(struct rig *r, int who, const struct ha_output *o)
         assert_int_not_equal(o->u.role.role, r->last_role[who]); /* a real change */
         r->last_role[who] = o->u.role.role;
     }
-    /* the side giving the role up has dropped it (VIP down) before TAKEOVER leaves */
-    if (o->kind == HA_OUT_PEER_SEND && o->u.peer.cmd == HA_CMD_PEER_TAKEOVER)
+    /* the side giving the role up has dropped it (VIP down) before TAKEOVER leaves:
+     * its down scripts have ended, or the release wait ran out */
+    if (o->kind == HA_OUT_PEER_SEND && o->u.peer.cmd == HA_CMD_PEER_TAKEOVER) {
         assert_int_equal(r->last_role[who], HA_ROLE_BACKUP);
+        for (size_t v = 0; v < S(r, who)->n_vips; v++)
+            assert_true(!S(r, who)->vips[v].running || r->now >= E(r, who)->p.ho_wait_until);
+    }
     if (o->kind == HA_OUT_PEER_SEND && r->nodes == 2 && r->link && r->n[1 - who].alive) {
         struct ha_input in = { .kind = HA_IN_ADMIN };
         in.u.admin = o->u.peer;
