@@ -979,7 +979,7 @@ static void config_defaults(struct sipha_config *c)
     c->sip_port = 5060;
     c->script_timeout_ms = 5000;
     c->peer_timeout_ms = 1500;
-    c->peer_interval_ms = 250;
+    c->peer_interval_ms = 100;
     c->arbiter_interval_ms = 1000;
     c->arbiter_timeout_ms = 1000;
 }

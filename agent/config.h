@@ -80,7 +80,7 @@ struct sipha_config {
     char peer_address[SIPHA_PATH_MAX];  /* Net-SNMP transport, e.g. udp:127.0.0.1:1161 */
     char peer_credentials[SIPHA_PATH_MAX]; /* file with the SNMPv3 user, mode 0600 */
     uint32_t peer_timeout_ms;           /* default 1500 */
-    uint32_t peer_interval_ms;          /* default 250 */
+    uint32_t peer_interval_ms;          /* default 100 */
 
     /* <arbiter url= interval-ms= timeout-ms=> (optional) */
     bool has_arbiter;

@@ -96,6 +96,7 @@ struct halink {
     uint32_t pull_gen;         /* bumped by every restart; stale answers are dropped */
     uint32_t bulk_gen;
     int bulk_reqid;
+    uint64_t pull_quiet_until; /* after an empty pass: next incremental pull not before */
 
     bool dead, sess_closing;
     int depth;                 /* user callbacks running */
@@ -560,6 +561,7 @@ static void restart_pull(struct halink *l)
     l->pass_full = true;
     l->pass_contacts = l->pass_rows = 0;
     l->pull_gen++;
+    l->pull_quiet_until = 0;
 }
 
 static void on_good_state(struct halink *l, const struct ha_peer_state *ps)
@@ -575,7 +577,7 @@ static void on_good_state(struct halink *l, const struct ha_peer_state *ps)
     l->cnt.hb_answered++;
     if (!emit_state(l, ps))
         return;
-    if (l->pull && !l->bulk_reqid && l->ss)
+    if (l->pull && !l->bulk_reqid && l->ss && (l->pass_full || now >= l->pull_quiet_until))
         send_bulk(l);
 }
 
@@ -840,6 +842,10 @@ static int take_row(struct halink *l, const netsnmp_variable_list *const v[CONTA
 static void finish_pass(struct halink *l)
 {
     bool full = l->pass_full, any = l->pass_contacts > 0;
+    /* Nothing new: look again in a second, not at every heartbeat (the heartbeat is
+     * fast for failure detection; contacts change at registration pace). */
+    if (!any)
+        l->pull_quiet_until = loop_now_ms() + HALINK_PULL_QUIET_MS;
     l->pass_full = false;
     l->pass_contacts = l->pass_rows = 0;
     if (full)

@@ -52,7 +52,8 @@
 #include "ha_engine.h"
 #include "loop.h"
 
-#define HALINK_DEFAULT_INTERVAL_MS 250u
+#define HALINK_DEFAULT_INTERVAL_MS 100u /* peer death seen within ~interval */
+#define HALINK_PULL_QUIET_MS 1000u      /* contact pulls at most this often when idle */
 #define HALINK_DEFAULT_TIMEOUT_MS 1500u
 #define HALINK_QUEUE_MAX 8u       /* messages waiting behind the outstanding one */
 #define HALINK_MAX_FAILURES 4u    /* failed requests in a row before rediscovery */

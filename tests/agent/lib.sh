@@ -108,7 +108,7 @@ CRED
 # Without EXTRA-XML a contact that expires after 4 s is added.
 t_pair_conf() {
   t_instance_conf "$1" "$2" "$3" "<peer name=\"$5\" index=\"$4\" address=\"udp:127.0.0.1:$SNMP_PORT\"
-        credentials=\"$T/peer.cred\" timeout-ms=\"1500\" interval-ms=\"250\"/>
+        credentials=\"$T/peer.cred\" timeout-ms=\"1500\"/>
   ${6-<contact aor=\"sip:short$1@example.com\" uri=\"sip:short$1@127.0.0.1:6000\" expires=\"4\"/>}"
 }
 

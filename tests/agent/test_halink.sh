@@ -105,8 +105,8 @@ t_eq "heartbeat: epoch = siphaInstEpoch.2" "$(V2 siphaInstEpoch)" "$(field "$st"
 t_eq "heartbeat: priority = siphaInstPriority.2" "$(V2 siphaInstPriority)" "$(field "$st" priority)"
 t_eq "heartbeat: sip-pass-check option seen" 1 "$(( $(field "$st" options) & 1 ))"
 n1=$(count "$EV" ' STATE '); sleep 1; n2=$(count "$EV" ' STATE ')
-if [ $((n2 - n1)) -ge 3 ] && [ $((n2 - n1)) -le 5 ]; then t_pass "about 4 heartbeats a second ($((n2 - n1)))"
-else t_fail "about 4 heartbeats a second (got $((n2 - n1)))"; fi
+if [ $((n2 - n1)) -ge 8 ] && [ $((n2 - n1)) -le 12 ]; then t_pass "about 10 heartbeats a second, the default interval ($((n2 - n1)))"
+else t_fail "about 10 heartbeats a second (got $((n2 - n1)))"; fi
 
 # ------------------------------------------------------------------ contacts
 t_check "contact pull: instance 2's contact arrives" \

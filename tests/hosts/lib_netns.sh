@@ -189,7 +189,7 @@ hn_instance_conf() {
        up-script="$HN_HERE/vip-up.sh" down-script="$HN_HERE/vip-down.sh"/>
   <service-dn name="gw" uri="sip:gw@$HN_C_SIP:$HN_DN_PORT" oos-check="2" oos-force="5"/>
   <peer name="${HN_NAME[$o]}" index="${HN_INDEX[$o]}" address="udp:${HN_HA_IP[$o]}:161"
-        credentials="$T/$h/peer.cred" timeout-ms="1500" interval-ms="250"/>
+        credentials="$T/$h/peer.cred" timeout-ms="1500"/>
 </sipha>
 XML
   # the same user on both snmpds: each agent gets its own copy of the file

@@ -202,7 +202,7 @@ static void test_example_loads(void **state)
     assert_string_equal(c.peer_address, "udp:192.0.2.11:161");
     assert_string_equal(c.peer_credentials, "/etc/sipha/peer.cred");
     assert_int_equal(c.peer_timeout_ms, 1500);
-    assert_int_equal(c.peer_interval_ms, 250);
+    assert_int_equal(c.peer_interval_ms, 100);
 
     assert_true(c.has_arbiter);
     assert_string_equal(c.arbiter_url, "http://198.51.100.1:8080/sipha/health");
@@ -238,7 +238,7 @@ static void test_minimal_defaults(void **state)
     assert_int_equal(c.script_timeout_ms, 5000);
     assert_false(c.has_peer);
     assert_int_equal(c.peer_timeout_ms, 1500);
-    assert_int_equal(c.peer_interval_ms, 250);
+    assert_int_equal(c.peer_interval_ms, 100);
     assert_false(c.has_arbiter);
     assert_int_equal(c.arbiter_interval_ms, 1000);
     assert_int_equal(c.arbiter_timeout_ms, 1000);
