@@ -40,6 +40,8 @@ static void put(struct agent *a, const char *aor, const char *uri, uint64_t expi
     snprintf(c.aor, sizeof(c.aor), "%s", aor);
     snprintf(c.uri, sizeof(c.uri), "%s", uri);
     rows_insert(&a->inst.contacts, &c);
+    if (a->loop)
+        contacts_start_expiry(a);
 }
 
 void contacts_apply_config(struct agent *a)
@@ -89,10 +91,19 @@ static void expiry_tick(void *arg)
     contacts_start_expiry(a);
 }
 
+/* One timer at the earliest expiry (no periodic wake-up for an idle agent); every
+ * change of the table re-arms it through contacts_start_expiry. */
 void contacts_start_expiry(struct agent *a)
 {
-    if (!a->contact_timer)
-        a->contact_timer = loop_timer_add(a->loop, 1000, expiry_tick, a);
+    uint64_t next = UINT64_MAX, now = loop_now_ms();
+    for (size_t i = 0; i < a->inst.contacts.count; i++) {
+        const struct sipha_contact *c = rows_at(&a->inst.contacts, i);
+        if (c->expires_at < next)
+            next = c->expires_at;
+    }
+    contacts_stop_expiry(a);
+    if (next != UINT64_MAX)
+        a->contact_timer = loop_timer_add(a->loop, next > now ? next - now : 0, expiry_tick, a);
 }
 
 void contacts_stop_expiry(struct agent *a)

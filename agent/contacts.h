@@ -16,7 +16,7 @@ void contacts_apply_config(struct agent *a);
 void contacts_upsert_synced(struct agent *a, const char *aor, const char *uri, uint32_t expiry_s);
 /* Removes synced contacts not seen since `mark` (after a full copy). */
 void contacts_drop_synced_before(struct agent *a, uint64_t mark);
-/* Removes expired contacts; re-arms itself every second while any exist. */
+/* Removes contacts when they expire: one timer at the earliest expiry. */
 void contacts_start_expiry(struct agent *a);
 void contacts_stop_expiry(struct agent *a);
 

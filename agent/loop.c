@@ -234,9 +234,10 @@ static int build_poll_set(struct loop *lp, size_t *n_snmp, size_t *n_total)
         if (timeout < 0 || t < timeout)
             timeout = t;
     }
-    /* Wake at least every second so signal flags are seen even without traffic. */
-    if (timeout < 0 || timeout > 1000)
-        timeout = 1000;
+    /* Signals interrupt poll (EINTR) and their flags are then seen at once; the cap
+     * only bounds the delay of one arriving between the idle check and poll. */
+    if (timeout < 0 || timeout > 5000)
+        timeout = 5000;
     return (int)timeout;
 }
 
