@@ -26,6 +26,11 @@ sleep 0.5
 eval "$set_cmd" >/dev/null 2>&1 && ok "printed snmpset accepted" || ko "printed snmpset accepted"
 for _ in $(seq 20); do [ "$(roles)" = "backup/primary/" ] && break; sleep 0.1; done
 [ "$(roles)" = "backup/primary/" ] && ok "the other instance is primary within 2 s" || ko "after switchover: $(roles)"
+# The same command on the other instance (now primary) switches back.
+sleep 0.5
+eval "${set_cmd/AdminCommand.1/AdminCommand.2}" >/dev/null 2>&1 && ok "snmpset on instance 2 accepted" || ko "snmpset on instance 2"
+for _ in $(seq 20); do [ "$(roles)" = "primary/backup/" ] && break; sleep 0.1; done
+[ "$(roles)" = "primary/backup/" ] && ok "switched back from instance 2 within 2 s" || ko "after switchover on 2: $(roles)"
 for _ in $(seq 30); do grep -q "siphaSwitchover" "$out" && break; sleep 0.2; done
 grep -q "^TRAP.*SIPHA-MIB::siphaSwitchover" "$out" && ok "notifications shown as they arrive" || ko "notifications shown"
 kill -INT -- -"$pid"
