@@ -19,11 +19,10 @@
 #include "halink.h"
 #include "halink_discover.h"
 #include "halink_msg.h"
+#include "mib_oid.h"
 #include "sipha_mib.h"
 
-static const oid objects_oid[] = { SIPHA_OBJECTS };
-#define OBJECTS_LEN (sizeof(objects_oid) / sizeof(objects_oid[0]))
-#define COLUMN_OID_LEN (OBJECTS_LEN + 4) /* objects.table.1.column.instance */
+#define COLUMN_OID_LEN MIB_COLUMN_PREFIX_LEN /* objects.table.1.column.instance */
 #define ROW_OID_LEN (COLUMN_OID_LEN + 1)
 
 /* Heartbeat columns, in request order. */
@@ -188,26 +187,13 @@ static bool emit_contacts_done(struct halink *l, bool full)
 
 /* ---- OIDs ------------------------------------------------------------------------- */
 
-static size_t col_oid(oid *out, enum sipha_table_id table, unsigned column, uint32_t instance,
-                        uint32_t row, bool with_row)
-{
-    memcpy(out, objects_oid, sizeof(objects_oid));
-    size_t n = OBJECTS_LEN;
-    out[n++] = table;
-    out[n++] = 1;
-    out[n++] = column;
-    out[n++] = instance;
-    if (with_row)
-        out[n++] = row;
-    return n;
-}
 
 /* Is `vb` exactly objects.table.1.column.instance.ROW? Sets *row. */
 static bool is_row_of(const netsnmp_variable_list *vb, enum sipha_table_id table, unsigned column,
                       uint32_t instance, uint32_t *row)
 {
     oid prefix[ROW_OID_LEN];
-    col_oid(prefix, table, column, instance, 0, false);
+    mib_oid_build(prefix, table, column, instance, 0, false);
     if (vb->name_length != ROW_OID_LEN ||
         memcmp(vb->name, prefix, COLUMN_OID_LEN * sizeof(oid)) != 0 ||
         vb->name[COLUMN_OID_LEN] > UINT32_MAX)
@@ -445,7 +431,7 @@ static void send_heartbeat(struct halink *l)
         return;
     for (size_t i = 0; i < HB_VARS; i++) {
         oid name[ROW_OID_LEN];
-        size_t n = col_oid(name, SIPHA_T_INSTANCE, hb_columns[i], l->peer_index, 0, false);
+        size_t n = mib_oid_build(name, SIPHA_T_INSTANCE, hb_columns[i], l->peer_index, 0, false);
         snmp_add_null_var(pdu, name, n);
     }
     l->hb_reqid = send_pdu(l, pdu, REQ_HB);
@@ -508,7 +494,7 @@ static int collect_heartbeat(const struct halink *l, const netsnmp_pdu *pdu,
         oid name[ROW_OID_LEN];
         if (n == HB_VARS)
             return -1;
-        size_t len = col_oid(name, SIPHA_T_INSTANCE, hb_columns[n], l->peer_index, 0, false);
+        size_t len = mib_oid_build(name, SIPHA_T_INSTANCE, hb_columns[n], l->peer_index, 0, false);
         if (snmp_oid_compare(vb->name, vb->name_length, name, len) != 0)
             return -1;
         missing += is_no_such(vb);
@@ -698,7 +684,7 @@ static int msg_transmit(struct halink *l)
     netsnmp_pdu *pdu = len ? snmp_pdu_create(SNMP_MSG_SET) : NULL;
     if (!pdu)
         return -1;
-    size_t n = col_oid(name, SIPHA_T_INSTANCE, INST_COL_HA_LINK_MESSAGE, l->peer_index, 0, false);
+    size_t n = mib_oid_build(name, SIPHA_T_INSTANCE, INST_COL_HA_LINK_MESSAGE, l->peer_index, 0, false);
     if (!snmp_pdu_add_variable(pdu, name, n, ASN_OCTET_STR, text, len)) {
         snmp_free_pdu(pdu);
         return -1;
@@ -776,7 +762,7 @@ static void send_bulk(struct halink *l)
     pdu->max_repetitions = l->pass_full || l->pass_rows > 0 ? HALINK_BULK_REPS : 1;
     for (size_t i = 0; i < CONTACT_VARS; i++) {
         oid name[ROW_OID_LEN];
-        size_t n = col_oid(name, SIPHA_T_CONTACT, contact_columns[i], l->peer_index,
+        size_t n = mib_oid_build(name, SIPHA_T_CONTACT, contact_columns[i], l->peer_index,
                              l->pull_from, l->pull_from != 0);
         snmp_add_null_var(pdu, name, n);
     }

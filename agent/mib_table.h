@@ -12,6 +12,7 @@
 #include <net-snmp/net-snmp-includes.h>
 
 #include "agent.h"
+#include "mib_oid.h"
 #include "sipha_mib.h"
 
 /* Where an OID lies in the tables: table, column, instance, row (0 = none). */
@@ -22,15 +23,9 @@ struct mib_pos {
     uint32_t row;
 };
 
-/* Length of siphaObjects.T.1.C.INST (the registered prefix of a column). */
-#define MIB_COLUMN_PREFIX_LEN (SIPHA_MIB_ARC_LEN + 5)
 
 int mib_table_register_all(struct agent *a);
 
-/* Builds siphaObjects.table.1.column.instance[.row] into out (at least
- * MIB_COLUMN_PREFIX_LEN + 1 entries); returns the length. */
-size_t mib_oid_build(oid *out, enum sipha_table_id table, unsigned column, uint32_t instance,
-                     uint32_t row, bool with_row);
 
 /* Parses an OID of one of our columns: 0 on success, -1 if it is not one (wrong
  * prefix, column out of range, sub-ids too large). `*extra` is set when the OID goes

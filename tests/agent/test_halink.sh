@@ -54,7 +54,7 @@ INC="-I$ROOT/engine -I$ROOT/agent -I$ROOT/trapgen -I$ROOT/mib"
 # shellcheck disable=SC2086
 if ! gcc $CFLAGS $INC -o "$T/halink_driver" "$ROOT/tests/agent/halink_driver.c" \
      "$ROOT"/agent/halink.c "$ROOT"/agent/halink_cred.c "$ROOT"/agent/halink_discover.c \
-     "$ROOT"/agent/halink_msg.c "$ROOT"/agent/loop.c "$ROOT"/agent/errbuf.c -lnetsnmpagent -lnetsnmp 2>"$T/build.log"; then
+     "$ROOT"/agent/halink_msg.c "$ROOT"/agent/loop.c "$ROOT"/agent/errbuf.c "$ROOT"/agent/mib_oid.c -lnetsnmpagent -lnetsnmp 2>"$T/build.log"; then
   cat "$T/build.log"
   echo "FAIL  $NAME: halink_driver does not build"
   exit 1
