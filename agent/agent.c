@@ -227,6 +227,7 @@ int agent_init(struct agent *a, const struct agent_options *opt)
     if (!a->loop || nq_init(&a->queue, a->cfg.notif_queue_limit) != 0)
         return -1;
     a->uptime_base = loop_now_ms();
+    notify_init(a);
     return instance_from_config(a);
 }
 
@@ -245,6 +246,7 @@ int agent_run(struct agent *a)
     snmp_log(LOG_NOTICE, "sipha[%u]: stopping\n", a->inst.index);
     ha_adapter_stop(a);
     contacts_stop_expiry(a);
+    notify_stop(a);
     save_now(a);
     subagent_stop(a);
     return 0;

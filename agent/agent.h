@@ -21,7 +21,10 @@ struct agent {
 
     bool master_connected;      /* AgentX session open */
     bool flush_pending;         /* queued notifications to send after reconnect */
-    struct nq queue;            /* notifications waiting for the master */
+    struct nq queue;            /* notifications waiting for the master (or their turn) */
+    uint32_t notify_tokens;     /* token bucket: notifications that may go now */
+    uint64_t notify_tokens_at;  /* when the bucket was last refilled */
+    uint64_t notify_timer;      /* drains the queue at the allowed rate */
 
     bool save_pending;          /* state file to rewrite at the end of this iteration */
     uint64_t contact_timer;     /* expiry sweep */

@@ -54,16 +54,56 @@ static uint32_t log_event(struct agent *a, const struct notif_def *d, uint32_t r
     return stored ? stored->index : 0;
 }
 
+/* A storm (10,000 DNs failing at once) must not fill the AgentX socket: its sends
+ * block, and the loop with them. Notifications go at NOTIFY_RATE per second after a
+ * burst of NOTIFY_BURST; the rest wait in the queue (bounded, oldest dropped and
+ * counted; every one of them is in the event log anyway). */
+#define NOTIFY_BURST 100u
+#define NOTIFY_RATE 500u       /* per second */
+#define NOTIFY_DRAIN_MS 10u
+
+static void refill(struct agent *a)
+{
+    uint64_t now = loop_now_ms();
+    uint64_t add = (now - a->notify_tokens_at) * NOTIFY_RATE / 1000u;
+    if (add == 0)
+        return;
+    a->notify_tokens = (uint32_t)(a->notify_tokens + add > NOTIFY_BURST ? NOTIFY_BURST
+                                                                        : a->notify_tokens + add);
+    a->notify_tokens_at = now;
+}
+
+static void update_counters(struct agent *a)
+{
+    a->inst.notifs_queued = (uint32_t)nq_count(&a->queue);
+    a->inst.notifs_dropped = nq_dropped(&a->queue);
+}
+
+static void send_one(struct agent *a, netsnmp_variable_list *vbs)
+{
+    send_v2trap(vbs);
+    snmp_free_varbind(vbs);
+    a->notify_tokens--;
+}
+
+static void drain(void *arg)
+{
+    struct agent *a = arg;
+    a->notify_timer = 0;
+    notify_flush(a);
+}
+
 static void queue_or_send(struct agent *a, netsnmp_variable_list *vbs)
 {
-    if (a->master_connected && nq_count(&a->queue) == 0) {
-        send_v2trap(vbs);
-        snmp_free_varbind(vbs);
+    refill(a);
+    if (a->master_connected && nq_count(&a->queue) == 0 && a->notify_tokens > 0) {
+        send_one(a, vbs);
         return;
     }
     nq_push(&a->queue, vbs);
-    a->inst.notifs_queued = (uint32_t)nq_count(&a->queue);
-    a->inst.notifs_dropped = (uint32_t)nq_dropped(&a->queue);
+    update_counters(a);
+    if (a->master_connected && !a->notify_timer)
+        a->notify_timer = loop_timer_add(a->loop, NOTIFY_DRAIN_MS, drain, a);
 }
 
 uint32_t notify_emit(struct agent *a, enum notif_id id, uint32_t row, const char *detail)
@@ -83,14 +123,24 @@ uint32_t notify_emit(struct agent *a, enum notif_id id, uint32_t row, const char
 
 void notify_flush(struct agent *a)
 {
-    size_t sent = 0;
     netsnmp_variable_list *vbs;
-    while (a->master_connected && (vbs = nq_pop(&a->queue)) != NULL) {
-        send_v2trap(vbs);
-        snmp_free_varbind(vbs);
-        sent++;
-    }
-    a->inst.notifs_queued = (uint32_t)nq_count(&a->queue);
-    if (sent)
-        snmp_log(LOG_INFO, "sipha[%u]: sent %zu queued notifications\n", a->inst.index, sent);
+    refill(a);
+    while (a->master_connected && a->notify_tokens > 0 && (vbs = nq_pop(&a->queue)) != NULL)
+        send_one(a, vbs);
+    update_counters(a);
+    if (a->master_connected && nq_count(&a->queue) > 0 && !a->notify_timer)
+        a->notify_timer = loop_timer_add(a->loop, NOTIFY_DRAIN_MS, drain, a);
+}
+
+void notify_init(struct agent *a)
+{
+    a->notify_tokens = NOTIFY_BURST;
+    a->notify_tokens_at = loop_now_ms();
+}
+
+void notify_stop(struct agent *a)
+{
+    if (a->notify_timer)
+        loop_timer_cancel(a->loop, a->notify_timer);
+    a->notify_timer = 0;
 }

@@ -12,7 +12,10 @@
  * `detail` (may be NULL) is appended to the log text. Returns the event index. */
 uint32_t notify_emit(struct agent *a, enum notif_id id, uint32_t row, const char *detail);
 
-/* Sends queued notifications in order once the master is back. */
+/* Sends queued notifications in order once the master is back, at the allowed rate
+ * (the rest follow from a timer). */
 void notify_flush(struct agent *a);
+void notify_init(struct agent *a);
+void notify_stop(struct agent *a);
 
 #endif

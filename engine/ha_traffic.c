@@ -89,7 +89,10 @@ void ha_traffic_dn(struct ha_engine *e, uint32_t idx, bool in_service)
         else if (old == HA_DN_OUT_OF_SERVICE)
             e->st.n_probed_oos--;
     }
-    ha_notify(e, in_service ? NOTIF_DN_IN_SERVICE : NOTIF_DN_OUT_OF_SERVICE, idx + 1);
+    /* "Back in service" only after "out of service": a DN's first answer is its
+     * starting state, not news — 10,000 DNs must not make 10,000 traps at start. */
+    if (!in_service || old == HA_DN_OUT_OF_SERVICE)
+        ha_notify(e, in_service ? NOTIF_DN_IN_SERVICE : NOTIF_DN_OUT_OF_SERVICE, idx + 1);
     /* The DN came back because it answered: that answer is SIP traffic. */
     if (in_service)
         seen(e);

@@ -158,8 +158,12 @@ static void partial_outage_never_fires(void **state)
     r->n[0].dns[1] = (struct ha_dn_cfg){ .oos_check = 5, .oos_force = 5 };
     r->n[0].cfg.n_dns = 2;
     rig_start(r);
+    size_t first = rig_mark(r);
     rig_in(r, 0, in_dn(0, false));
     rig_in(r, 0, in_dn(1, true));
+    /* a DN's first answer is its starting state: no "back in service" */
+    assert_int_equal(rig_notifs(r, first, 0, NOTIF_DN_IN_SERVICE), 0);
+    assert_int_equal(rig_notifs(r, first, 0, NOTIF_DN_OUT_OF_SERVICE), 1);
     size_t m = rig_mark(r);
     rig_advance(r, 1000 + 10 * T_MS);
     assert_int_equal(rig_notifs(r, m, 0, NOTIF_SIP_TRAFFIC_LOST), 0);
