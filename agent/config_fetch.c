@@ -195,29 +195,12 @@ static size_t body_write(char *ptr, size_t size, size_t nmemb, void *userdata)
  * redirects, bounded in time and size. */
 static CURL *easy_new(const char *url, uint32_t timeout_ms, struct body *b, char *errbuf)
 {
-    CURL *h = curl_easy_init();
+    CURL *h = curl_loop_easy_web(url, timeout_ms, body_write, b, errbuf);
     if (!h)
         return NULL;
-    errbuf[0] = '\0';
-    bool bad = curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK;
-#if LIBCURL_VERSION_NUM >= 0x075500
-    bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK;
-#else
-    long web = CURLPROTO_HTTP | CURLPROTO_HTTPS;
-    bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS, web) != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, web) != CURLE_OK;
-#endif
-    bad |= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK;
+    bool bad = curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK;
     bad |= curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L) != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms) != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms) != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
     bad |= curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)CFETCH_MAX_BYTES) != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_write) != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_WRITEDATA, b) != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_USERAGENT, "sipha-agent") != CURLE_OK;
     if (bad) {
         curl_easy_cleanup(h);
         return NULL;

@@ -169,3 +169,33 @@ void curl_loop_free(struct curl_loop *cl)
         loop_unwatch_fd(cl->lp, cl->socks[--cl->nsocks]);
     free(cl);
 }
+
+CURL *curl_loop_easy_web(const char *url, uint32_t timeout_ms, curl_write_callback write,
+                         void *data, char *errbuf)
+{
+    CURL *h = curl_easy_init();
+    if (!h)
+        return NULL;
+    errbuf[0] = '\0';
+    bool bad = curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK;
+#if LIBCURL_VERSION_NUM >= 0x075500
+    bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK;
+#else
+    long web = CURLPROTO_HTTP | CURLPROTO_HTTPS;
+    bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS, web) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, web) != CURLE_OK;
+#endif
+    bad |= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_WRITEDATA, data) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_USERAGENT, "sipha-agent") != CURLE_OK;
+    if (bad) {
+        curl_easy_cleanup(h);
+        return NULL;
+    }
+    return h;
+}

@@ -9,6 +9,8 @@
 #ifndef SIPHA_CURL_LOOP_H
 #define SIPHA_CURL_LOOP_H
 
+#include <stdint.h>
+
 #include <curl/curl.h>
 
 struct loop;
@@ -33,5 +35,12 @@ void curl_loop_remove(struct curl_loop *cl, CURL *easy);
  * Remove (and clean up) the easy handles first, as libcurl asks. Allowed from inside
  * the done callback. NULL is allowed. */
 void curl_loop_free(struct curl_loop *cl);
+
+/* A new easy handle for `url`, limited to http and https (redirects too), bounded by
+ * timeout_ms for the connection and the whole transfer, with no signals, sipha's
+ * user agent, the body going to write(data) and curl's message to errbuf
+ * (CURL_ERROR_SIZE bytes). The caller adds its own options. NULL on failure. */
+CURL *curl_loop_easy_web(const char *url, uint32_t timeout_ms, curl_write_callback write,
+                         void *data, char *errbuf);
 
 #endif

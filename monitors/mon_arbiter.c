@@ -161,28 +161,12 @@ static void probe_start(void *arg)
 
 static CURL *easy_new(struct mon_arbiter *m)
 {
-    CURL *h = curl_easy_init();
+    CURL *h = curl_loop_easy_web(m->url, m->timeout_ms, body_drop, m, m->errbuf);
     if (!h)
         return NULL;
-    bool bad = curl_easy_setopt(h, CURLOPT_URL, m->url) != CURLE_OK;
-#if LIBCURL_VERSION_NUM >= 0x075500
-    bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK;
-#else
-    long web = CURLPROTO_HTTP | CURLPROTO_HTTPS;
-    bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS, web) != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, web) != CURLE_OK;
-#endif
-    bad |= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)m->timeout_ms) != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)m->timeout_ms) != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+    bool bad = curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
     bad |= curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L) != CURLE_OK;
     bad |= curl_easy_setopt(h, CURLOPT_PROXY, "") != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_drop) != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_WRITEDATA, m) != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, m->errbuf) != CURLE_OK;
-    bad |= curl_easy_setopt(h, CURLOPT_USERAGENT, "sipha-agent") != CURLE_OK;
     if (bad) {
         curl_easy_cleanup(h);
         return NULL;
