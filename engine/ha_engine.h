@@ -93,6 +93,10 @@ struct ha_config {
     uint32_t alarm_autoclear_ms; /* 0 = alarms stay until ALARM_CLEAR */
     uint32_t release_wait_ms;    /* 0 = 2000: TAKEOVER waits for the VIP down scripts at
                                     most this long (the VIP must leave before it comes) */
+    uint32_t settle_ms;          /* 0 = 1500: discovery at start, TAKEOVER re-sends,
+                                    two-backup election, arbiter settle; operator
+                                    commands time out after 2 x settle_ms. Peer loss
+                                    itself is peer_timeout_ms (interval x misses). */
 };
 
 /* ---- messages between the two engines ---------------------------------------- */
@@ -112,6 +116,9 @@ struct ha_peer_state {
                                 management NIC down under tlib-nic-monitoring) */
     unsigned options;        /* enum ha_option bits */
     enum ha_link arbiter;    /* its view of the arbiter */
+    uint32_t backoff_factor; /* its double-switchover factor (1, 2, 4): pair state */
+    bool hears_peer;         /* filled by the HA link, not the engine: the sender hears
+                                its own peer (false = the link works one way only) */
 };
 
 /* A message over the HA link (PEER_SEND output, ADMIN input). For the operator's

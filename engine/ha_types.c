@@ -38,8 +38,9 @@ const char *ha_reason_name(enum ha_reason r)
         [HA_REASON_PEER_REQUEST] = "peerRequest",
         [HA_REASON_SERVICE_UNAVAILABLE] = "serviceUnavailable",
         [HA_REASON_STARTUP] = "startup",
+        [HA_REASON_SHUTDOWN] = "shutdown",
     };
-    if (r < HA_REASON_NONE || r > HA_REASON_STARTUP)
+    if (r < HA_REASON_NONE || r > HA_REASON_SHUTDOWN)
         return "none";
     return names[r];
 }

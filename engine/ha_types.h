@@ -37,6 +37,7 @@ enum ha_reason {
     HA_REASON_PEER_REQUEST = 11,
     HA_REASON_SERVICE_UNAVAILABLE = 12,
     HA_REASON_STARTUP = 13,
+    HA_REASON_SHUTDOWN = 14,  /* graceful stop (SIGTERM): the primary resigned */
 };
 
 /* siphaInstAdminCommand */

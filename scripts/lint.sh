@@ -449,7 +449,7 @@ int main(int argc, char **argv)
     check_notifications();
     check_names(INST_COL_ROLE, HA_ROLE_UNKNOWN, HA_ROLE_BACKUP, role_name);
     check_names(INST_COL_STATUS, HA_STATUS_UNKNOWN, HA_STATUS_SERVICE_UNAVAILABLE, status_name);
-    check_names(INST_COL_LAST_SWITCHOVER_REASON, HA_REASON_NONE, HA_REASON_STARTUP, reason_name);
+    check_names(INST_COL_LAST_SWITCHOVER_REASON, HA_REASON_NONE, HA_REASON_SHUTDOWN, reason_name);
     shutdown_mib();
     return errors ? 1 : 0;
 }
