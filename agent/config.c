@@ -37,7 +37,7 @@ typedef xmlErrorPtr cfg_xml_error;
 
 enum elem_id {
     E_INSTANCE, E_AGENTX, E_STATE, E_EVENTLOG, E_NOTIFICATIONS, E_OPTIONS, E_SIP,
-    E_SCRIPT, E_PEER, E_ARBITER, E_NIC, E_VIP, E_DN, E_CONTACT, E_COUNT
+    E_SCRIPT, E_PEER, E_ARBITER, E_TAKEOVER, E_NIC, E_VIP, E_DN, E_CONTACT, E_COUNT
 };
 
 enum attr_kind {
@@ -149,9 +149,17 @@ static const struct attr_spec a_peer[] = {
     ATTR_S("name", A_TEXT, false, CFG, peer_name, 0),
     ATTR_U("index", true, CFG, peer_index, 1, 255),
     ATTR_S("address", A_TEXT, true, CFG, peer_address, 0),
-    ATTR_S("credentials", A_TEXT, true, CFG, peer_credentials, 0),
-    ATTR_U("timeout-ms", false, CFG, peer_timeout_ms, 1, MS_MAX),
-    ATTR_U("interval-ms", false, CFG, peer_interval_ms, 1, MS_MAX),
+    ATTR_S("bind", A_TEXT, true, CFG, peer_bind, 0),
+    ATTR_S("key-file", A_PATH, true, CFG, peer_key_file, 0),
+    ATTR_U("interval-ms", false, CFG, peer_interval_ms, 10, 10000),
+    ATTR_U("miss-count", false, CFG, peer_miss_count, 2, 100),
+    ATTR_U("settle-ms", false, CFG, peer_settle_ms, 100, 600000),
+    ATTR_END
+};
+static const struct attr_spec a_takeover[] = {
+    ATTR_U("announce-count", false, CFG, announce_count, 0, 100),
+    ATTR_U("announce-interval-ms", false, CFG, announce_interval_ms, 10, 60000),
+    ATTR_U("vip-lifetime", false, CFG, vip_lifetime_s, 0, 3600),
     ATTR_END
 };
 static const struct attr_spec a_arbiter[] = {
@@ -195,6 +203,7 @@ static void contact_defaults(void *row)
 
 static int finish_peer(struct pctx *p, const xmlNode *n, void *dst);
 static int finish_arbiter(struct pctx *p, const xmlNode *n, void *dst);
+static int finish_takeover(struct pctx *p, const xmlNode *n, void *dst);
 static int finish_nic(struct pctx *p, const xmlNode *n, void *dst);
 static int finish_vip(struct pctx *p, const xmlNode *n, void *dst);
 
@@ -211,6 +220,7 @@ static const struct elem_spec elems[E_COUNT] = {
     [E_SCRIPT] = { "script", false, false, a_script, 0, NULL, NULL },
     [E_PEER] = { "peer", false, false, a_peer, 0, NULL, finish_peer },
     [E_ARBITER] = { "arbiter", false, false, a_arbiter, 0, NULL, finish_arbiter },
+    [E_TAKEOVER] = { "takeover", false, false, a_takeover, 0, NULL, finish_takeover },
     [E_NIC] = { "nic", true, false, a_nic, sizeof(struct config_nic), NULL, finish_nic },
     [E_VIP] = { "vip", true, false, a_vip, sizeof(struct config_vip), NULL, finish_vip },
     [E_DN] = { "service-dn", true, false, a_dn, sizeof(struct config_dn), NULL, NULL },
@@ -465,7 +475,26 @@ static int finish_peer(struct pctx *p, const xmlNode *n, void *dst)
     struct sipha_config *c = dst;
     if (c->peer_index == c->index)
         return fail(p, n, "peer index %u is this instance's own index", c->peer_index);
+    struct sipha_addr peer, self;
+    uint16_t peer_port, self_port;
+    if (sipha_endpoint_parse(&peer, &peer_port, c->peer_address) != 0)
+        return fail(p, n, "address '%s' is not IPv4:PORT or [IPv6]:PORT", c->peer_address);
+    if (sipha_endpoint_parse(&self, &self_port, c->peer_bind) != 0)
+        return fail(p, n, "bind '%s' is not IPv4:PORT or [IPv6]:PORT", c->peer_bind);
+    if (peer.family != self.family)
+        return fail(p, n, "address and bind must be of the same IP version");
     c->has_peer = true;
+    return 0;
+}
+
+/* A lifetime shorter than 2 s would be renewed more often than the kernel checks
+ * address lifetimes (about once a second), so the VIP could expire between
+ * renewals under load. */
+static int finish_takeover(struct pctx *p, const xmlNode *n, void *dst)
+{
+    const struct sipha_config *c = dst;
+    if (c->vip_lifetime_s == 1)
+        return fail(p, n, "vip-lifetime must be 0 (permanent) or at least 2 seconds");
     return 0;
 }
 
@@ -978,8 +1007,12 @@ static void config_defaults(struct sipha_config *c)
     c->notif_queue_limit = 1000;
     c->sip_port = 5060;
     c->script_timeout_ms = 5000;
-    c->peer_timeout_ms = 1500;
-    c->peer_interval_ms = 100;
+    c->peer_interval_ms = 20;
+    c->peer_miss_count = 3;
+    c->peer_settle_ms = 1500;
+    c->announce_count = 5;
+    c->announce_interval_ms = 200;
+    c->vip_lifetime_s = 3;
     c->arbiter_interval_ms = 1000;
     c->arbiter_timeout_ms = 1000;
 }

@@ -73,14 +73,23 @@ struct sipha_config {
     /* <script timeout-ms=> for VIP scripts */
     uint32_t script_timeout_ms;         /* default 5000 */
 
-    /* <peer name= index= address= credentials= timeout-ms= interval-ms=> (optional) */
+    /* <peer name= index= address= bind= key-file= interval-ms= miss-count= settle-ms=>
+     * (optional): the HA link, the agents' own UDP datagrams with HMAC-SHA-256 */
     bool has_peer;
     char peer_name[SIPHA_NAME_MAX];
     uint32_t peer_index;
-    char peer_address[SIPHA_PATH_MAX];  /* Net-SNMP transport, e.g. udp:127.0.0.1:1161 */
-    char peer_credentials[SIPHA_PATH_MAX]; /* file with the SNMPv3 user, mode 0600 */
-    uint32_t peer_timeout_ms;           /* default 1500 */
-    uint32_t peer_interval_ms;          /* default 100 */
+    char peer_address[SIPHA_NAME_MAX];  /* the peer agent: IPv4:PORT or [IPv6]:PORT */
+    char peer_bind[SIPHA_NAME_MAX];     /* this agent's end of the link, same form */
+    char peer_key_file[SIPHA_PATH_MAX]; /* pre-shared key, mode 0600 */
+    uint32_t peer_interval_ms;          /* heartbeat period, default 20 */
+    uint32_t peer_miss_count;           /* heartbeats missed = peer lost, default 3 */
+    uint32_t peer_settle_ms;            /* start-up discovery, election, re-sends; 1500 */
+
+    /* <takeover announce-count= announce-interval-ms= vip-lifetime=> */
+    uint32_t announce_count;            /* gratuitous ARP / NA per VIP, default 5 */
+    uint32_t announce_interval_ms;      /* between them, default 200 */
+    uint32_t vip_lifetime_s;            /* VIP address lifetime renewed by the live
+                                           agent, default 3; 0 = permanent */
 
     /* <arbiter url= interval-ms= timeout-ms=> (optional) */
     bool has_arbiter;

@@ -78,9 +78,9 @@ int ha_link_start(struct agent *a)
         .on_contacts_done = on_contacts_done, .on_log = on_log,
     };
     struct halink_config hc = { .address = a->cfg.peer_address, .peer_index = a->cfg.peer_index,
-                                .credentials = a->cfg.peer_credentials,
+                                .credentials = a->cfg.peer_key_file,
                                 .interval_ms = a->cfg.peer_interval_ms,
-                                .timeout_ms = a->cfg.peer_timeout_ms };
+                                .timeout_ms = a->cfg.peer_settle_ms };
     char err[256];
     if (halink_open(&l->link, a->loop, &hc, &cb, l, err, sizeof(err)) != 0) {
         snmp_log(LOG_ERR, "sipha[%u]: HA link: %s\n", a->inst.index, err);

@@ -199,10 +199,15 @@ static void test_example_loads(void **state)
     assert_true(c.has_peer);
     assert_string_equal(c.peer_name, "sip-b");
     assert_int_equal(c.peer_index, 2);
-    assert_string_equal(c.peer_address, "udp:192.0.2.11:161");
-    assert_string_equal(c.peer_credentials, "/etc/sipha/peer.cred");
-    assert_int_equal(c.peer_timeout_ms, 1500);
-    assert_int_equal(c.peer_interval_ms, 100);
+    assert_string_equal(c.peer_address, "192.0.2.11:7400");
+    assert_string_equal(c.peer_bind, "192.0.2.10:7400");
+    assert_string_equal(c.peer_key_file, "/etc/sipha/halink.key");
+    assert_int_equal(c.peer_interval_ms, 20);
+    assert_int_equal(c.peer_miss_count, 3);
+    assert_int_equal(c.peer_settle_ms, 1500);
+    assert_int_equal(c.announce_count, 5);
+    assert_int_equal(c.announce_interval_ms, 200);
+    assert_int_equal(c.vip_lifetime_s, 3);
 
     assert_true(c.has_arbiter);
     assert_string_equal(c.arbiter_url, "http://198.51.100.1:8080/sipha/health");
@@ -237,8 +242,12 @@ static void test_minimal_defaults(void **state)
     assert_int_equal(c.sip_port, 5060);
     assert_int_equal(c.script_timeout_ms, 5000);
     assert_false(c.has_peer);
-    assert_int_equal(c.peer_timeout_ms, 1500);
-    assert_int_equal(c.peer_interval_ms, 100);
+    assert_int_equal(c.peer_interval_ms, 20);
+    assert_int_equal(c.peer_miss_count, 3);
+    assert_int_equal(c.peer_settle_ms, 1500);
+    assert_int_equal(c.announce_count, 5);
+    assert_int_equal(c.announce_interval_ms, 200);
+    assert_int_equal(c.vip_lifetime_s, 3);
     assert_false(c.has_arbiter);
     assert_int_equal(c.arbiter_interval_ms, 1000);
     assert_int_equal(c.arbiter_timeout_ms, 1000);
