@@ -7,7 +7,6 @@
 
 #include "control.h"
 #include "ha_adapter.h"
-#include "halink_msg.h"
 #include "mib_set.h"
 #include "notify.h"
 
@@ -43,10 +42,6 @@ void control_clear_alarm(struct agent *a, uint32_t event_index)
 void mibset_apply(struct agent *a, enum sipha_table_id table, unsigned col, uint32_t row,
                   const netsnmp_variable_list *vb)
 {
-    if (table == SIPHA_T_INSTANCE && col == INST_COL_HA_LINK_MESSAGE) {
-        control_link_message(a, (const char *)vb->val.string, vb->val_len);
-        return;
-    }
     long v = *vb->val.integer;
     if (table == SIPHA_T_EVENT) {
         control_clear_alarm(a, row);
@@ -59,13 +54,4 @@ void mibset_apply(struct agent *a, enum sipha_table_id table, unsigned col, uint
     }
     if (col == INST_COL_ADMIN_COMMAND)
         control_admin(a, (enum ha_admin_cmd)v);
-}
-
-void control_link_message(struct agent *a, const char *text, size_t len)
-{
-    struct ha_peer_msg m;
-    if (halink_msg_decode(text, len, &m) != 0)
-        return; /* checked in RESERVE1 already */
-    snprintf(a->inst.halink_msg, sizeof(a->inst.halink_msg), "%.*s", (int)len, text);
-    ha_adapter_peer_message(a, &m);
 }

@@ -8,8 +8,6 @@
 
 void control_set_options(struct agent *a, unsigned options);
 void control_admin(struct agent *a, enum ha_admin_cmd cmd);
-/* A message of the peer agent written to siphaInstHaLinkMessage. */
-void control_link_message(struct agent *a, const char *text, size_t len);
 void control_clear_alarm(struct agent *a, uint32_t event_index);
 
 #endif

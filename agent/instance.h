@@ -128,8 +128,10 @@ struct sipha_instance {
     enum ha_admin_result admin_result;
     sipha_ms admin_time;
 
-    /* last message of the peer over the HA link (siphaInstHaLinkMessage) */
-    char halink_msg[129];
+    /* HA link counters (siphaInstHaLinkIn..siphaInstPeerHearsUs) */
+    uint64_t halink_in, halink_out;
+    uint32_t halink_auth_failures, halink_bad;
+    bool peer_hears_us;
 
     /* notifications waiting for the master, and those lost to a full queue */
     uint32_t notifs_queued, notifs_dropped;

@@ -1,7 +1,6 @@
 /* mib_set.c — which SIPHA-MIB columns may be written, with which values. */
 #include <string.h>
 
-#include "halink_msg.h"
 #include "mib_set.h"
 
 #define TV_TRUE 1
@@ -42,18 +41,6 @@ static int check_admin(const struct sipha_instance *in, const struct sipha_confi
     return SNMP_ERR_NOERROR;
 }
 
-static int check_link_message(const struct sipha_config *cfg, const netsnmp_variable_list *vb)
-{
-    struct ha_peer_msg m;
-    if (vb->type != ASN_OCTET_STR)
-        return SNMP_ERR_WRONGTYPE;
-    if (vb->val_len > HALINK_MSG_MAX)
-        return SNMP_ERR_WRONGLENGTH;
-    if (halink_msg_decode((const char *)vb->val.string, vb->val_len, &m) != 0)
-        return SNMP_ERR_WRONGVALUE;
-    return cfg->has_peer ? SNMP_ERR_NOERROR : SNMP_ERR_INCONSISTENTVALUE;
-}
-
 /* Turning an option on that the configuration cannot support (no service DN to
  * probe, no VIP, ...) would make a rule that can never work: refused. */
 static int check_option(const struct sipha_instance *in, const struct sipha_config *cfg,
@@ -75,8 +62,6 @@ static int check_instance(const struct sipha_instance *in, const struct sipha_co
             return err;
         return check_option(in, cfg, mibset_option_bit(col), v);
     }
-    if (col == INST_COL_HA_LINK_MESSAGE)
-        return check_link_message(cfg, vb);
     if (col == INST_COL_ADMIN_COMMAND) {
         if ((err = check_integer(vb, &v)) != SNMP_ERR_NOERROR)
             return err;

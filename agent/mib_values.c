@@ -172,7 +172,11 @@ static int inst_value(const struct sipha_instance *in, unsigned col, uint64_t ba
     case INST_COL_EVENT_LOG_DROPPED: return set_uint(vb, ASN_COUNTER, in->events.dropped);
     case INST_COL_NOTIFS_QUEUED: return set_uint(vb, ASN_GAUGE, in->notifs_queued);
     case INST_COL_NOTIFS_DROPPED: return set_uint(vb, ASN_COUNTER, in->notifs_dropped);
-    case INST_COL_HA_LINK_MESSAGE: return set_str(vb, in->halink_msg, sizeof(in->halink_msg));
+    case INST_COL_HA_LINK_IN: return set_counter64(vb, in->halink_in);
+    case INST_COL_HA_LINK_OUT: return set_counter64(vb, in->halink_out);
+    case INST_COL_HA_LINK_AUTH_FAILURES: return set_uint(vb, ASN_COUNTER, in->halink_auth_failures);
+    case INST_COL_HA_LINK_BAD: return set_uint(vb, ASN_COUNTER, in->halink_bad);
+    case INST_COL_PEER_HEARS_US: return set_truth(vb, in->peer_hears_us);
     default: return -1; /* index column or beyond the last */
     }
 }

@@ -65,8 +65,13 @@ enum sipha_inst_col {
     INST_COL_EVENT_LOG_DROPPED = 37,   /* Counter32 */
     INST_COL_NOTIFS_QUEUED = 38,       /* Gauge32: waiting for the master */
     INST_COL_NOTIFS_DROPPED = 39,      /* Counter32: queue overflow */
-    INST_COL_HA_LINK_MESSAGE = 40,     /* OCTET STRING (0..128): written by the peer agent, read-write */
-    INST_COL_LAST = 40,
+    /* 40 withdrawn (siphaInstHaLinkMessage, the SNMP-borne HA link) */
+    INST_COL_HA_LINK_IN = 41,          /* Counter64: datagrams accepted from the peer */
+    INST_COL_HA_LINK_OUT = 42,         /* Counter64: datagrams sent to the peer */
+    INST_COL_HA_LINK_AUTH_FAILURES = 43, /* Counter32: wrong HMAC */
+    INST_COL_HA_LINK_BAD = 44,         /* Counter32: every other refused datagram */
+    INST_COL_PEER_HEARS_US = 45,       /* TruthValue */
+    INST_COL_LAST = 45,
 };
 
 enum sipha_nic_col {
