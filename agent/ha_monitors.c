@@ -275,7 +275,10 @@ int ha_monitors_start(struct agent *a)
     if (!m || alloc_tracking(a, m) != 0)
         return -1;
     struct mon_netlink_config nc = { 0 };
-    struct mon_listener_config lc = { .addr = a->cfg.sip_addr, .port = a->cfg.sip_port };
+    /* Polled twice a second so that a SIP server that dies raises 00-04200 within a
+     * second (one sock_diag query each time: negligible). */
+    struct mon_listener_config lc = { .addr = a->cfg.sip_addr, .port = a->cfg.sip_port,
+                                      .interval_ms = 500 };
     if (mon_netlink_open(&m->netlink, a->loop, &nc, on_event, a, err, sizeof(err)) != 0 ||
         mon_listener_open(&m->listener, a->loop, &lc, on_event, a, err, sizeof(err)) != 0 ||
         open_probe(a, m, err, sizeof(err)) != 0 ||

@@ -30,13 +30,29 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The seed gives 00-52027/00-52028 to the SIP NIC only; a management NIC's failure
+ * and recovery are logged under sipha's own ids, so an alarm condition set on the
+ * seed's ids fires for the SIP NIC alone. */
+#define MGMT_NIC_FAILURE_CODE 52109u
+#define MGMT_NIC_RECOVERY_CODE 52110u
+
+static unsigned event_code(const struct agent *a, const struct notif_def *d, uint32_t row)
+{
+    if (d->id != NOTIF_NIC_FAILURE && d->id != NOTIF_NIC_RECOVERY)
+        return d->code;
+    const struct sipha_nic *n = rows_find(&a->inst.nics, row);
+    if (!n || n->purpose == NIC_PURPOSE_SIP)
+        return d->code;
+    return d->id == NOTIF_NIC_FAILURE ? MGMT_NIC_FAILURE_CODE : MGMT_NIC_RECOVERY_CODE;
+}
+
 static uint32_t log_event(struct agent *a, const struct notif_def *d, uint32_t row,
                           const char *detail)
 {
     struct evlog_entry e;
     memset(&e, 0, sizeof(e));
-    snprintf(e.id, sizeof(e.id), "%s", d->event_id);
-    e.code = d->code;
+    e.code = event_code(a, d, row);
+    snprintf(e.id, sizeof(e.id), "00-%05u", e.code);
     e.severity = d->severity;
     e.mono_ms = loop_now_ms();
     e.wall_ms = wall_ms();
@@ -49,7 +65,7 @@ static uint32_t log_event(struct agent *a, const struct notif_def *d, uint32_t r
     e.notif = d->id;
     e.alarm = d->is_alarm ? ALARM_ACTIVE : ALARM_NONE;
     const struct evlog_entry *stored = evlog_append(&a->inst.events, &e);
-    snmp_log(syslog_priority(d->severity), "sipha[%u] %s %s %s\n", a->inst.index, d->event_id,
+    snmp_log(syslog_priority(d->severity), "sipha[%u] %s %s %s\n", a->inst.index, e.id,
              d->name, e.text);
     return stored ? stored->index : 0;
 }
