@@ -13,13 +13,14 @@ MIBDIR ?= $(PREFIX)/share/snmp/mibs
 CC ?= cc
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
-INCLUDES = -Iengine -Iagent -Imonitors -Itrapgen -Imib $(shell pkg-config --cflags libxml-2.0 libcurl 2>/dev/null)
+INCLUDES = -Iengine -Iagent -Imonitors -Itrapgen -Imib -Ihalink $(shell pkg-config --cflags libxml-2.0 libcurl 2>/dev/null)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(INCLUDES) -MMD -MP
-LIBS = -lnetsnmpagent -lnetsnmp $(shell pkg-config --libs libxml-2.0 libcurl libmnl 2>/dev/null) -lm
+LIBS = -lnetsnmpagent -lnetsnmp $(shell pkg-config --libs libxml-2.0 libcurl libmnl 2>/dev/null) -lcrypto -lm
 
 B ?= build
 LIB_SRC := $(wildcard engine/*.c) $(filter-out agent/main.c,$(wildcard agent/*.c)) \
-           $(wildcard monitors/*.c) $(filter-out trapgen/trapgen_main.c,$(wildcard trapgen/*.c))
+           $(wildcard monitors/*.c) $(filter-out trapgen/trapgen_main.c,$(wildcard trapgen/*.c)) \
+           $(wildcard halink/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
@@ -81,13 +82,22 @@ check-asan:
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run-unit.sh build-asan/tests
 
 # The fuzz targets built as plain programs under ASan+UBSan, run over their corpus
-# (with clang's libFuzzer: see the header of each tests/fuzz/fuzz_*.c).
+# (with clang's libFuzzer: see the header of each tests/fuzz/fuzz_*.c). Each
+# tests/fuzz/fuzz_NAME.c is built with FUZZ_DEPS_NAME (+ FUZZ_LIBS_NAME) and run over
+# tests/fuzz/corpus-NAME/ (sip_parse keeps tests/fuzz/corpus/). Binaries go to
+# $(FUZZ_B), build-asan/fuzz unless given: `make FUZZ_B=build-hl/fuzz check-fuzz`.
+FUZZ_B ?= $(if $(filter build,$(B)),build-asan,$(B))/fuzz
+FUZZ_DEPS_sip_parse = monitors/sip_parse.c
+FUZZ_CORPUS_sip_parse = tests/fuzz/corpus
+FUZZ_DEPS_hl_wire = halink/hl_wire.c
+FUZZ_LIBS_hl_wire = -lcrypto
+fuzz_corpus = $(or $(FUZZ_CORPUS_$(1)),tests/fuzz/corpus-$(1))
+fuzz_one = $(CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+  $(INCLUDES) tests/fuzz/fuzz_$(1).c $(FUZZ_DEPS_$(1)) -o $(FUZZ_B)/fuzz_$(1) $(FUZZ_LIBS_$(1)) && \
+  $(FUZZ_B)/fuzz_$(1) $(call fuzz_corpus,$(1))
 check-fuzz:
-	@mkdir -p build-asan/fuzz
-	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	  $(CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
-	    $(INCLUDES) $$f monitors/sip_parse.c -o build-asan/fuzz/$$n || exit 1; \
-	  build-asan/fuzz/$$n tests/fuzz/corpus || exit 1; done
+	@mkdir -p $(FUZZ_B)
+	@set -e; $(foreach f,$(FUZZ_SRC),$(call fuzz_one,$(patsubst tests/fuzz/fuzz_%.c,%,$(f)));)
 
 check-valgrind: unit-bins
 	@VALGRIND=1 tests/run-unit.sh $(B)/tests

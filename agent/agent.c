@@ -192,11 +192,49 @@ static void start_reload(struct agent *a)
 
 /* --- the loop's end-of-iteration work --- */
 
+/* --- graceful stop: the primary hands over before the process ends --- */
+
+#define STOP_POLL_MS 5u
+#define STOP_LIMIT_MS 4000u /* release wait (2 s) + script timeouts to spare */
+
+static void stop_poll(void *arg)
+{
+    struct agent *a = arg;
+    uint64_t now = loop_now_ms();
+    if (!a->stop_done_at && ha_adapter_shutdown_done(a))
+        a->stop_done_at = now;
+    /* The handover message goes out at once and is repeated twice, one heartbeat
+     * apart: stay for the repeats, so one lost datagram does not cost the peer its
+     * peer-loss timeout. */
+    uint64_t linger = a->cfg.has_peer ? 2u * a->cfg.peer_interval_ms + STOP_POLL_MS : 0;
+    if ((a->stop_done_at && now >= a->stop_done_at + linger) || now >= a->stop_deadline) {
+        if (!a->stop_done_at)
+            snmp_log(LOG_WARNING, "sipha[%u]: stop: handover not finished after %u ms\n",
+                     a->inst.index, STOP_LIMIT_MS);
+        loop_stop(a->loop);
+        return;
+    }
+    a->stop_timer = loop_timer_add(a->loop, STOP_POLL_MS, stop_poll, a);
+}
+
+static void begin_stop(struct agent *a)
+{
+    if (a->stopping)
+        return;
+    a->stopping = true;
+    a->stop_deadline = loop_now_ms() + STOP_LIMIT_MS;
+    snmp_log(LOG_NOTICE, "sipha[%u]: stop requested as %s: %s\n", a->inst.index,
+             ha_role_name(a->inst.role),
+             a->inst.role == HA_ROLE_PRIMARY ? "handing the role over first" : "nothing to hand over");
+    ha_adapter_shutdown(a);
+    stop_poll(a);
+}
+
 static void on_idle(void *arg)
 {
     struct agent *a = arg;
     if (got_term) {
-        loop_stop(a->loop);
+        begin_stop(a);
         return;
     }
     if (got_hup) {
@@ -244,6 +282,8 @@ int agent_run(struct agent *a)
              ha_role_name(a->inst.role));
     loop_run(a->loop);
     snmp_log(LOG_NOTICE, "sipha[%u]: stopping\n", a->inst.index);
+    if (a->stop_timer)
+        loop_timer_cancel(a->loop, a->stop_timer);
     ha_adapter_stop(a);
     contacts_stop_expiry(a);
     notify_stop(a);

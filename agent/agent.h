@@ -30,10 +30,14 @@ struct agent {
     uint64_t contact_timer;     /* expiry sweep */
     struct cfetch *reload;      /* SIGHUP reload in progress */
 
+    bool stopping;              /* SIGTERM: handing over, then exiting */
+    uint64_t stop_deadline, stop_done_at, stop_timer;
+
     struct ha_adapter *ha;      /* the HA engine and its glue (ha_adapter.c) */
     struct ha_mon *mon;         /* kernel monitors (ha_monitors.c) */
     struct ha_peer_link *link;       /* the HA link to the peer (ha_link.c) */
     struct ha_scripts *scripts; /* VIP scripts (ha_scripts.c) */
+    struct vip_keeper *vips;    /* VIP announcements and lifetime (vip_keeper.c) */
 };
 
 /* Rewrites the state file at the end of the current loop iteration (coalesces the

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "contacts.h"
+#include "ha_link.h"
 
 static uint32_t next_index(struct agent *a)
 {
@@ -42,6 +43,8 @@ static void put(struct agent *a, const char *aor, const char *uri, uint64_t expi
     rows_insert(&a->inst.contacts, &c);
     if (a->loop)
         contacts_start_expiry(a);
+    if (origin == CONTACT_LOCAL)
+        ha_link_contacts_changed(a);
 }
 
 void contacts_apply_config(struct agent *a)
@@ -55,6 +58,7 @@ void contacts_apply_config(struct agent *a)
         if (c->origin == CONTACT_LOCAL && c->seen != mark)
             rows_remove(&a->inst.contacts, c->index);
     }
+    ha_link_contacts_changed(a);
 }
 
 void contacts_upsert_synced(struct agent *a, const char *aor, const char *uri, uint32_t expiry_s)
@@ -83,11 +87,16 @@ static void expiry_tick(void *arg)
     struct agent *a = arg;
     a->contact_timer = 0;
     uint64_t now = loop_now_ms();
+    bool local_gone = false;
     for (size_t i = a->inst.contacts.count; i-- > 0;) {
         struct sipha_contact *c = rows_at(&a->inst.contacts, i);
-        if (c->expires_at <= now)
+        if (c->expires_at <= now) {
+            local_gone |= c->origin == CONTACT_LOCAL;
             rows_remove(&a->inst.contacts, c->index);
+        }
     }
+    if (local_gone)
+        ha_link_contacts_changed(a);
     contacts_start_expiry(a);
 }
 

@@ -15,6 +15,7 @@
 #include "ha_monitors.h"
 #include "ha_scripts.h"
 #include "notify.h"
+#include "vip_keeper.h"
 
 struct ha_adapter {
     struct ha_engine engine;
@@ -150,6 +151,8 @@ static void apply_output(struct agent *a, const struct ha_output *o, char *role_
         ha_scripts_run(a, o->u.script.idx, o->u.script.up, o->u.script.seq);
         break;
     case HA_OUT_NOTIFY:
+        if (o->u.notify.id == NOTIF_SPLIT_BRAIN_RESOLVED)
+            vipkeep_reannounce(a);
         if (o->u.notify.id == NOTIF_ALARM_CLEARED)
             engine_cleared_alarm(a, (enum notif_id)o->u.notify.row);
         else
@@ -180,6 +183,10 @@ void ha_adapter_input(struct agent *a, const struct ha_input *in)
     char role_detail[96] = "";
     for (size_t i = 0; i < n; i++)
         apply_output(a, &h->out[i], role_detail, sizeof(role_detail));
+    vipkeep_sync(a, st);
+    struct ha_peer_state self;
+    ha_peer_summary(&h->engine, &self);
+    ha_link_publish(a, &self);
     h->stepping = false;
     arm_timer(a);
 }
@@ -227,7 +234,8 @@ int ha_adapter_start(struct agent *a)
     sync_state(&a->inst, ha_state(&a->ha->engine));
     for (size_t i = 0; i < a->cfg.n_dns; i++)
         sync_dn(&a->inst, ha_state(&a->ha->engine), i);
-    if (ha_scripts_start(a) != 0 || ha_link_start(a) != 0 || ha_monitors_start(a) != 0)
+    if (ha_scripts_start(a) != 0 || vipkeep_start(a) != 0 || ha_link_start(a) != 0 ||
+        ha_monitors_start(a) != 0)
         return -1;
     ha_adapter_input(a, NULL); /* first step: decides the role when there is no peer */
     return 0;
@@ -240,6 +248,7 @@ void ha_adapter_stop(struct agent *a)
         return;
     ha_monitors_stop(a);
     ha_link_stop(a);
+    vipkeep_stop(a);
     ha_scripts_stop(a);
     if (h->timer)
         loop_timer_cancel(a->loop, h->timer);
@@ -247,6 +256,17 @@ void ha_adapter_stop(struct agent *a)
     free(h->nic_cfg);
     free(h);
     a->ha = NULL;
+}
+
+void ha_adapter_shutdown(struct agent *a)
+{
+    struct ha_input in = { .kind = HA_IN_SHUTDOWN };
+    ha_adapter_input(a, &in);
+}
+
+bool ha_adapter_shutdown_done(struct agent *a)
+{
+    return !a->ha || ha_shutdown_done(&a->ha->engine);
 }
 
 void ha_adapter_admin(struct agent *a, enum ha_admin_cmd cmd)

@@ -8,6 +8,10 @@
 #include "ha_engine.h"
 
 int ha_adapter_start(struct agent *a);
+/* Graceful stop: a primary releases the role (VIP down scripts, TAKEOVER to the
+ * peer); then nothing takes a role any more. done = the process may exit. */
+void ha_adapter_shutdown(struct agent *a);
+bool ha_adapter_shutdown_done(struct agent *a);
 void ha_adapter_stop(struct agent *a);
 /* Feeds one input to the engine now and carries out what it decides. */
 void ha_adapter_input(struct agent *a, const struct ha_input *in);

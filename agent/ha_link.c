@@ -1,29 +1,157 @@
-/* ha_link.c — the HA link of this instance wired to the engine and to the contact
- * table (being moved onto halink/, the agents' own datagrams). */
+/* ha_link.c — callbacks of the HA link: the peer's heartbeats and messages go to the
+ * engine, its contacts to the contact table, the link's counters to the MIB. */
+#include <stdio.h>
+#include <stdlib.h>
+
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
 
+#include "contacts.h"
+#include "ha_adapter.h"
 #include "ha_link.h"
+#include "hl_link.h"
+
+struct ha_peer_link {
+    struct agent *a;
+    struct hl_link *link;
+    uint64_t pass_started;   /* first contact of the pass in progress, 0 = none yet */
+};
+
+static void on_state(void *ctx, const struct ha_peer_state *ps)
+{
+    struct ha_peer_link *l = ctx;
+    l->a->inst.peer_hears_us = ps->hears_peer;
+    struct ha_input in = { .kind = HA_IN_PEER_STATE, .u.peer = *ps };
+    ha_adapter_input(l->a, &in);
+}
+
+static void on_msg(void *ctx, const struct ha_peer_msg *m)
+{
+    struct ha_peer_link *l = ctx;
+    ha_adapter_peer_message(l->a, m);
+}
+
+static size_t contacts_after(void *ctx, uint32_t after_row, struct hl_contact *out, size_t max)
+{
+    struct ha_peer_link *l = ctx;
+    const struct sipha_rows *rows = &l->a->inst.contacts;
+    uint64_t now = loop_now_ms();
+    size_t n = 0;
+    for (const struct sipha_contact *c = rows_next(rows, after_row, false); c && n < max;
+         c = rows_next(rows, c->index, false)) {
+        if (c->origin != CONTACT_LOCAL || c->expires_at <= now)
+            continue;
+        uint64_t left_ms = c->expires_at - now;
+        out[n++] = (struct hl_contact){ .row = c->index, .aor = c->aor, .uri = c->uri,
+                                        .expiry_s = (uint32_t)((left_ms + 999) / 1000) };
+    }
+    return n;
+}
+
+static void on_contact(void *ctx, const char *aor, const char *uri, uint32_t expiry_s)
+{
+    struct ha_peer_link *l = ctx;
+    if (!l->pass_started)
+        l->pass_started = loop_now_ms();
+    contacts_upsert_synced(l->a, aor, uri, expiry_s);
+}
+
+/* Every contact the peer holds was delivered since the pass began: a synced contact
+ * not refreshed since then is gone on the peer. */
+static void on_contacts_done(void *ctx)
+{
+    struct ha_peer_link *l = ctx;
+    contacts_drop_synced_before(l->a, l->pass_started ? l->pass_started : loop_now_ms() + 1);
+    l->pass_started = 0;
+}
+
+static void on_log(void *ctx, int priority, const char *text)
+{
+    struct ha_peer_link *l = ctx;
+    snmp_log(priority, "sipha[%u]: HA link: %s\n", l->a->inst.index, text);
+}
 
 int ha_link_start(struct agent *a)
 {
-    (void)a;
+    if (!a->cfg.has_peer)
+        return 0;
+    struct ha_peer_link *l = calloc(1, sizeof(*l));
+    if (!l)
+        return -1;
+    l->a = a;
+    static const struct hl_callbacks cb = {
+        .on_state = on_state, .on_msg = on_msg, .contacts_after = contacts_after,
+        .on_contact = on_contact, .on_contacts_done = on_contacts_done, .on_log = on_log,
+    };
+    const struct sipha_config *c = &a->cfg;
+    struct hl_config hc = { .local = c->peer_bind, .peer = c->peer_address,
+                            .key_file = c->peer_key_file, .self_index = c->index,
+                            .peer_index = c->peer_index, .interval_ms = c->peer_interval_ms,
+                            .miss_count = c->peer_miss_count };
+    char err[256];
+    if (hl_open(&l->link, a->loop, &hc, &cb, l, err, sizeof(err)) != 0) {
+        snmp_log(LOG_ERR, "sipha[%u]: HA link: %s\n", a->inst.index, err);
+        free(l);
+        return -1;
+    }
+    a->link = l;
+    ha_link_contacts_changed(a);
     return 0;
 }
 
 void ha_link_stop(struct agent *a)
 {
-    (void)a;
+    struct ha_peer_link *l = a->link;
+    if (!l)
+        return;
+    hl_close(l->link);
+    free(l);
+    a->link = NULL;
 }
 
 void ha_link_send(struct agent *a, const struct ha_peer_msg *m)
 {
-    (void)a;
-    (void)m;
+    /* The engine re-sends a TAKEOVER that is not confirmed, so a refused or lost
+     * message is not lost for good. */
+    if (a->link && hl_send_msg(a->link->link, m) != 0)
+        snmp_log(LOG_WARNING, "sipha[%u]: HA link: message %s refused (out of range)\n",
+                 a->inst.index, m->cmd == HA_CMD_PEER_TAKEOVER ? "takeover" : "release");
+}
+
+void ha_link_publish(struct agent *a, const struct ha_peer_state *self)
+{
+    if (a->link)
+        hl_set_state(a->link->link, self);
 }
 
 void ha_link_role_changed(struct agent *a, enum ha_role role)
 {
-    (void)a;
-    (void)role;
+    if (a->link)
+        hl_pull_contacts(a->link->link, role == HA_ROLE_BACKUP);
+}
+
+void ha_link_contacts_changed(struct agent *a)
+{
+    if (!a->link)
+        return;
+    uint32_t n = 0;
+    for (size_t i = 0; i < a->inst.contacts.count; i++)
+        n += ((const struct sipha_contact *)rows_at(&a->inst.contacts, i))->origin == CONTACT_LOCAL;
+    hl_contacts_changed(a->link->link, n);
+}
+
+void ha_link_refresh_counters(struct agent *a)
+{
+    if (!a->link)
+        return;
+    struct hl_counters c;
+    hl_get_counters(a->link->link, &c);
+    a->inst.halink_in = c.dgrams_in;
+    a->inst.halink_out = c.dgrams_out;
+    a->inst.halink_auth_failures = (uint32_t)c.rejected[HL_E_AUTH];
+    uint64_t bad = 0;
+    for (int i = 1; i < HL_E_COUNT; i++)
+        if (i != HL_E_AUTH)
+            bad += c.rejected[i];
+    a->inst.halink_bad = (uint32_t)bad;
 }

@@ -12,6 +12,7 @@
 #include <net-snmp/agent/net-snmp-agent-includes.h>
 
 #include "mib_set.h"
+#include "ha_link.h"
 #include "mib_table.h"
 #include "mib_values.h"
 
@@ -136,6 +137,10 @@ static int table_handler(netsnmp_mib_handler *handler, netsnmp_handler_registrat
 {
     (void)reg;
     struct agent *a = handler->myvoid;
+    /* The HA link's counters move with every heartbeat: copied when asked, not 50
+     * times a second. */
+    if (ri->mode == MODE_GET || ri->mode == MODE_GETNEXT)
+        ha_link_refresh_counters(a);
     for (netsnmp_request_info *req = requests; req; req = req->next) {
         if (req->processed)
             continue;

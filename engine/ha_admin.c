@@ -7,14 +7,14 @@
  * becomePrimary takes the role (an operator override, unless quorum or the
  * management NIC forbid it) and every other switchover is refused. The result is
  * inProgress until the peer (or this side) reports the new role, then success;
- * failed when that does not happen within 2 x peer_timeout_ms or the peer is lost. */
+ * failed when that does not happen within 2 x settle_ms or the peer is lost. */
 #include "ha_engine_int.h"
 
 static void wait_for(struct ha_engine *e, enum ha_admin_wait w, uint32_t epoch)
 {
     e->p.admin_wait = w;
     e->p.admin_epoch = epoch;
-    e->p.admin_deadline = e->p.now + 2ull * e->p.peer_timeout_ms;
+    e->p.admin_deadline = e->p.now + 2ull * e->p.settle_ms;
     ha_emit_admin_result(e, HA_RESULT_IN_PROGRESS);
 }
 

@@ -35,11 +35,14 @@ bool ha_opt(const struct ha_engine *e, unsigned opt)
 }
 
 /* Status follows the role and the causes: initializing until the role is known,
- * then serviceUnavailable while any cause holds, running otherwise. */
+ * then serviceUnavailable while any cause holds, running otherwise; stopped for
+ * good once a graceful stop began. */
 void ha_update_status(struct ha_engine *e)
 {
     enum ha_status s;
-    if (e->st.role == HA_ROLE_UNKNOWN)
+    if (e->p.stopping)
+        s = HA_STATUS_STOPPED;
+    else if (e->st.role == HA_ROLE_UNKNOWN)
         s = HA_STATUS_INITIALIZING;
     else
         s = e->st.causes ? HA_STATUS_SERVICE_UNAVAILABLE : HA_STATUS_RUNNING;
@@ -105,7 +108,7 @@ static void change_role(struct ha_engine *e, enum ha_role role, enum ha_reason r
 
 void ha_become_primary(struct ha_engine *e, enum ha_reason reason, uint32_t epoch)
 {
-    if (e->st.role == HA_ROLE_PRIMARY)
+    if (e->st.role == HA_ROLE_PRIMARY || e->p.stopping)
         return;
     e->st.epoch = epoch;
     e->p.discovering = false;
@@ -120,16 +123,40 @@ void ha_become_backup(struct ha_engine *e, enum ha_reason reason)
     change_role(e, HA_ROLE_BACKUP, reason);
 }
 
-/* With an arbiter, being primary needs a second voice: the peer or the arbiter. */
+/* The seed's deterministic rule, shared by split brain and quorum: of the two, the
+ * lower priority gives way, then the higher index. A peer never heard from has no
+ * known priority: the configured backup gives way then. */
+bool ha_loses_tiebreak(const struct ha_engine *e)
+{
+    const struct ha_peer_state *p = &e->st.peer;
+    if (!e->st.peer_last_seen)
+        return e->p.initial_role == HA_ROLE_BACKUP;
+    if (e->p.priority != p->priority)
+        return e->p.priority < p->priority;
+    return e->p.index > p->index;
+}
+
+/* Quorum (the seed's control-vip-scripts rule): with an arbiter configured, an
+ * instance that reaches neither its peer nor the arbiter may lead only if it would
+ * win a split brain, so that two isolated sides never both lead and never both
+ * stand back. Without control-vip-scripts there is no quorum rule at all. */
 bool ha_quorum_ok(const struct ha_engine *e)
 {
     if (!e->p.has_peer || !e->p.has_arbiter)
         return true;
-    return e->st.peer_link == HA_LINK_UP || e->st.arbiter == HA_LINK_UP;
+    if (e->st.peer_link == HA_LINK_UP || e->st.arbiter == HA_LINK_UP)
+        return true;
+    return !ha_opt(e, HA_OPT_CONTROL_VIP_SCRIPTS) || !ha_loses_tiebreak(e);
 }
 
+/* I1: an instance that cannot serve never takes the role by any path. A SIP NIC
+ * down (sip-nic-monitoring) or a management NIC down (tlib-nic-monitoring) make it
+ * unfit; a failed VIP or lost traffic do not (it may still serve some calls).
+ * Without a peer the SIP NIC does not matter: nobody else could lead. */
 bool ha_can_be_primary(const struct ha_engine *e)
 {
+    if (e->p.stopping || (e->p.has_peer && (e->st.causes & HA_CAUSE_SIP_NIC_DOWN)))
+        return false;
     if (ha_opt(e, HA_OPT_TLIB_NIC_MONITORING) && ha_nic_mgmt_down(e))
         return false;
     return ha_quorum_ok(e);
@@ -138,8 +165,19 @@ bool ha_can_be_primary(const struct ha_engine *e)
 /* What the peer learns as our `unavailable` flag. */
 bool ha_self_unavailable(const struct ha_engine *e)
 {
-    return e->st.status == HA_STATUS_SERVICE_UNAVAILABLE ||
+    return e->p.stopping || e->st.status == HA_STATUS_SERVICE_UNAVAILABLE ||
            (ha_opt(e, HA_OPT_TLIB_NIC_MONITORING) && ha_nic_mgmt_down(e));
+}
+
+/* I4: after a double switchover (factor > 1) a primary keeps the role for
+ * T_listener x factor before it hands it over for a cause that may strike the
+ * peer just as well (listener, VIP): the alternation slows down as the traffic
+ * one does. With factor 1 nothing is held. */
+uint64_t ha_backoff_hold_until(const struct ha_engine *e)
+{
+    if (e->st.backoff_factor <= 1)
+        return 0;
+    return e->p.primary_since + (uint64_t)e->p.listener_ms * e->st.backoff_factor;
 }
 
 bool ha_peer_up(const struct ha_engine *e)

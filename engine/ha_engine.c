@@ -39,8 +39,10 @@ const char *ha_config_check(const struct ha_config *c)
         return "initial role must be primary or backup";
     if (c->options & ~(unsigned)HA_OPT_ALL)
         return "unknown option bits";
-    if (c->peer_timeout_ms > 600000u)
+    if (c->peer_timeout_ms > HA_MAX_TIMER_MS)
         return "peer timeout above 600000 ms";
+    if (c->settle_ms > HA_MAX_TIMER_MS)
+        return "settle time above 600000 ms";
     if (c->vip_retry_max > 1000u)
         return "vip retry max above 1000";
     if (c->has_arbiter && !c->has_peer)
@@ -67,6 +69,7 @@ int ha_init(struct ha_engine *e, const struct ha_config *cfg, uint64_t now_ms)
     p->has_peer = cfg->has_peer;
     p->has_arbiter = cfg->has_arbiter;
     p->peer_timeout_ms = or_default(cfg->peer_timeout_ms, HA_DEFAULT_PEER_TIMEOUT_MS);
+    p->settle_ms = or_default(cfg->settle_ms, HA_DEFAULT_SETTLE_MS);
     p->vip_retry_max = or_default(cfg->vip_retry_max, HA_DEFAULT_VIP_RETRY_MAX);
     p->vip_recheck_ms = or_default(cfg->vip_recheck_ms, HA_DEFAULT_VIP_RECHECK_MS);
     p->listener_ms = or_default(cfg->listener_handover_ms, HA_DEFAULT_LISTENER_HANDOVER_MS);
@@ -108,7 +111,9 @@ static bool valid_peer_state(const struct ha_engine *e, const struct ha_peer_sta
            ps->index >= 1 && ps->index <= 255 && ps->index != e->p.index &&
            ps->listener >= HA_LISTENER_UNKNOWN && ps->listener <= HA_LISTENER_FAILED &&
            ps->arbiter >= HA_LINK_NOT_CONFIGURED && ps->arbiter <= HA_LINK_DOWN &&
-           !(ps->options & ~(unsigned)HA_OPT_ALL);
+           !(ps->options & ~(unsigned)HA_OPT_ALL) &&
+           (ps->backoff_factor == 0 || ps->backoff_factor == 1 || ps->backoff_factor == 2 ||
+            ps->backoff_factor == HA_BACKOFF_MAX);
 }
 
 static bool valid_admin(const struct ha_engine *e, const struct ha_peer_msg *m)
@@ -133,6 +138,7 @@ static bool valid_input(const struct ha_engine *e, const struct ha_input *in)
     switch (in->kind) {
     case HA_IN_TICK:
     case HA_IN_LISTENER:
+    case HA_IN_SHUTDOWN:
         return true;
     case HA_IN_NIC_STATE: return in->u.nic.idx < s->n_nics;
     case HA_IN_VIP_STATE: return in->u.vip.idx < s->n_vips;
@@ -178,6 +184,10 @@ static void admin_in(struct ha_engine *e, const struct ha_peer_msg *m)
 
 static void apply_input(struct ha_engine *e, const struct ha_input *in)
 {
+    /* A stopping instance only waits for its down scripts: nothing else it hears
+     * can change what it does (it will never lead again). */
+    if (e->p.stopping && in->kind != HA_IN_SCRIPT_DONE && in->kind != HA_IN_TICK)
+        return;
     switch (in->kind) {
     case HA_IN_TICK: break;
     case HA_IN_NIC_STATE: ha_nic_state_in(e, in->u.nic.idx, in->u.nic.up); break;
@@ -194,6 +204,7 @@ static void apply_input(struct ha_engine *e, const struct ha_input *in)
         break;
     case HA_IN_SET_OPTIONS: set_options(e, in->u.options); break;
     case HA_IN_ALARM_CLEAR: alarm_clear_in(e, in->u.alarm); break;
+    case HA_IN_SHUTDOWN: ha_shutdown_in(e); break;
     }
 }
 
@@ -202,6 +213,10 @@ static void apply_input(struct ha_engine *e, const struct ha_input *in)
  * (quorum, NIC, split brain, unavailable, listener), then who takes it. */
 static void apply_rules(struct ha_engine *e)
 {
+    if (e->p.stopping) {
+        ha_shutdown_eval(e);
+        return;
+    }
     for (int pass = 0; pass < HA_MAX_PASSES; pass++) {
         e->p.role_changed = false;
         ha_peer_eval_link(e);
@@ -250,6 +265,8 @@ size_t ha_step(struct ha_engine *e, uint64_t now_ms, const struct ha_input *in,
 
 uint64_t ha_next_deadline(const struct ha_engine *e)
 {
+    if (e->p.stopping)
+        return ha_shutdown_deadline(e); /* no other rule runs any more */
     uint64_t d = ha_peer_deadline(e);
     d = ha_min_u64(d, ha_alarm_deadline(e));
     d = ha_min_u64(d, ha_vip_deadline(e));
@@ -278,4 +295,5 @@ void ha_peer_summary(const struct ha_engine *e, struct ha_peer_state *ps)
     ps->unavailable = ha_self_unavailable(e);
     ps->options = e->st.options;
     ps->arbiter = e->st.arbiter;
+    ps->backoff_factor = e->st.backoff_factor;
 }

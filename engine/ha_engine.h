@@ -35,10 +35,16 @@
 
 /* Defaults applied by ha_init when a config value is 0. */
 #define HA_DEFAULT_PEER_TIMEOUT_MS 1500u
+#define HA_DEFAULT_SETTLE_MS 1500u
+#define HA_MAX_TIMER_MS 600000u /* peer_timeout_ms and settle_ms at most this */
 #define HA_DEFAULT_VIP_RETRY_MAX 3u
 #define HA_DEFAULT_VIP_RECHECK_MS 1000u
 #define HA_DEFAULT_LISTENER_HANDOVER_MS 5000u
 #define HA_HANDOVER_RESENDS 3u /* TAKEOVER re-sent at most this often when unanswered */
+#define HA_RESEND_MIN_MS 50u   /* TAKEOVER re-send interval: max(peer_timeout_ms, this),
+                                  at most settle_ms (README, timers) */
+#define HA_VIP_RETRY_CAP_MS 30000u /* a failed VIP is retried every vip_recheck_ms x 2^k,
+                                      at most this often apart */
 #define HA_DEFAULT_RELEASE_WAIT_MS 2000u /* longest wait for VIP down scripts before TAKEOVER */
 #define HA_BACKOFF_MAX 4u      /* the effective OOS timeout is at most 4 x T */
 
@@ -93,8 +99,8 @@ struct ha_config {
     uint32_t alarm_autoclear_ms; /* 0 = alarms stay until ALARM_CLEAR */
     uint32_t release_wait_ms;    /* 0 = 2000: TAKEOVER waits for the VIP down scripts at
                                     most this long (the VIP must leave before it comes) */
-    uint32_t settle_ms;          /* 0 = 1500: discovery at start, TAKEOVER re-sends,
-                                    two-backup election, arbiter settle; operator
+    uint32_t settle_ms;          /* 0 = 1500: discovery at start, two-backup election,
+                                    arbiter settle, cap of the TAKEOVER re-send; operator
                                     commands time out after 2 x settle_ms. Peer loss
                                     itself is peer_timeout_ms (interval x misses). */
 };
@@ -116,7 +122,8 @@ struct ha_peer_state {
                                 management NIC down under tlib-nic-monitoring) */
     unsigned options;        /* enum ha_option bits */
     enum ha_link arbiter;    /* its view of the arbiter */
-    uint32_t backoff_factor; /* its double-switchover factor (1, 2, 4): pair state */
+    uint32_t backoff_factor; /* its double-switchover factor (1, 2, 4): pair state;
+                                0 = not told (an older peer): ignored */
     bool hears_peer;         /* filled by the HA link, not the engine: the sender hears
                                 its own peer (false = the link works one way only) */
 };
@@ -147,6 +154,7 @@ enum ha_in_kind {
     HA_IN_SCRIPT_DONE,   /* u.script */
     HA_IN_SET_OPTIONS,   /* u.options */
     HA_IN_ALARM_CLEAR,   /* u.alarm: the alarm's notification id, 0 = every alarm */
+    HA_IN_SHUTDOWN,      /* graceful stop (no payload): release, then never lead again */
 };
 
 struct ha_input {
@@ -211,6 +219,9 @@ struct ha_vip_state {
     uint32_t runs;           /* runs in the current mismatch episode */
     bool running, recheck, failed;
     uint64_t recheck_at;
+    bool retry;              /* failed: the script is tried again at retry_at */
+    uint64_t retry_at;
+    uint32_t retry_delay;    /* ms, doubles per failed retry up to HA_VIP_RETRY_CAP_MS */
 };
 
 struct ha_alarm {
@@ -259,7 +270,8 @@ enum ha_admin_wait { HA_ADMIN_IDLE = 0, HA_ADMIN_WAIT_PEER, HA_ADMIN_WAIT_SELF }
 struct ha_priv {
     uint64_t now;
     uint64_t t_ms;               /* T in ms */
-    uint32_t peer_timeout_ms, vip_retry_max, vip_recheck_ms, listener_ms, autoclear_ms;
+    uint32_t peer_timeout_ms, settle_ms, vip_retry_max, vip_recheck_ms, listener_ms,
+             autoclear_ms;
     uint32_t priority, index;
     enum ha_role initial_role;
     bool has_peer, has_arbiter;
@@ -267,14 +279,17 @@ struct ha_priv {
     uint64_t init_ms;
     bool arbiter_known;
     bool peer_fresh;             /* a PEER_STATE arrived since our last role change */
-    uint64_t arbiter_up_since;   /* taking over without the peer waits peer_timeout_ms
-                                    after the arbiter came back, as for the peer */
+    uint64_t arbiter_up_since;   /* taking over without the peer waits settle_ms after
+                                    the arbiter came back, as for the peer */
+    uint64_t nic_fit_since;      /* a NIC that made it unfit came back (0 = never): the
+                                    link on it gets settle_ms to bring the peer back */
     /* sip-pass-check and backoff */
     uint64_t traffic_ref;        /* monitoring period starts here */
     uint64_t primary_since;
     bool traffic_in_term;        /* SIP traffic seen in the current primary term */
     bool released;               /* this instance gave the primary role away before */
     enum ha_reason release_reason;
+    uint32_t release_factor;     /* the backoff factor when it released */
     bool traffic_since_release;
     bool peer_msgs_known;
     /* listener */
@@ -294,6 +309,9 @@ struct ha_priv {
     enum ha_admin_wait admin_wait; /* WAIT_PEER: peer to report primary; WAIT_SELF: us */
     uint64_t admin_deadline;
     uint32_t admin_epoch;
+    /* graceful stop (HA_IN_SHUTDOWN) */
+    bool stopping;
+    uint64_t stop_until;         /* down scripts waited for at most until then */
     /* output buffer of the step in progress */
     struct ha_output *out;
     size_t n_out, max_out;
@@ -331,7 +349,13 @@ uint64_t ha_next_deadline(const struct ha_engine *e);
 /* Read-only view of everything the MIB shows. */
 const struct ha_state *ha_state(const struct ha_engine *e);
 
-/* The heartbeat this instance sends to its peer. */
+/* The heartbeat this instance sends to its peer (hears_peer is left false: the HA
+ * link fills it in). */
 void ha_peer_summary(const struct ha_engine *e, struct ha_peer_state *ps);
+
+/* After HA_IN_SHUTDOWN: true once this instance holds no role, its VIP down scripts
+ * have ended (or release_wait_ms passed) and the TAKEOVER, if one was due, has been
+ * output. The adapter exits then. False before any SHUTDOWN. */
+bool ha_shutdown_done(const struct ha_engine *e);
 
 #endif

@@ -5,7 +5,7 @@
  * backoff), ha_vip.c (VIP scripts and monitoring), ha_nic.c (NIC monitoring),
  * ha_listener.c (listener bind failure), ha_peer.c (peer, arbiter, startup, quorum,
  * split brain), ha_handover.c (handing the role over), ha_admin.c (operator
- * commands). Each rule file offers `_eval` (apply the rule now) and `_deadline`
+ * commands), ha_shutdown.c (graceful stop). Each rule file offers `_eval` (apply the rule now) and `_deadline`
  * (when it next needs a TICK, UINT64_MAX for never). */
 #ifndef SIPHA_HA_ENGINE_INT_H
 #define SIPHA_HA_ENGINE_INT_H
@@ -30,6 +30,8 @@ bool ha_peer_up(const struct ha_engine *e);
 bool ha_peer_fresh(const struct ha_engine *e);
 bool ha_peer_ok(const struct ha_engine *e);
 bool ha_self_unavailable(const struct ha_engine *e);
+bool ha_loses_tiebreak(const struct ha_engine *e);
+uint64_t ha_backoff_hold_until(const struct ha_engine *e);
 void ha_alarm_raise(struct ha_engine *e, struct ha_alarm *a, enum notif_id id);
 void ha_alarm_clear(struct ha_engine *e, struct ha_alarm *a, enum notif_id id);
 void ha_alarm_eval(struct ha_engine *e);
@@ -46,6 +48,7 @@ void ha_traffic_options(struct ha_engine *e, unsigned old_opts);
 void ha_traffic_eval(struct ha_engine *e);
 uint64_t ha_traffic_deadline(const struct ha_engine *e);
 void ha_traffic_refresh(struct ha_engine *e);
+void ha_traffic_adopt(struct ha_engine *e, uint32_t factor);
 
 /* ha_vip.c */
 void ha_vip_on_role(struct ha_engine *e);
@@ -55,6 +58,7 @@ void ha_vip_options(struct ha_engine *e, unsigned old_opts);
 void ha_vip_eval(struct ha_engine *e);
 uint64_t ha_vip_deadline(const struct ha_engine *e);
 void ha_vip_refresh(struct ha_engine *e);
+bool ha_vip_any_running(const struct ha_engine *e);
 
 /* ha_nic.c */
 void ha_nic_state_in(struct ha_engine *e, uint32_t idx, bool up);
@@ -85,11 +89,17 @@ void ha_handover_release_in(struct ha_engine *e);
 void ha_handover_eval(struct ha_engine *e);
 void ha_handover_eval_noprimary(struct ha_engine *e);
 uint64_t ha_handover_deadline(const struct ha_engine *e);
+void ha_handover_flush(struct ha_engine *e);
 
 /* ha_admin.c */
 void ha_admin_in(struct ha_engine *e, enum ha_admin_cmd cmd);
 void ha_admin_eval(struct ha_engine *e);
 uint64_t ha_admin_deadline(const struct ha_engine *e);
+
+/* ha_shutdown.c */
+void ha_shutdown_in(struct ha_engine *e);
+void ha_shutdown_eval(struct ha_engine *e);
+uint64_t ha_shutdown_deadline(const struct ha_engine *e);
 
 static inline uint64_t ha_min_u64(uint64_t a, uint64_t b)
 {

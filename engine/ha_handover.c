@@ -5,10 +5,10 @@
  * release_wait_ms, so a hung script cannot keep the pair without a primary): the
  * VIP is never on both hosts; the receiver becomes primary with
  * that epoch (VIP scripts up). A TAKEOVER the peer does not confirm (its PEER_STATE
- * still shows it backup) is sent again every peer_timeout_ms, HA_HANDOVER_RESENDS
- * times at most; a TAKEOVER not newer than the receiver's epoch is a stale copy and
+ * still shows it backup) is sent again every resend_ms, HA_HANDOVER_RESENDS times
+ * at most; a TAKEOVER not newer than the receiver's epoch is a stale copy and
  * ignored. Also here: serviceUnavailable on the primary hands over to a fit peer,
- * and two backups that stay so for peer_timeout_ms elect one of them primary. */
+ * and two backups that stay so for settle_ms elect one of them primary. */
 #include "ha_engine_int.h"
 
 static void send(struct ha_engine *e, const struct ha_peer_msg *m)
@@ -18,12 +18,14 @@ static void send(struct ha_engine *e, const struct ha_peer_msg *m)
     ha_emit(e, &o);
 }
 
-static bool down_scripts_running(const struct ha_engine *e)
+/* A confirmation is the peer's next heartbeat, due within peer_timeout_ms (the
+ * heartbeat interval times the misses allowed): waiting longer only delays the
+ * recovery from a lost datagram. The floor leaves a loaded peer time to process
+ * it; the cap keeps the re-sends within the settle time when peer loss is slow. */
+static uint64_t resend_ms(const struct ha_engine *e)
 {
-    for (size_t i = 0; i < e->st.n_vips; i++)
-        if (e->st.vips[i].running)
-            return true;
-    return false;
+    uint64_t ms = ha_max_u64(e->p.peer_timeout_ms, HA_RESEND_MIN_MS);
+    return ha_min_u64(ms, e->p.settle_ms);
 }
 
 /* The held TAKEOVER goes when the down scripts are done, or at the wait's end. */
@@ -35,13 +37,18 @@ static void eval_waiting(struct ha_engine *e)
         e->p.ho_waiting = false; /* took the role back, or nobody to hand it to */
         return;
     }
-    if (down_scripts_running(e) && e->p.now < e->p.ho_wait_until)
+    if (ha_vip_any_running(e) && e->p.now < e->p.ho_wait_until)
         return;
     e->p.ho_waiting = false;
     send(e, &e->p.ho_msg);
-    e->p.ho_active = true;
+    e->p.ho_active = !e->p.stopping; /* a stopping instance leaves: no re-sends */
     e->p.ho_sent_at = e->p.now;
     e->p.ho_resends = 0;
+}
+
+void ha_handover_flush(struct ha_engine *e)
+{
+    eval_waiting(e);
 }
 
 void ha_release(struct ha_engine *e, enum ha_reason reason)
@@ -57,6 +64,7 @@ void ha_release(struct ha_engine *e, enum ha_reason reason)
     };
     e->p.released = true;
     e->p.release_reason = reason;
+    e->p.release_factor = e->st.backoff_factor;
     e->p.traffic_since_release = false;
     ha_become_backup(e, reason);
     if (!e->p.has_peer)
@@ -69,7 +77,7 @@ void ha_release(struct ha_engine *e, enum ha_reason reason)
 
 static enum ha_reason takeover_reason(enum ha_reason r)
 {
-    return r >= HA_REASON_ADMIN && r <= HA_REASON_STARTUP ? r : HA_REASON_PEER_REQUEST;
+    return r >= HA_REASON_ADMIN && r <= HA_REASON_SHUTDOWN ? r : HA_REASON_PEER_REQUEST;
 }
 
 void ha_handover_takeover_in(struct ha_engine *e, const struct ha_peer_msg *m)
@@ -81,7 +89,8 @@ void ha_handover_takeover_in(struct ha_engine *e, const struct ha_peer_msg *m)
         return;
     }
     if (!ha_can_be_primary(e))
-        return; /* the peer's resend, then two-backup election, settle it */
+        return; /* unfit: the peer's re-sends stop, then the two-backup election
+                   (or, the link being down, peer loss) picks the fitter side */
     ha_become_primary(e, takeover_reason(m->reason), m->epoch);
     ha_traffic_takeover(e, m);
 }
@@ -113,7 +122,7 @@ static void eval_resend(struct ha_engine *e)
         e->p.ho_active = false;
         return;
     }
-    if (e->p.now < e->p.ho_sent_at + e->p.peer_timeout_ms)
+    if (e->p.now < e->p.ho_sent_at + resend_ms(e))
         return;
     if (e->p.ho_resends >= HA_HANDOVER_RESENDS) {
         e->p.ho_active = false;
@@ -124,14 +133,32 @@ static void eval_resend(struct ha_engine *e)
     send(e, &e->p.ho_msg);
 }
 
+/* When may the unavailable primary hand over to its fit peer (HA_NEVER: not now)?
+ * Lost traffic alone does not go to a peer whose listener failed: that peer would
+ * hand it straight back. A failed VIP waits out the backoff hold (I4). */
+static uint64_t unavailable_due(const struct ha_engine *e)
+{
+    if (e->st.role != HA_ROLE_PRIMARY || e->st.status != HA_STATUS_SERVICE_UNAVAILABLE ||
+        !ha_peer_ok(e))
+        return HA_NEVER;
+    unsigned c = e->st.causes;
+    if (c == HA_CAUSE_TRAFFIC_LOST && e->st.peer.listener == HA_LISTENER_FAILED)
+        return HA_NEVER;
+    if (c & HA_CAUSE_SIP_NIC_DOWN)
+        return 0;
+    if (c & HA_CAUSE_VIP_FAILED)
+        return ha_backoff_hold_until(e);
+    return 0;
+}
+
 /* serviceUnavailable on the primary, whatever its cause, goes to a fit peer; with no
- * fit peer the primary stays, and its STATUS output said serviceUnavailable. */
+ * fit peer the primary stays, and its STATUS output said serviceUnavailable. (A SIP
+ * NIC down does not wait for a fit peer: ha_nic_eval releases at once.) */
 void ha_handover_eval(struct ha_engine *e)
 {
     eval_waiting(e);
     eval_resend(e);
-    if (e->st.role == HA_ROLE_PRIMARY && e->st.status == HA_STATUS_SERVICE_UNAVAILABLE &&
-        ha_peer_ok(e))
+    if (e->p.now >= unavailable_due(e))
         ha_release(e, unavailable_reason(e));
 }
 
@@ -148,9 +175,9 @@ static bool self_elected(const struct ha_engine *e)
     return e->p.index < e->st.peer.index;
 }
 
-/* No primary at all — after a partition that cost both their quorum, a refused
- * TAKEOVER, or both configured backup — is worse than any primary. Waiting
- * peer_timeout_ms lets a handover in flight land first. */
+/* No primary at all — after a refused TAKEOVER, a graceful stop whose TAKEOVER was
+ * lost, or both configured backup — is worse than any primary. Waiting settle_ms
+ * lets a handover in flight land first. */
 void ha_handover_eval_noprimary(struct ha_engine *e)
 {
     bool both_backup = e->st.role == HA_ROLE_BACKUP && ha_peer_up(e) &&
@@ -165,7 +192,7 @@ void ha_handover_eval_noprimary(struct ha_engine *e)
         e->p.noprim_since = e->p.now;
         return;
     }
-    if (e->p.now < e->p.noprim_since + e->p.peer_timeout_ms)
+    if (e->p.now < e->p.noprim_since + e->p.settle_ms)
         return;
     if (self_elected(e) && ha_can_be_primary(e))
         ha_become_primary(e, HA_REASON_NONE, ha_next_epoch(e));
@@ -179,8 +206,11 @@ uint64_t ha_handover_deadline(const struct ha_engine *e)
     if (e->p.ho_waiting)
         d = e->p.ho_wait_until;
     if (e->p.ho_active)
-        d = e->p.ho_sent_at + e->p.peer_timeout_ms;
+        d = e->p.ho_sent_at + resend_ms(e);
     if (e->p.noprim)
-        d = ha_min_u64(d, e->p.noprim_since + e->p.peer_timeout_ms);
+        d = ha_min_u64(d, e->p.noprim_since + e->p.settle_ms);
+    uint64_t due = unavailable_due(e);
+    if (due != HA_NEVER)
+        d = ha_min_u64(d, ha_max_u64(due, e->p.now));
     return d;
 }

@@ -4,7 +4,10 @@
  *
  * The peer is up from its first PEER_STATE until PEER_LOST or peer_timeout_ms
  * without a PEER_STATE (the engine times it out itself; the adapter may say so
- * earlier, e.g. when the peer's rows vanish from its master). */
+ * earlier, e.g. when the peer's rows vanish from its master). Waits that give a
+ * network time to heal (discovery, arbiter settle) are settle_ms: with fast
+ * heartbeats peer loss is detected in tens of ms, far quicker than a network
+ * settles. */
 #include "ha_engine_int.h"
 
 static void set_link(struct ha_engine *e, enum ha_link l)
@@ -38,9 +41,13 @@ void ha_peer_state_in(struct ha_engine *e, const struct ha_peer_state *ps)
         e->p.discovering = false;
         ha_peer_eval_start(e);
     }
-    /* A backup follows the primary's term number, so its own next term is newer. */
-    if (e->st.role == HA_ROLE_BACKUP && ps->role == HA_ROLE_PRIMARY && ps->epoch > e->st.epoch)
-        e->st.epoch = ps->epoch;
+    /* A backup follows the primary's term number, so its own next term is newer,
+     * and the primary's backoff factor: the factor is the pair's, not a side's. */
+    if (e->st.role == HA_ROLE_BACKUP && ps->role == HA_ROLE_PRIMARY) {
+        if (ps->epoch > e->st.epoch)
+            e->st.epoch = ps->epoch;
+        ha_traffic_adopt(e, ps->backoff_factor);
+    }
 }
 
 void ha_peer_lost_in(struct ha_engine *e)
@@ -65,26 +72,29 @@ void ha_arbiter_in(struct ha_engine *e, bool reachable)
         ha_notify(e, NOTIF_ARBITER_FOUND, 0);
 }
 
-/* Discovery ends after peer_timeout_ms without a word; the peer then counts as lost. */
+/* Discovery ends after settle_ms without a word; the peer then counts as lost. */
 void ha_peer_eval_link(struct ha_engine *e)
 {
-    if (e->p.discovering && e->p.now >= e->p.init_ms + e->p.peer_timeout_ms)
+    if (e->p.discovering && e->p.now >= e->p.init_ms + e->p.settle_ms)
         ha_peer_lost_in(e);
     if (e->st.peer_link == HA_LINK_UP && e->p.now >= e->st.peer_last_seen + e->p.peer_timeout_ms)
         set_link(e, HA_LINK_DOWN);
 }
 
-/* With the peer out of reach, may this instance be primary now? Needs quorum; and
- * when the quorum is the arbiter, the arbiter must have been back for
- * peer_timeout_ms: a network that heals brings the peer's heartbeat back within
- * that time, and the peer may well have taken over meanwhile. */
+/* With the peer out of reach, may this instance be primary now? It must be fit and
+ * have quorum; a NIC that kept it from leading must have been back for settle_ms
+ * (ha_nic.c); when the arbiter answers, it must have answered for settle_ms: a
+ * network that heals brings the peer's heartbeat back within that time, and the
+ * peer may well have taken over meanwhile. With the arbiter lost, ha_quorum_ok
+ * already applied the seed's rule (or none, without control-vip-scripts). */
 static uint64_t alone_ok_at(const struct ha_engine *e)
 {
     if (!ha_can_be_primary(e))
         return HA_NEVER;
-    if (!e->p.has_arbiter)
-        return 0;
-    return e->p.arbiter_up_since + e->p.peer_timeout_ms;
+    uint64_t at = e->p.nic_fit_since ? e->p.nic_fit_since + e->p.settle_ms : 0;
+    if (!e->p.has_arbiter || e->st.arbiter != HA_LINK_UP)
+        return at;
+    return ha_max_u64(at, e->p.arbiter_up_since + e->p.settle_ms);
 }
 
 static bool may_lead_alone(const struct ha_engine *e)
@@ -115,8 +125,9 @@ void ha_peer_eval_start(struct ha_engine *e)
         ha_become_backup(e, HA_REASON_STARTUP);
 }
 
-/* Quorum: with an arbiter, a primary that reaches neither peer nor arbiter cannot
- * know whether the peer took over, so it steps down. */
+/* Quorum: with an arbiter and control-vip-scripts, a primary that reaches neither
+ * peer nor arbiter steps down if it would lose a split brain (the other side, by
+ * the same rule, takes over). */
 void ha_peer_eval_quorum(struct ha_engine *e)
 {
     if (e->st.role == HA_ROLE_PRIMARY && !ha_quorum_ok(e))
@@ -128,7 +139,7 @@ static bool backup_alone(const struct ha_engine *e)
     return e->st.role == HA_ROLE_BACKUP && e->p.has_peer && e->st.peer_link != HA_LINK_UP;
 }
 
-/* Peer lost: the backup takes over when it may (no arbiter, or arbiter reachable). */
+/* Peer lost: the backup takes over when it may (fit, with quorum, arbiter settled). */
 void ha_peer_eval_takeover(struct ha_engine *e)
 {
     if (backup_alone(e) && may_lead_alone(e))
@@ -140,20 +151,31 @@ static bool arbiter_lost_cvs(unsigned options, enum ha_link arbiter)
     return (options & HA_OPT_CONTROL_VIP_SCRIPTS) && arbiter == HA_LINK_DOWN;
 }
 
+/* A peer that does not hear us follows its peer-lost rules: it stays primary
+ * unless it is the quorum loser (arbiter lost, control-vip-scripts, loses the
+ * tie-break against us). */
+static bool peer_yields_alone(const struct ha_engine *e)
+{
+    const struct ha_peer_state *p = &e->st.peer;
+    return arbiter_lost_cvs(p->options, p->arbiter) && !ha_loses_tiebreak(e);
+}
+
 /* Which of two primaries steps down. Both sides compute the same answer from the
  * same facts: control-vip-scripts with a lost arbiter on either side decides by
  * priority alone (the seed's rule), otherwise the newer epoch wins first. Ties:
- * higher priority, then lower index, stays. */
+ * higher priority, then lower index, stays. A peer that cannot hear us can never
+ * yield to us, so we yield to it unless its own peer-lost rule makes it step down:
+ * otherwise a one-way link would keep two primaries forever. */
 static bool self_yields(const struct ha_engine *e)
 {
     const struct ha_peer_state *p = &e->st.peer;
+    if (!p->hears_peer)
+        return !peer_yields_alone(e);
     bool cvs = arbiter_lost_cvs(e->st.options, e->st.arbiter) ||
                arbiter_lost_cvs(p->options, p->arbiter);
     if (!cvs && e->st.epoch != p->epoch)
         return e->st.epoch < p->epoch;
-    if (e->p.priority != p->priority)
-        return e->p.priority < p->priority;
-    return e->p.index > p->index;
+    return ha_loses_tiebreak(e);
 }
 
 void ha_peer_eval_split(struct ha_engine *e)
@@ -182,7 +204,7 @@ uint64_t ha_peer_deadline(const struct ha_engine *e)
 {
     uint64_t d = HA_NEVER;
     if (e->p.discovering)
-        d = e->p.init_ms + e->p.peer_timeout_ms;
+        d = e->p.init_ms + e->p.settle_ms;
     if (e->st.peer_link == HA_LINK_UP)
         d = ha_min_u64(d, e->st.peer_last_seen + e->p.peer_timeout_ms);
     if (e->st.role == HA_ROLE_UNKNOWN && !e->p.discovering)

@@ -6,14 +6,17 @@
  * and the period has lasted T x factor, the traffic is lost: serviceUnavailable, and
  * the handover rule gives the role to the peer.
  *
- * The backoff factor lives in each instance. An instance that gave the role away
- * for lost traffic and gets it back for lost traffic with no SIP traffic seen by
- * either side in between has made a double switchover: it doubles its own factor
- * (at most 4). The two sides alternate, so each doubles on every second
- * switchover: intervals T, T, 2T, 2T, 4T, 4T... The TAKEOVER message carries the
- * sender's factor and whether it saw traffic, so the receiver never lags behind
- * (after a restart) and never misses traffic its peer saw. Any SIP traffic, seen
- * here or reported by the peer (its message counter moved), resets the factor to 1. */
+ * The backoff factor is the pair's: the primary's value travels in its heartbeat
+ * (the backup adopts it) and in TAKEOVER. An instance that gave the role away and
+ * gets it back by TAKEOVER with no SIP traffic seen by either side in between has
+ * made a double switchover, whatever the causes of the two handovers (traffic,
+ * listener, VIP, peer request...), except deliberate ones (operator command,
+ * graceful stop): the factor becomes max(2 x its factor when it released, the
+ * carried one), at most 4. The two sides alternate, so the factor doubles on every
+ * second switchover: intervals T, T, 2T, 2T, 4T, 4T... It stretches T and
+ * T_listener, and holds VIP handovers (ha_backoff_hold_until). Any SIP traffic,
+ * seen here or reported by the peer (its message counter moved, or its TAKEOVER
+ * says so), resets the factor to 1. */
 #include "ha_engine_int.h"
 
 #define HA_OOS_FORCE_MIN 5u
@@ -117,22 +120,37 @@ void ha_traffic_on_role(struct ha_engine *e)
     e->st.causes &= ~(unsigned)HA_CAUSE_TRAFFIC_LOST;
 }
 
+/* The backup takes the primary's factor (0: a peer that does not send it). */
+void ha_traffic_adopt(struct ha_engine *e, uint32_t factor)
+{
+    if (factor >= 1 && factor <= HA_BACKOFF_MAX && factor != e->st.backoff_factor)
+        set_factor(e, factor);
+}
+
+/* An operator's switchover and a graceful stop are deliberate, not a storm. */
+static bool counts_for_backoff(enum ha_reason r)
+{
+    return r != HA_REASON_ADMIN && r != HA_REASON_SHUTDOWN;
+}
+
 /* Called once the TAKEOVER made this instance primary. */
 void ha_traffic_takeover(struct ha_engine *e, const struct ha_peer_msg *m)
 {
     bool traffic = e->p.traffic_since_release || m->traffic_seen;
-    bool ping_pong = ha_opt(e, HA_OPT_SIP_PASS_CHECK) && e->p.released &&
-                     e->p.release_reason == HA_REASON_SIP_TRAFFIC_LOST &&
-                     m->reason == HA_REASON_SIP_TRAFFIC_LOST;
+    bool ping_pong = e->p.released && counts_for_backoff(e->p.release_reason) &&
+                     counts_for_backoff(m->reason);
     if (traffic) {
         set_factor(e, 1);
         return;
     }
-    if (!ping_pong)
+    uint32_t carried = m->factor > e->st.backoff_factor ? m->factor : e->st.backoff_factor;
+    if (!ping_pong) {
+        set_factor(e, carried);
         return;
-    uint32_t f = e->st.backoff_factor * 2;
-    if (m->factor > f)
-        f = m->factor;
+    }
+    uint32_t f = e->p.release_factor * 2;
+    if (carried > f)
+        f = carried;
     if (f > HA_BACKOFF_MAX)
         f = HA_BACKOFF_MAX;
     set_factor(e, f);

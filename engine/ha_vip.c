@@ -6,7 +6,10 @@
  * vip_recheck_ms after the script ends the VIP is checked again and the script
  * re-run, at most vip_retry_max runs per mismatch; then the VIP has failed
  * (00-52029) and the instance is serviceUnavailable until the VIP is right again
- * (00-52030). RUN_SCRIPT carries a sequence number so that the end of a script
+ * (00-52030). A failed VIP is still tried: one more run vip_recheck_ms x 2^k after
+ * each failed try (k = 0, 1, ...; at most HA_VIP_RETRY_CAP_MS apart), so a fault
+ * that heals (an address conflict gone, a NIC back) ends without an operator, while
+ * a lasting one costs a script run every 30 s at most. RUN_SCRIPT carries a sequence number so that the end of a script
  * superseded by a later one (role changed meanwhile) starts no recheck. */
 #include "ha_engine_int.h"
 
@@ -54,15 +57,32 @@ static void run(struct ha_engine *e, uint32_t idx)
     ha_emit(e, &o);
 }
 
+static void stop_retry(struct ha_vip_state *v)
+{
+    v->retry = false;
+    v->retry_delay = 0;
+}
+
 static void ok(struct ha_engine *e, uint32_t idx)
 {
     struct ha_vip_state *v = &e->st.vips[idx];
     v->runs = 0;
+    stop_retry(v);
     if (!v->failed)
         return;
     v->failed = false;
     ha_notify(e, NOTIF_VIP_SUCCESS, idx + 1);
     refresh_cause(e);
+}
+
+/* The next try of a failed VIP: vip_recheck_ms, then twice the last delay. */
+static void schedule_retry(struct ha_engine *e, struct ha_vip_state *v)
+{
+    uint64_t cap = ha_max_u64(HA_VIP_RETRY_CAP_MS, e->p.vip_recheck_ms);
+    uint64_t d = v->retry_delay ? 2ull * v->retry_delay : e->p.vip_recheck_ms;
+    v->retry_delay = (uint32_t)ha_min_u64(d, cap);
+    v->retry = true;
+    v->retry_at = e->p.now + v->retry_delay;
 }
 
 static void fail(struct ha_engine *e, uint32_t idx)
@@ -72,6 +92,7 @@ static void fail(struct ha_engine *e, uint32_t idx)
         v->failed = true;
         ha_notify(e, NOTIF_VIP_FAILURE, idx + 1);
     }
+    schedule_retry(e, v);
     refresh_cause(e);
 }
 
@@ -81,6 +102,7 @@ void ha_vip_on_role(struct ha_engine *e)
         struct ha_vip_state *v = &e->st.vips[i];
         v->expected = e->st.role == HA_ROLE_PRIMARY ? HA_VIP_EXPECT_PRESENT : HA_VIP_EXPECT_ABSENT;
         v->runs = 0; /* a new expectation starts a new episode */
+        stop_retry(v);
         run(e, i);
     }
 }
@@ -122,6 +144,7 @@ void ha_vip_options(struct ha_engine *e, unsigned old_opts)
         v->runs = 0;
         v->recheck = false;
         v->failed = false;
+        stop_retry(v);
     }
     refresh_cause(e);
 }
@@ -141,6 +164,14 @@ static void eval_one(struct ha_engine *e, uint32_t idx)
             fail(e, idx);
         return;
     }
+    if (v->retry && !v->running && e->p.now >= v->retry_at) {
+        v->retry = false; /* the run's recheck succeeds, or fails and reschedules */
+        if (matches(e, v))
+            ok(e, idx);
+        else
+            run(e, idx);
+        return;
+    }
     if (!v->running && !v->failed && known_mismatch(e, v) && v->runs < e->p.vip_retry_max)
         run(e, idx);
 }
@@ -158,10 +189,22 @@ uint64_t ha_vip_deadline(const struct ha_engine *e)
     uint64_t d = HA_NEVER;
     if (!monitoring(e))
         return d;
-    for (size_t i = 0; i < e->st.n_vips; i++)
-        if (e->st.vips[i].recheck)
-            d = ha_min_u64(d, e->st.vips[i].recheck_at);
+    for (size_t i = 0; i < e->st.n_vips; i++) {
+        const struct ha_vip_state *v = &e->st.vips[i];
+        if (v->recheck)
+            d = ha_min_u64(d, v->recheck_at);
+        if (v->retry && !v->running)
+            d = ha_min_u64(d, v->retry_at);
+    }
     return d;
+}
+
+bool ha_vip_any_running(const struct ha_engine *e)
+{
+    for (size_t i = 0; i < e->st.n_vips; i++)
+        if (e->st.vips[i].running)
+            return true;
+    return false;
 }
 
 void ha_vip_refresh(struct ha_engine *e)

@@ -21,7 +21,7 @@ sip_peer() { # PORT
 }
 for port in 5061 5062 5071 5072; do sip_peer "$port"; done
 
-t_peer_cred
+t_peer_key
 contacts='<contact aor="sip:1001@example.com" uri="sip:1001@127.0.0.1:5090" expires="3600"/>'
 t_pair_conf 1 sip-a primary 2 sip-b "$contacts"
 t_pair_conf 2 sip-b backup 1 sip-a ""

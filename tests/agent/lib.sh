@@ -91,24 +91,21 @@ CONF
   t_wait 5 grep -q "NET-SNMP version" "$T/traps.log"
 }
 
-# t_peer_cred: the HA link's SNMPv3 credentials file ($T/peer.cred, mode 0600).
-t_peer_cred() {
-  ( umask 077; cat > "$T/peer.cred" <<CRED
-user $ADMIN_USER
-auth-protocol SHA-256
-auth-password $ADMIN_AUTH
-priv-protocol AES
-priv-password $ADMIN_PRIV
-CRED
-  )
+# t_peer_key: the HA link's pre-shared key ($T/halink.key, mode 0600), and a free
+# UDP port for each instance's end of the link (HALINK_PORT_<INDEX>).
+t_peer_key() {
+  ( umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$T/halink.key" )
+  HALINK_PORT_1=$(t_free_port udp)
+  HALINK_PORT_2=$(t_free_port udp)
 }
 
 # t_pair_conf INDEX NAME ROLE PEER-INDEX PEER-NAME [EXTRA-XML]: an instance of a
-# single-host pair (the HA link goes to the same snmpd); call t_peer_cred first.
+# single-host pair (the HA link between two loopback ports); call t_peer_key first.
 # Without EXTRA-XML a contact that expires after 4 s is added.
 t_pair_conf() {
-  t_instance_conf "$1" "$2" "$3" "<peer name=\"$5\" index=\"$4\" address=\"udp:127.0.0.1:$SNMP_PORT\"
-        credentials=\"$T/peer.cred\" timeout-ms=\"1500\"/>
+  local own="HALINK_PORT_$1" peer="HALINK_PORT_$4"
+  t_instance_conf "$1" "$2" "$3" "<peer name=\"$5\" index=\"$4\" address=\"127.0.0.1:${!peer}\"
+        bind=\"127.0.0.1:${!own}\" key-file=\"$T/halink.key\"/>
   ${6-<contact aor=\"sip:short$1@example.com\" uri=\"sip:short$1@127.0.0.1:6000\" expires=\"4\"/>}"
 }
 

@@ -5,7 +5,7 @@ source "$(dirname "$0")/lib.sh"
 t_setup
 t_start_trapd || { echo "snmptrapd did not start"; exit 1; }
 t_start_snmpd || exit 1
-t_peer_cred
+t_peer_key
 t_pair_conf 1 sip-a primary 2 sip-b
 t_pair_conf 2 sip-b backup 1 sip-a
 t_check "agent 1 registers" t_start_agent 1

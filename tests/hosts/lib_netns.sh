@@ -12,9 +12,9 @@
 #   ha0   10.0.12.1/30  ---------------- direct veth ----------------  ha0   10.0.12.2/30
 #
 # The SIP network carries the VIP (10.9.9.100/24 on sip0); the management network the
-# operator's SNMP and the traps; ha0 only the HA link (each agent's <peer> is the other
-# host's snmpd on its ha0 address), so cutting it cuts nothing else. Each host runs
-# its own snmpd (UDP 161 on loopback, its management and its ha0 address), a sipp
+# operator's SNMP and the traps; ha0 only the HA link (each agent's <peer> is the
+# other agent's UDP port on ha0, or on sip0 with HN_HALINK=shared), so cutting ha0
+# cuts nothing else. Each host runs its own snmpd (UDP 161 on loopback and its management address), a sipp
 # UAS bound on its SIP address (the SIP server's listener) and its sipha-agent.
 # Everything lives in $T and in the three namespaces, removed on every exit path.
 
@@ -28,6 +28,7 @@ declare -A HN_MGMT_IP=([a]=10.0.1.1 [b]=10.0.1.2)
 declare -A HN_HA_IP=([a]=10.0.12.1 [b]=10.0.12.2)
 declare -A HN_INDEX=([a]=1 [b]=2)
 declare -A HN_NAME=([a]=sip-a [b]=sip-b)
+declare -A HN_PRIO=()
 declare -A HN_AGENT_PID=()
 HN_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -127,11 +128,11 @@ hn_in() {
 # The snmpd of HOST: the shipped snippet, its own AgentX socket, the v3 users, traps
 # to c's snmptrapd over the management network. Loopback serves the test's v2c reads
 # (the snippet's community is localhost-only), the management address the operator in
-# c, the ha0 address the peer agent.
+# c.
 hn_snmpd_conf() {
   cat > "$T/$1/snmpd.conf" <<CONF
 includeFile $ROOT/snmpd.conf.d/sipha.conf
-agentaddress udp:127.0.0.1:161,udp:${HN_MGMT_IP[$1]}:161,udp:${HN_HA_IP[$1]}:161
+agentaddress udp:127.0.0.1:161,udp:${HN_MGMT_IP[$1]}:161
 agentXSocket $T/$1/agentx.sock
 agentXPerms 0600 0700
 createUser $ADMIN_USER SHA-256 "$ADMIN_AUTH" AES "$ADMIN_PRIV"
@@ -168,17 +169,22 @@ hn_udp_bound() { hn_in "$1" ss -Hlun "src $2:$3" | grep -q .; }
 
 # hn_instance_conf HOST ROLE — $T/HOST/inst.xml: SIP NIC, management NIC, one VIP on
 # the SIP NIC with the test's scripts, the service DN in c (its sipp answers, so
-# sip-pass-check never fires; HN_SIP_PASS_CHECK=false turns it off), the peer over ha0.
+# sip-pass-check never fires; HN_SIP_PASS_CHECK=false turns it off), the HA link to
+# the peer agent: over ha0 (HN_HALINK=own, the default) or over the SIP NIC
+# (HN_HALINK=shared, the one-NIC deployment). HN_EXTRA_XML is added as it is.
+HN_HALINK_PORT=7400
+hn_link_ip() { if [ "${HN_HALINK:-own}" = shared ]; then echo "${HN_SIP_IP[$1]}"; else echo "${HN_HA_IP[$1]}"; fi; }
 hn_instance_conf() {
   local h=$1 o; o=$(hn_other "$1")
+  [ -f "$T/halink.key" ] || ( umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$T/halink.key" )
   cat > "$T/$h/inst.xml" <<XML
 <?xml version="1.0"?>
 <sipha>
-  <instance index="${HN_INDEX[$h]}" name="${HN_NAME[$h]}" priority="100" initial-role="$2"/>
+  <instance index="${HN_INDEX[$h]}" name="${HN_NAME[$h]}" priority="${HN_PRIO[$h]:-100}" initial-role="$2"/>
   <agentx socket="$T/$h/agentx.sock" ping-interval="1" timeout-ms="1000"/>
   <state dir="$T/$h/state"/>
   <eventlog limit="500"/>
-  <options sip-pass-check="${HN_SIP_PASS_CHECK:-true}" control-vip-scripts="false"
+  <options sip-pass-check="${HN_SIP_PASS_CHECK:-true}" control-vip-scripts="${HN_CONTROL_VIP:-false}"
            sip-iptakeover-monitoring="true" tlib-nic-monitoring="true" sip-nic-monitoring="true"
            sip-nic-address="${HN_SIP_IP[$h]}"/>
   <sip address="${HN_SIP_IP[$h]}" port="$HN_SIP_PORT"/>
@@ -187,14 +193,14 @@ hn_instance_conf() {
   <nic purpose="sip" name="sip0" address="${HN_SIP_IP[$h]}"/>
   <vip address="$HN_VIP" prefix-len="$HN_VIP_PLEN" interface="sip0"
        up-script="$HN_HERE/vip-up.sh" down-script="$HN_HERE/vip-down.sh"/>
-  <service-dn name="gw" uri="sip:gw@$HN_C_SIP:$HN_DN_PORT" oos-check="2" oos-force="5"/>
-  <peer name="${HN_NAME[$o]}" index="${HN_INDEX[$o]}" address="udp:${HN_HA_IP[$o]}:161"
-        credentials="$T/$h/peer.cred" timeout-ms="1500"/>
+  <service-dn name="gw" uri="sip:gw@$HN_C_SIP:$HN_DN_PORT" oos-check="${HN_OOS_CHECK:-2}" oos-force="5"/>
+  <peer name="${HN_NAME[$o]}" index="${HN_INDEX[$o]}" address="$(hn_link_ip "$o"):$HN_HALINK_PORT"
+        bind="$(hn_link_ip "$h"):$HN_HALINK_PORT" key-file="$T/halink.key"
+        interval-ms="${HN_INTERVAL_MS:-20}" miss-count="${HN_MISS_COUNT:-3}"/>
+  <takeover announce-count="3" announce-interval-ms="100" vip-lifetime="${HN_VIP_LIFETIME:-3}"/>
+  ${HN_EXTRA_XML:-}
 </sipha>
 XML
-  # the same user on both snmpds: each agent gets its own copy of the file
-  t_peer_cred
-  mv "$T/peer.cred" "$T/$h/peer.cred"
 }
 
 # hn_start_agent HOST — starts HOST's sipha-agent; sets HN_AGENT_PID[HOST]; waits until

@@ -426,8 +426,22 @@ static void vip_retries_then_fails_then_succeeds(void **state)
     assert_int_equal(rig_find(r, m, 0, HA_OUT_NOTIFY, 2)->o.u.notify.row, 1);
     assert_int_equal(S(r, 0)->vips[0].status, HA_VIP_FAILED);
     assert_int_equal(S(r, 0)->status, HA_STATUS_SERVICE_UNAVAILABLE);
-    rig_advance(r, r->now + 60000);
-    assert_int_equal(S(r, 0)->vips[0].script_runs, 3); /* bounded */
+    /* Changed with the retry rule: a failed VIP is no longer left alone. It is tried
+     * again vip_recheck_ms x 2^k after each failed try, at most 30 s apart; the
+     * failure is notified once. */
+    const uint64_t delay[] = { 1000, 2000, 4000, 8000, 16000, 30000, 30000 };
+    for (uint32_t k = 0; k < 7; k++) {
+        uint64_t tf = r->now; /* the last try failed now */
+        rig_advance(r, tf + delay[k] - 1);
+        assert_int_equal(S(r, 0)->vips[0].script_runs, 3 + k);
+        rig_advance(r, tf + delay[k]);
+        assert_int_equal(S(r, 0)->vips[0].script_runs, 4 + k);
+        rig_in(r, 0, in_done(0, 4 + k, 1));
+        rig_in(r, 0, in_vip(0, false));
+        rig_advance(r, r->now + 1000); /* its recheck fails */
+        assert_int_equal(S(r, 0)->vips[0].status, HA_VIP_FAILED);
+    }
+    assert_int_equal(rig_notifs(r, m, 0, NOTIF_VIP_FAILURE), 1);
     rig_in(r, 0, in_vip(0, true));
     assert_int_equal(rig_notifs(r, m, 0, NOTIF_VIP_SUCCESS), 1);
     assert_int_equal(S(r, 0)->vips[0].status, HA_VIP_OK);
@@ -573,9 +587,15 @@ static void mgmt_nic_down_switches_to_backup(void **state)
     rig_advance(r, r->now + 5000);
     assert_int_equal(S(r, 0)->peer_link, HA_LINK_DOWN);
     assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    uint64_t back = r->now;
     rig_in(r, 0, in_nic(0, true));
     assert_int_equal(rig_notifs(r, m, 0, NOTIF_NIC_RECOVERY), 1);
-    /* NIC back, peer still lost, no arbiter: now it may take over */
+    /* NIC back, peer still lost, no arbiter: it may take over, after settle_ms
+     * (changed: at once before; the HA link may run on that NIC and bring back a
+     * peer that took over meanwhile — taking over now would fail back, I3) */
+    rig_advance(r, back + 1499);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    rig_advance(r, back + 1500);
     assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
     assert_int_equal(S(r, 0)->last_reason, HA_REASON_PEER_LOST);
     rig_free(r);
@@ -811,11 +831,16 @@ static void split_brain_epoch_then_priority_then_index(void **state)
 
 /* ---- quorum and peer loss ----------------------------------------------------------- */
 
+/* Quorum is the seed's control-vip-scripts rule: with the peer and the arbiter both
+ * lost, the side that would lose a split brain (lower priority, then higher index)
+ * stands back and the other leads. (Changed: a primary that reached neither used
+ * to step down whatever its rank, which left a pair that lost both with nobody.) */
 static void quorum_with_arbiter(void **state)
 {
     (void)state;
-    struct rig *r = with_fake_peer(0);
+    struct rig *r = with_fake_peer(HA_OPT_CONTROL_VIP_SCRIPTS);
     r->n[0].cfg.has_arbiter = true;
+    r->n[0].cfg.priority = 50; /* the fake peer has 100: we would lose */
     rig_start(r);
     assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
     size_t m = rig_mark(r);
@@ -837,9 +862,8 @@ static void quorum_with_arbiter(void **state)
     rig_in(r, 0, in_admin(HA_CMD_BECOME_PRIMARY));
     assert_int_equal(S(r, 0)->admin_result, HA_RESULT_REFUSED);
     assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
-    /* arbiter back, peer still lost: quorum again, and after the peer timeout
-     * (time for a healing network to bring the peer's heartbeat back too) the
-     * backup takes over */
+    /* arbiter back, peer still lost: after settle_ms (time for a healing network
+     * to bring the peer's heartbeat back too) the backup takes over */
     uint64_t t = r->now;
     rig_in(r, 0, in_flag(HA_IN_ARBITER, true));
     assert_int_equal(rig_notifs(r, m, 0, NOTIF_ARBITER_FOUND), 1);
@@ -849,6 +873,25 @@ static void quorum_with_arbiter(void **state)
     assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
     assert_int_equal(S(r, 0)->last_reason, HA_REASON_PEER_LOST);
     rig_free(r);
+
+    /* the side that would win stays primary; without control-vip-scripts there is
+     * no quorum rule: the primary stays too */
+    const struct { unsigned opts; uint32_t prio; } stay[] = {
+        { HA_OPT_CONTROL_VIP_SCRIPTS, 150 }, { 0, 50 },
+    };
+    for (size_t k = 0; k < 2; k++) {
+        r = with_fake_peer(stay[k].opts);
+        r->n[0].cfg.has_arbiter = true;
+        r->n[0].cfg.priority = stay[k].prio;
+        rig_start(r);
+        r->link = false;
+        rig_in(r, 0, in_flag(HA_IN_ARBITER, false));
+        rig_advance(r, r->now + 10000);
+        assert_int_equal(S(r, 0)->peer_link, HA_LINK_DOWN);
+        assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
+        assert_int_equal(S(r, 0)->switchovers, 0);
+        rig_free(r);
+    }
 }
 
 static void peer_loss_without_arbiter(void **state)
@@ -908,20 +951,37 @@ static void peer_lost_input_is_immediate(void **state)
     rig_free(r);
 }
 
-static void backup_without_quorum_does_not_take_over(void **state)
+/* A backup that loses the peer and the arbiter: with control-vip-scripts it leads
+ * only if it would win a split brain; without the option it takes over as with no
+ * arbiter. (Changed: it used to stand back whatever its rank.) */
+static void backup_alone_follows_the_seed_quorum_rule(void **state)
 {
     (void)state;
-    struct rig *r = with_fake_peer(0);
-    r->n[0].cfg.initial_role = HA_ROLE_BACKUP;
-    r->n[0].cfg.has_arbiter = true;
-    r->n[0].arbiter_ok = false;
-    r->peer.role = HA_ROLE_PRIMARY;
-    rig_start(r);
-    r->link = false;
-    rig_advance(r, r->now + 10000);
-    assert_int_equal(S(r, 0)->peer_link, HA_LINK_DOWN);
-    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
-    rig_free(r);
+    const struct { unsigned opts; uint32_t prio; enum ha_role role; } cases[] = {
+        { HA_OPT_CONTROL_VIP_SCRIPTS, 50, HA_ROLE_BACKUP },   /* would lose */
+        { HA_OPT_CONTROL_VIP_SCRIPTS, 150, HA_ROLE_PRIMARY }, /* would win */
+        { 0, 50, HA_ROLE_PRIMARY },                           /* no quorum rule */
+    };
+    for (size_t k = 0; k < 3; k++) {
+        struct rig *r = with_fake_peer(cases[k].opts);
+        r->n[0].cfg.initial_role = HA_ROLE_BACKUP;
+        r->n[0].cfg.has_arbiter = true;
+        r->n[0].cfg.priority = cases[k].prio;
+        r->n[0].arbiter_ok = false;
+        r->peer.role = HA_ROLE_PRIMARY;
+        rig_start(r);
+        assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+        r->link = false;
+        uint64_t last = S(r, 0)->peer_last_seen;
+        rig_advance(r, last + 1499);
+        assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+        rig_advance(r, last + 1500); /* peer lost: decided at once */
+        assert_int_equal(S(r, 0)->peer_link, HA_LINK_DOWN);
+        assert_int_equal(S(r, 0)->role, cases[k].role);
+        rig_advance(r, r->now + 10000);
+        assert_int_equal(S(r, 0)->role, cases[k].role);
+        rig_free(r);
+    }
 }
 
 /* ---- startup ------------------------------------------------------------------------- */
@@ -1055,6 +1115,469 @@ static void admin_on_backup_sends_release(void **state)
     m = rig_mark(r);
     rig_in(r, 0, tk);
     assert_int_equal(rig_count(r, m, 0, HA_OUT_ROLE), 0);
+    rig_free(r);
+}
+
+/* ---- new rules: settle time, I1, pair backoff, shutdown, one-way link --------------- */
+
+/* peer_timeout_ms is peer loss only; discovery, election, arbiter settle and the
+ * operator's time limit are settle_ms; TAKEOVER re-sends every max(peer_timeout, 50). */
+static void settle_ms_apart_from_peer_timeout(void **state)
+{
+    (void)state;
+    struct rig *r = with_fake_peer(HA_OPT_SIP_PASS_CHECK);
+    r->n[0].cfg.peer_timeout_ms = 60;
+    r->n[0].cfg.settle_ms = 1000;
+    r->hb_ms = 20;
+    r->link = false;
+    rig_start(r);
+    rig_advance(r, 1000 + 999);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_UNKNOWN); /* discovery: settle_ms */
+    r->link = true;
+    r->next_hb = r->now + 1;
+    rig_advance(r, 1000 + 1001);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
+    /* the fake peer never confirms: re-sends every 60 ms, 3 at most */
+    rig_in(r, 0, in_dn(0, false));
+    size_t m = rig_mark(r);
+    rig_advance(r, r->now + T_MS);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    assert_int_equal(rig_count(r, m, 0, HA_OUT_PEER_SEND), 1);
+    uint64_t t = rig_find(r, m, 0, HA_OUT_PEER_SEND, 0)->t;
+    rig_advance(r, t + 59);
+    assert_int_equal(rig_count(r, m, 0, HA_OUT_PEER_SEND), 1);
+    rig_advance(r, t + 60);
+    assert_int_equal(rig_count(r, m, 0, HA_OUT_PEER_SEND), 2);
+    rig_advance(r, t + 240);
+    assert_int_equal(rig_count(r, m, 0, HA_OUT_PEER_SEND), 4);
+    /* given up at +240; two backups for settle_ms: elected at +1240 */
+    rig_advance(r, t + 1239);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    rig_advance(r, t + 1240);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
+    /* peer loss: 60 ms without a heartbeat */
+    r->link = false;
+    uint64_t last = S(r, 0)->peer_last_seen;
+    rig_advance(r, last + 59);
+    assert_int_equal(S(r, 0)->peer_link, HA_LINK_UP);
+    rig_advance(r, last + 60);
+    assert_int_equal(S(r, 0)->peer_link, HA_LINK_DOWN);
+    rig_free(r);
+
+    /* the operator's command fails after 2 x settle_ms */
+    r = with_fake_peer(0);
+    r->n[0].cfg.initial_role = HA_ROLE_BACKUP;
+    r->n[0].cfg.peer_timeout_ms = 60;
+    r->n[0].cfg.settle_ms = 400;
+    r->hb_ms = 20;
+    r->peer.role = HA_ROLE_PRIMARY;
+    r->peer.epoch = 1;
+    rig_start(r);
+    rig_in(r, 0, in_admin(HA_CMD_SWITCHOVER));
+    uint64_t t0 = r->now;
+    rig_advance(r, t0 + 799);
+    assert_int_equal(S(r, 0)->admin_result, HA_RESULT_IN_PROGRESS);
+    rig_advance(r, t0 + 800);
+    assert_int_equal(S(r, 0)->admin_result, HA_RESULT_FAILED);
+    rig_free(r);
+
+    /* a long peer timeout: the re-send interval is capped at settle_ms */
+    r = with_fake_peer(0);
+    r->n[0].cfg.peer_timeout_ms = 5000;
+    r->n[0].cfg.settle_ms = 300;
+    rig_start(r);
+    rig_advance(r, r->now + 250);
+    m = rig_mark(r);
+    rig_in(r, 0, in_admin(HA_CMD_SWITCHOVER));
+    t0 = r->now;
+    rig_advance(r, t0 + 300);
+    assert_int_equal(rig_count(r, m, 0, HA_OUT_PEER_SEND), 2);
+    rig_free(r);
+
+    /* the floor: peer_timeout 20 ms re-sends every 50 ms */
+    r = with_fake_peer(0);
+    r->n[0].cfg.peer_timeout_ms = 20;
+    r->hb_ms = 10;
+    rig_start(r);
+    rig_advance(r, r->now + 10);
+    m = rig_mark(r);
+    rig_in(r, 0, in_admin(HA_CMD_SWITCHOVER));
+    t0 = r->now;
+    rig_advance(r, t0 + 49);
+    assert_int_equal(rig_count(r, m, 0, HA_OUT_PEER_SEND), 1);
+    rig_advance(r, t0 + 50);
+    assert_int_equal(rig_count(r, m, 0, HA_OUT_PEER_SEND), 2);
+    rig_free(r);
+}
+
+static void settle_ms_checked(void **state)
+{
+    (void)state;
+    struct ha_config c = { .index = 1, .initial_role = HA_ROLE_PRIMARY };
+    c.settle_ms = HA_MAX_TIMER_MS;
+    assert_null(ha_config_check(&c));
+    c.settle_ms = HA_MAX_TIMER_MS + 1;
+    assert_non_null(ha_config_check(&c));
+    c.settle_ms = 0;
+    c.peer_timeout_ms = HA_MAX_TIMER_MS + 1;
+    assert_non_null(ha_config_check(&c));
+}
+
+static struct ha_input takeover_msg(uint32_t epoch, enum ha_reason reason, uint32_t factor)
+{
+    struct ha_input tk = { .kind = HA_IN_ADMIN };
+    tk.u.admin = (struct ha_peer_msg){ .cmd = HA_CMD_PEER_TAKEOVER, .epoch = epoch,
+                                       .reason = reason, .factor = factor };
+    return tk;
+}
+
+/* I1: a primary whose SIP NIC goes down steps down at once even with no fit peer,
+ * and takes the role by no path while it is down. */
+static void sip_nic_down_primary_steps_down_and_takes_nothing(void **state)
+{
+    (void)state;
+    struct rig *r = with_fake_peer(HA_OPT_SIP_NIC_MONITORING);
+    r->n[0].cfg.n_vips = 1;
+    r->auto_vip = true;
+    r->peer.unavailable = true; /* no fit peer */
+    r->peer.status = HA_STATUS_SERVICE_UNAVAILABLE;
+    rig_start(r);
+    rig_advance(r, r->now + 250);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
+    size_t m = rig_mark(r);
+    rig_in(r, 0, in_nic(1, false));
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    assert_int_equal(S(r, 0)->last_reason, HA_REASON_SIP_NIC_FAILURE);
+    assert_false(rig_find(r, m, 0, HA_OUT_RUN_SCRIPT, 0)->o.u.script.up);
+    const struct rig_event *send = rig_find(r, m, 0, HA_OUT_PEER_SEND, 0);
+    assert_non_null(send);
+    assert_int_equal(send->o.u.peer.reason, HA_REASON_SIP_NIC_FAILURE);
+    /* not by TAKEOVER, election, becomePrimary, nor peer loss */
+    struct ha_input tk = takeover_msg(9, HA_REASON_SIP_TRAFFIC_LOST, 1);
+    rig_in(r, 0, tk);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    rig_in(r, 0, in_admin(HA_CMD_BECOME_PRIMARY));
+    assert_int_equal(S(r, 0)->admin_result, HA_RESULT_REFUSED);
+    rig_advance(r, r->now + 10000); /* two backups all along: no election of us */
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    r->link = false;
+    rig_advance(r, r->now + 5000);
+    assert_int_equal(S(r, 0)->peer_link, HA_LINK_DOWN);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    /* NIC back with the peer still lost: a fit backup takes over (I2), once the
+     * link had settle_ms to come back with the NIC */
+    rig_in(r, 0, in_nic(1, true));
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    rig_advance(r, r->now + 1500);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
+    assert_int_equal(S(r, 0)->last_reason, HA_REASON_PEER_LOST);
+    rig_free(r);
+
+    /* a configured primary whose SIP NIC is down before the role is decided */
+    r = with_fake_peer(HA_OPT_SIP_NIC_MONITORING);
+    r->link = false;
+    rig_start(r);
+    rig_in(r, 0, in_nic(1, false));
+    rig_advance(r, r->now + 5000);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    rig_free(r);
+}
+
+/* VIP-failed and traffic-lost primaries keep the old rule: only to a fit peer; and
+ * lost traffic does not go to a peer whose listener failed. */
+static void traffic_lost_not_handed_to_listener_failed_peer(void **state)
+{
+    (void)state;
+    struct rig *r = with_fake_peer(HA_OPT_SIP_PASS_CHECK);
+    r->peer.listener = HA_LISTENER_FAILED;
+    rig_start(r);
+    rig_in(r, 0, in_dn(0, false));
+    size_t m = rig_mark(r);
+    rig_advance(r, 1000 + 10 * T_MS);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
+    assert_int_equal(S(r, 0)->status, HA_STATUS_SERVICE_UNAVAILABLE);
+    assert_int_equal(rig_count(r, m, 0, HA_OUT_PEER_SEND), 0);
+    /* its listener binds: the next heartbeat hands over */
+    r->peer.listener = HA_LISTENER_BOUND;
+    rig_advance(r, r->now + 250);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    assert_int_equal(S(r, 0)->last_reason, HA_REASON_SIP_TRAFFIC_LOST);
+    rig_free(r);
+}
+
+/* The backup shows the primary's factor; the heartbeat carries ours; a factor that
+ * is not 0, 1, 2 or 4 makes the heartbeat malformed. */
+static void backup_adopts_the_primarys_backoff_factor(void **state)
+{
+    (void)state;
+    struct rig *r = with_fake_peer(HA_OPT_SIP_PASS_CHECK);
+    r->n[0].cfg.initial_role = HA_ROLE_BACKUP;
+    r->peer.role = HA_ROLE_PRIMARY;
+    r->peer.epoch = 3;
+    r->peer.backoff_factor = 4;
+    rig_start(r);
+    assert_int_equal(S(r, 0)->backoff_factor, 4);
+    assert_int_equal(S(r, 0)->oos_eff_s, 60);
+    struct ha_peer_state ps;
+    ha_peer_summary(E(r, 0), &ps);
+    assert_int_equal(ps.backoff_factor, 4);
+    assert_false(ps.hears_peer); /* the link's to fill */
+    r->peer.backoff_factor = 0; /* an older peer: ignored */
+    rig_advance(r, r->now + 250);
+    assert_int_equal(S(r, 0)->backoff_factor, 4);
+    r->peer.backoff_factor = 2;
+    rig_advance(r, r->now + 250);
+    assert_int_equal(S(r, 0)->backoff_factor, 2);
+    /* traffic the peer saw: 1 here too */
+    r->peer.sip_msgs += 5;
+    r->peer.backoff_factor = 1;
+    rig_advance(r, r->now + 250);
+    assert_int_equal(S(r, 0)->backoff_factor, 1);
+    uint32_t rejected = S(r, 0)->inputs_rejected;
+    struct ha_input bad = { .kind = HA_IN_PEER_STATE };
+    bad.u.peer = r->peer;
+    bad.u.peer.backoff_factor = 3;
+    rig_in(r, 0, bad);
+    assert_int_equal(S(r, 0)->inputs_rejected, rejected + 1);
+    rig_free(r);
+}
+
+/* A double switchover is any A->B->A without traffic, whatever the causes, except
+ * deliberate ones (operator, shutdown). */
+static void double_switchover_counts_any_cause_but_deliberate_ones(void **state)
+{
+    (void)state;
+    const struct { enum ha_reason out, back; int counted; } cases[] = {
+        { HA_REASON_LISTENER_BIND, HA_REASON_SIP_TRAFFIC_LOST, 1 },
+        { HA_REASON_SIP_TRAFFIC_LOST, HA_REASON_VIP_FAILURE, 1 },
+        { HA_REASON_ADMIN, HA_REASON_LISTENER_BIND, 0 },
+        { HA_REASON_LISTENER_BIND, HA_REASON_ADMIN, 0 },
+        { HA_REASON_LISTENER_BIND, HA_REASON_SHUTDOWN, 0 },
+    };
+    for (size_t k = 0; k < 5; k++) {
+        struct rig *r = with_fake_peer(0);
+        rig_start(r);
+        rig_advance(r, r->now + 250);
+        if (cases[k].out == HA_REASON_ADMIN)
+            rig_in(r, 0, in_admin(HA_CMD_SWITCHOVER));
+        else
+            rig_in(r, 0, in_flag(HA_IN_LISTENER, false));
+        assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+        rig_in(r, 0, in_flag(HA_IN_LISTENER, true));
+        struct ha_input tk = takeover_msg(5, cases[k].back, 1);
+        rig_in(r, 0, tk);
+        assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
+        assert_int_equal(S(r, 0)->double_switchovers, (uint32_t)cases[k].counted);
+        assert_int_equal(S(r, 0)->backoff_factor, cases[k].counted ? 2 : 1);
+        rig_free(r);
+    }
+}
+
+/* The SIP server dies after its listener was bound: the alarm is raised again (it
+ * was cleared), the handover rule applies; binding again clears nothing. */
+static void listener_lost_after_bound_is_a_failure(void **state)
+{
+    (void)state;
+    struct rig *r = with_fake_peer(0);
+    rig_start(r);
+    rig_in(r, 0, in_flag(HA_IN_LISTENER, true));
+    rig_advance(r, r->now + 250);
+    size_t m = rig_mark(r);
+    rig_in(r, 0, in_flag(HA_IN_LISTENER, false));
+    assert_int_equal(rig_notifs(r, m, 0, NOTIF_LISTENER_BIND_FAILURE), 1);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    rig_in(r, 0, in_flag(HA_IN_LISTENER, true));
+    assert_true(S(r, 0)->listener_alarm.active); /* bound again: the alarm stays */
+    assert_int_equal(rig_notifs(r, m, 0, NOTIF_ALARM_CLEARED), 0);
+    rig_in(r, 0, (struct ha_input){ .kind = HA_IN_ALARM_CLEAR });
+    rig_in(r, 0, in_flag(HA_IN_LISTENER, false)); /* dies again: raised again */
+    assert_int_equal(rig_notifs(r, m, 0, NOTIF_LISTENER_BIND_FAILURE), 2);
+    rig_in(r, 0, in_flag(HA_IN_LISTENER, false)); /* still active: not again */
+    assert_int_equal(rig_notifs(r, m, 0, NOTIF_LISTENER_BIND_FAILURE), 2);
+    rig_free(r);
+}
+
+/* NIC notifications carry the NIC's row, for either purpose. */
+static void nic_notifications_carry_their_row(void **state)
+{
+    (void)state;
+    struct rig *r = lone(HA_OPT_SIP_NIC_MONITORING | HA_OPT_TLIB_NIC_MONITORING);
+    rig_start(r);
+    size_t m = rig_mark(r);
+    rig_in(r, 0, in_nic(1, false));
+    rig_in(r, 0, in_nic(0, false));
+    rig_in(r, 0, in_nic(0, true));
+    rig_in(r, 0, in_nic(1, true));
+    const uint32_t rows[] = { 2, 1, 1, 2 };
+    const enum notif_id ids[] = { NOTIF_NIC_FAILURE, NOTIF_NIC_FAILURE, NOTIF_NIC_RECOVERY,
+                                  NOTIF_NIC_RECOVERY };
+    int k = 0;
+    for (size_t i = m; i < r->nlog; i++) {
+        const struct ha_output *o = &r->log[i].o;
+        if (o->kind != HA_OUT_NOTIFY || (o->u.notify.id != NOTIF_NIC_FAILURE &&
+                                         o->u.notify.id != NOTIF_NIC_RECOVERY))
+            continue;
+        assert_true(k < 4);
+        assert_int_equal(o->u.notify.id, ids[k]);
+        assert_int_equal(o->u.notify.row, rows[k]);
+        k++;
+    }
+    assert_int_equal(k, 4);
+    rig_free(r);
+}
+
+/* One-way link: the peer, primary in a newer term, cannot hear us — we step down;
+ * and even in an older term, since it could never yield to us. */
+static void primary_yields_to_a_primary_that_cannot_hear_it(void **state)
+{
+    (void)state;
+    for (uint32_t epoch = 0; epoch <= 2; epoch += 2) { /* ours is 1 */
+        struct rig *r = with_fake_peer(0);
+        rig_start(r);
+        r->peer.hears_peer = false;
+        r->peer.role = HA_ROLE_PRIMARY;
+        r->peer.epoch = epoch;
+        rig_advance(r, r->now + 250);
+        assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+        assert_int_equal(S(r, 0)->last_reason, HA_REASON_SPLIT_BRAIN);
+        rig_free(r);
+    }
+    /* unless that peer, cut from us and the arbiter, is the one to stand back */
+    struct rig *r = with_fake_peer(HA_OPT_CONTROL_VIP_SCRIPTS);
+    r->n[0].cfg.has_arbiter = true;
+    r->n[0].cfg.priority = 150;
+    rig_start(r);
+    r->peer.hears_peer = false;
+    r->peer.role = HA_ROLE_PRIMARY;
+    r->peer.epoch = 2;
+    r->peer.arbiter = HA_LINK_DOWN;
+    r->peer.options = HA_OPT_CONTROL_VIP_SCRIPTS;
+    rig_advance(r, r->now + 250);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
+    rig_free(r);
+}
+
+/* ---- graceful stop ------------------------------------------------------------------ */
+
+static struct ha_input in_shutdown(void)
+{
+    return (struct ha_input){ .kind = HA_IN_SHUTDOWN };
+}
+
+static void shutdown_primary_releases_then_sends_takeover(void **state)
+{
+    (void)state;
+    struct rig *r = with_fake_peer(HA_OPT_IPTAKEOVER_MONITORING);
+    r->n[0].cfg.n_vips = 2;
+    rig_start(r);
+    rig_advance(r, r->now + 250);
+    assert_false(ha_shutdown_done(E(r, 0)));
+    size_t m = rig_mark(r);
+    rig_in(r, 0, in_shutdown());
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    const struct rig_event *role = rig_find(r, m, 0, HA_OUT_ROLE, 0);
+    assert_int_equal(role->o.u.role.reason, HA_REASON_SHUTDOWN);
+    assert_int_equal(S(r, 0)->status, HA_STATUS_STOPPED);
+    const struct rig_event *st = rig_find(r, m, 0, HA_OUT_STATUS, 0);
+    assert_non_null(st);
+    assert_int_equal(st->o.u.status, HA_STATUS_STOPPED);
+    assert_int_equal(rig_count(r, m, 0, HA_OUT_STATUS), 1);
+    assert_int_equal(rig_count(r, m, 0, HA_OUT_RUN_SCRIPT), 2);
+    assert_int_equal(rig_count(r, m, 0, HA_OUT_PEER_SEND), 0);
+    assert_false(ha_shutdown_done(E(r, 0)));
+    struct ha_peer_state ps;
+    ha_peer_summary(E(r, 0), &ps);
+    assert_int_equal(ps.status, HA_STATUS_STOPPED);
+    assert_true(ps.unavailable);
+    /* everything but SCRIPT_DONE and TICK is ignored, and not refused */
+    size_t m2 = rig_mark(r);
+    rig_in(r, 0, in_nic(1, false));
+    rig_in(r, 0, in_flag(HA_IN_LISTENER, false));
+    rig_in(r, 0, in_admin(HA_CMD_BECOME_PRIMARY));
+    rig_in(r, 0, takeover_msg(9, HA_REASON_ADMIN, 1));
+    rig_in(r, 0, in_shutdown());
+    assert_int_equal(r->nlog, m2);
+    assert_int_equal(S(r, 0)->inputs_rejected, 0);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    rig_in(r, 0, in_done(0, 2, 0));
+    assert_int_equal(rig_count(r, m, 0, HA_OUT_PEER_SEND), 0); /* one still runs */
+    rig_in(r, 0, in_done(1, 2, 0));
+    const struct rig_event *send = rig_find(r, m, 0, HA_OUT_PEER_SEND, 0);
+    assert_non_null(send);
+    assert_int_equal(send->o.u.peer.cmd, HA_CMD_PEER_TAKEOVER);
+    assert_int_equal(send->o.u.peer.reason, HA_REASON_SHUTDOWN);
+    assert_true(ha_shutdown_done(E(r, 0)));
+    /* nothing more: no re-sends, no timers, never a role */
+    assert_int_equal(ha_next_deadline(E(r, 0)), UINT64_MAX);
+    r->link = false;
+    m = rig_mark(r);
+    rig_advance(r, r->now + 60000);
+    assert_int_equal(rig_count(r, m, 0, HA_OUT_PEER_SEND), 0);
+    assert_int_equal(rig_count(r, m, 0, HA_OUT_ROLE), 0);
+    rig_free(r);
+}
+
+static void shutdown_backup_and_peerless_primary(void **state)
+{
+    (void)state;
+    /* a backup just stops */
+    struct rig *r = with_fake_peer(0);
+    r->n[0].cfg.initial_role = HA_ROLE_BACKUP;
+    r->peer.role = HA_ROLE_PRIMARY;
+    rig_start(r);
+    size_t m = rig_mark(r);
+    rig_in(r, 0, in_shutdown());
+    assert_int_equal(rig_count(r, m, 0, HA_OUT_ROLE), 0);
+    assert_int_equal(rig_count(r, m, 0, HA_OUT_PEER_SEND), 0);
+    assert_int_equal(S(r, 0)->status, HA_STATUS_STOPPED);
+    assert_true(ha_shutdown_done(E(r, 0)));
+    r->link = false;
+    rig_advance(r, r->now + 10000); /* peer gone: still no role */
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    rig_free(r);
+
+    /* a peerless primary runs its down scripts; a hung one is waited for at most
+     * release_wait_ms */
+    r = lone(0);
+    r->n[0].cfg.n_vips = 1;
+    rig_start(r);
+    m = rig_mark(r);
+    rig_in(r, 0, in_shutdown());
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    assert_int_equal(rig_count(r, m, 0, HA_OUT_RUN_SCRIPT), 1);
+    assert_int_equal(rig_count(r, m, 0, HA_OUT_PEER_SEND), 0);
+    uint64_t t = r->now;
+    assert_false(ha_shutdown_done(E(r, 0)));
+    rig_advance(r, t + HA_DEFAULT_RELEASE_WAIT_MS - 1);
+    assert_false(ha_shutdown_done(E(r, 0)));
+    rig_advance(r, t + HA_DEFAULT_RELEASE_WAIT_MS);
+    assert_true(ha_shutdown_done(E(r, 0)));
+    rig_free(r);
+
+    /* during discovery: no role, done at once */
+    r = with_fake_peer(0);
+    r->link = false;
+    rig_start(r);
+    rig_in(r, 0, in_shutdown());
+    assert_true(ha_shutdown_done(E(r, 0)));
+    rig_advance(r, r->now + 10000);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_UNKNOWN);
+    assert_false(ha_shutdown_done(NULL));
+    rig_free(r);
+}
+
+static void takeover_from_a_resigning_peer_is_taken_at_once(void **state)
+{
+    (void)state;
+    struct rig *r = with_fake_peer(0);
+    r->n[0].cfg.initial_role = HA_ROLE_BACKUP;
+    r->peer.role = HA_ROLE_PRIMARY;
+    r->peer.epoch = 1;
+    rig_start(r);
+    rig_in(r, 0, takeover_msg(2, HA_REASON_SHUTDOWN, 1));
+    assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
+    assert_int_equal(S(r, 0)->last_reason, HA_REASON_SHUTDOWN);
+    assert_int_equal(S(r, 0)->epoch, 2);
     rig_free(r);
 }
 
@@ -1207,7 +1730,7 @@ int main(void)
         cmocka_unit_test(peer_loss_without_arbiter),
         cmocka_unit_test(stale_takeover_on_backup_is_ignored),
         cmocka_unit_test(peer_lost_input_is_immediate),
-        cmocka_unit_test(backup_without_quorum_does_not_take_over),
+        cmocka_unit_test(backup_alone_follows_the_seed_quorum_rule),
         cmocka_unit_test(startup_primary_defers_to_running_primary),
         cmocka_unit_test(startup_backup_alone_takes_over_after_timeout),
         cmocka_unit_test(admin_on_lone_engine),
@@ -1217,6 +1740,18 @@ int main(void)
         cmocka_unit_test(bad_input_changes_nothing),
         cmocka_unit_test(bad_config_is_refused),
         cmocka_unit_test(clock_going_back_counts_as_now),
+        cmocka_unit_test(settle_ms_apart_from_peer_timeout),
+        cmocka_unit_test(settle_ms_checked),
+        cmocka_unit_test(sip_nic_down_primary_steps_down_and_takes_nothing),
+        cmocka_unit_test(traffic_lost_not_handed_to_listener_failed_peer),
+        cmocka_unit_test(backup_adopts_the_primarys_backoff_factor),
+        cmocka_unit_test(double_switchover_counts_any_cause_but_deliberate_ones),
+        cmocka_unit_test(listener_lost_after_bound_is_a_failure),
+        cmocka_unit_test(nic_notifications_carry_their_row),
+        cmocka_unit_test(primary_yields_to_a_primary_that_cannot_hear_it),
+        cmocka_unit_test(shutdown_primary_releases_then_sends_takeover),
+        cmocka_unit_test(shutdown_backup_and_peerless_primary),
+        cmocka_unit_test(takeover_from_a_resigning_peer_is_taken_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

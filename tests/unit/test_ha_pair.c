@@ -221,12 +221,17 @@ static void split_brain_resolved_when_link_returns(void **state)
     rig_free(r);
 }
 
+/* With control-vip-scripts, the side cut from both peer and arbiter stands back
+ * when it would lose a split brain. (Changed: with the option off there is no
+ * quorum rule any more, so the partition uses the option and A ranks lower.) */
 static void partition_with_arbiter_keeps_one_primary(void **state)
 {
     (void)state;
-    struct rig *r = pair(0);
+    struct rig *r = pair(HA_OPT_CONTROL_VIP_SCRIPTS);
     r->n[0].cfg.has_arbiter = true;
     r->n[1].cfg.has_arbiter = true;
+    r->n[0].cfg.priority = 50;
+    r->one_primary = true;
     rig_start(r);
     rig_advance(r, r->now + 1000);
     /* A loses the network: neither B nor the arbiter; B still reaches the arbiter */
@@ -254,6 +259,34 @@ static void partition_with_arbiter_keeps_one_primary(void **state)
     rig_in(r, 0, in_flag(HA_IN_ARBITER, true));
     rig_advance(r, r->now + 5000);
     assert_int_equal(rig_count(r, m, -1, HA_OUT_ROLE), 0);
+    assert_int_equal(S(r, 1)->role, HA_ROLE_PRIMARY);
+    rig_free(r);
+}
+
+/* What an HTTP arbiter cannot prevent: the side cut from everything but ranking
+ * higher keeps the role (it cannot tell a dead peer from its own isolation) while
+ * the side that reaches the arbiter takes over. Two primaries until the network
+ * heals; then the newer term stays and exactly one remains. */
+static void isolated_winner_and_arbiter_side_both_lead_until_healed(void **state)
+{
+    (void)state;
+    struct rig *r = pair(HA_OPT_CONTROL_VIP_SCRIPTS);
+    r->n[0].cfg.has_arbiter = true;
+    r->n[1].cfg.has_arbiter = true;
+    rig_start(r);
+    rig_advance(r, r->now + 1000);
+    r->link = false;
+    r->n[0].arbiter_ok = false;
+    rig_in(r, 0, in_flag(HA_IN_ARBITER, false));
+    rig_advance(r, r->now + 5000);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
+    assert_int_equal(S(r, 1)->role, HA_ROLE_PRIMARY);
+    r->link = true;
+    r->n[0].arbiter_ok = true;
+    rig_in(r, 0, in_flag(HA_IN_ARBITER, true));
+    rig_advance(r, r->now + 1000);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    assert_int_equal(S(r, 0)->last_reason, HA_REASON_SPLIT_BRAIN);
     assert_int_equal(S(r, 1)->role, HA_ROLE_PRIMARY);
     rig_free(r);
 }
@@ -308,9 +341,264 @@ static void two_backups_elect_the_fitter_then_the_higher_priority(void **state)
     rig_free(r);
 }
 
+/* ---- fast heartbeats: I1-I4 ------------------------------------------------------- */
+
+/* The HA link every 20 ms, peer lost after 60 ms, as the UDP link will run it. */
+static struct rig *fast_pair(unsigned options)
+{
+    struct rig *r = pair(options);
+    r->hb_ms = 20;
+    for (int i = 0; i < 2; i++)
+        r->n[i].cfg.peer_timeout_ms = 60;
+    r->one_primary = true;
+    return r;
+}
+
+/* Samples the pair every 10 ms until `t`: never two primaries (one_primary), and
+ * returns the first time at which exactly one was primary with both alive. */
+static uint64_t sample_until(struct rig *r, uint64_t t)
+{
+    uint64_t first = 0;
+    while (r->now < t) {
+        rig_advance(r, r->now + 10);
+        int n = (S(r, 0)->role == HA_ROLE_PRIMARY) + (S(r, 1)->role == HA_ROLE_PRIMARY);
+        if (n == 1 && !first)
+            first = r->now;
+    }
+    return first;
+}
+
+/* The measured failure: SIP NIC down on the primary with the HA link on that NIC.
+ * The primary steps down at once (I1); the backup, hearing nothing, takes over by
+ * peer loss within 60 ms (I2); when the NIC returns nothing moves back (I3). */
+static void sip_nic_down_with_the_link_on_it(void **state)
+{
+    (void)state;
+    struct rig *r = fast_pair(HA_OPT_SIP_NIC_MONITORING);
+    r->n[0].cfg.n_vips = 1;
+    r->n[1].cfg.n_vips = 1;
+    r->auto_vip = true;
+    rig_start(r);
+    sample_until(r, r->now + 500);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
+    uint64_t t0 = r->now;
+    r->link = false;
+    rig_in(r, 0, in_nic(1, false));
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    assert_int_equal(S(r, 0)->last_reason, HA_REASON_SIP_NIC_FAILURE);
+    sample_until(r, t0 + 60 + 20);
+    assert_int_equal(S(r, 1)->role, HA_ROLE_PRIMARY);
+    assert_int_equal(S(r, 1)->last_reason, HA_REASON_PEER_LOST);
+    sample_until(r, t0 + 5000);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP); /* alone, but unfit */
+    size_t m = rig_mark(r);
+    rig_in(r, 0, in_nic(1, true));
+    r->link = true;
+    sample_until(r, r->now + 5000);
+    assert_int_equal(rig_count(r, m, -1, HA_OUT_ROLE), 0);
+    assert_int_equal(S(r, 1)->role, HA_ROLE_PRIMARY);
+    assert_int_equal(S(r, 0)->peer_link, HA_LINK_UP);
+    assert_int_equal(rig_notifs(r, 0, -1, NOTIF_SPLIT_BRAIN_DETECTED), 0);
+    rig_free(r);
+}
+
+/* The measured storm: A sees no SIP traffic while B's listener cannot bind (80
+ * switchovers in 10 minutes before). A does not hand lost traffic to a peer whose
+ * listener failed; B, if it holds the role, hands it to A once. Bound: at most 2
+ * switchovers in 10 virtual minutes, whichever side fails first. */
+static void mixed_storm_is_bounded(void **state)
+{
+    (void)state;
+    for (int b_first = 0; b_first < 2; b_first++) {
+        struct rig *r = fast_pair(HA_OPT_SIP_PASS_CHECK);
+        rig_start(r);
+        rig_advance(r, r->now + 100);
+        if (b_first)
+            rig_in(r, 1, in_admin(HA_CMD_SWITCHOVER)); /* B primary when it fails */
+        rig_advance(r, r->now + 100);
+        size_t m = rig_mark(r);
+        uint32_t before = S(r, 0)->switchovers;
+        rig_in(r, 1, in_flag(HA_IN_LISTENER, false));
+        all_dns_out(r);
+        rig_advance(r, r->now + 600000);
+        uint32_t n = S(r, 0)->switchovers - before;
+        assert_true(n <= 2);
+        assert_true(rig_count(r, m, -1, HA_OUT_ROLE) <= 4);
+        assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY); /* the one with a listener */
+        assert_int_equal(S(r, 0)->status, HA_STATUS_SERVICE_UNAVAILABLE);
+        rig_free(r);
+    }
+}
+
+/* Two failing listeners slow down like lost traffic: T_l, T_l, 2T_l, 2T_l, 4T_l. */
+static void failing_listeners_back_off(void **state)
+{
+    (void)state;
+    struct rig *r = fast_pair(0);
+    rig_start(r);
+    rig_in(r, 1, in_flag(HA_IN_LISTENER, false));
+    rig_advance(r, r->now + 100);
+    uint64_t t1 = r->now;
+    size_t m = rig_mark(r);
+    rig_in(r, 0, in_flag(HA_IN_LISTENER, false));
+    rig_advance(r, t1 + 5000 * 25);
+    uint64_t t[16];
+    int who[16];
+    size_t n = primary_times(r, m, t, who, 16);
+    const uint64_t f[] = { 1, 1, 2, 2, 4, 4 };
+    assert_true(n >= 6);
+    assert_int_equal(t[0], t1 + 5000);
+    for (size_t k = 1; k < 6; k++)
+        assert_int_equal(t[k] - t[k - 1], 5000 * f[k]);
+    assert_int_equal(S(r, 0)->backoff_factor, 4);
+    assert_int_equal(S(r, 1)->backoff_factor, 4);
+    rig_free(r);
+}
+
+/* The backup shows the primary's factor (it used to show 1 while the primary ran
+ * at 2T). */
+static void backoff_factor_is_the_pairs(void **state)
+{
+    (void)state;
+    struct rig *r = pair(HA_OPT_SIP_PASS_CHECK);
+    rig_start(r);
+    all_dns_out(r);
+    uint64_t end = r->now + 12 * T_MS;
+    int checked = 0;
+    while (r->now < end) {
+        rig_advance(r, r->now + 1000);
+        uint64_t a = S(r, 0)->last_switchover, b = S(r, 1)->last_switchover;
+        if (r->now - (a > b ? a : b) < 600)
+            continue; /* a heartbeat after the switchover */
+        assert_int_equal(S(r, 0)->backoff_factor, S(r, 1)->backoff_factor);
+        checked += S(r, 0)->backoff_factor > 1;
+    }
+    assert_true(checked > 0);
+    struct ha_peer_state ps;
+    ha_peer_summary(E(r, 0), &ps);
+    assert_int_equal(ps.backoff_factor, S(r, 0)->backoff_factor);
+    rig_free(r);
+}
+
+/* Both lose the arbiter and the link. control-vip-scripts on: the seed's rule
+ * leaves exactly one primary. Off: no quorum rule, both lead (what no arbiter can
+ * prevent) until the link returns; then exactly one. Never none. */
+static void both_lose_arbiter_and_link(void **state)
+{
+    (void)state;
+    for (int cvs = 0; cvs < 2; cvs++) {
+        for (int a_primary = 0; a_primary < 2; a_primary++) {
+            struct rig *r = fast_pair(cvs ? HA_OPT_CONTROL_VIP_SCRIPTS : 0);
+            r->one_primary = cvs;
+            r->n[0].cfg.has_arbiter = true;
+            r->n[1].cfg.has_arbiter = true;
+            r->n[0].cfg.priority = 50; /* A would lose a split brain */
+            rig_start(r);
+            rig_advance(r, r->now + 100);
+            if (!a_primary)
+                rig_in(r, 1, in_admin(HA_CMD_SWITCHOVER));
+            rig_advance(r, r->now + 100);
+            r->link = false;
+            for (int i = 0; i < 2; i++) {
+                r->n[i].arbiter_ok = false;
+                rig_in(r, i, in_flag(HA_IN_ARBITER, false));
+            }
+            rig_advance(r, r->now + 5000);
+            assert_int_equal(S(r, 1)->role, HA_ROLE_PRIMARY);
+            assert_int_equal(S(r, 0)->role, cvs ? HA_ROLE_BACKUP : HA_ROLE_PRIMARY);
+            r->link = true;
+            rig_advance(r, r->now + 2000);
+            int n = (S(r, 0)->role == HA_ROLE_PRIMARY) + (S(r, 1)->role == HA_ROLE_PRIMARY);
+            assert_int_equal(n, 1);
+            rig_free(r);
+        }
+    }
+}
+
+/* A link that works one way. B does not hear A: B takes over by peer loss, A hears
+ * B primary in a newer term and steps down. A does not hear B: A, primary, keeps
+ * the role, B stays backup. Either way one primary, and it stays. */
+static void one_way_link(void **state)
+{
+    (void)state;
+    for (int muted = 0; muted < 2; muted++) {
+        for (int cvs = 0; cvs < 2; cvs++) {
+            struct rig *r = fast_pair(cvs ? HA_OPT_CONTROL_VIP_SCRIPTS : 0);
+            r->one_primary = false; /* the peer-loss takeover overlaps for a heartbeat */
+            r->n[0].cfg.has_arbiter = cvs;
+            r->n[1].cfg.has_arbiter = cvs;
+            rig_start(r);
+            rig_advance(r, r->now + 200);
+            if (cvs) /* and the arbiter is gone for both */
+                for (int i = 0; i < 2; i++) {
+                    r->n[i].arbiter_ok = false;
+                    rig_in(r, i, in_flag(HA_IN_ARBITER, false));
+                }
+            r->mute[muted] = true;
+            rig_advance(r, r->now + 2000);
+            int p = S(r, 0)->role == HA_ROLE_PRIMARY ? 0 : 1;
+            assert_int_equal(S(r, 1 - p)->role, HA_ROLE_BACKUP);
+            assert_int_equal(S(r, p)->role, HA_ROLE_PRIMARY);
+            size_t m = rig_mark(r);
+            r->one_primary = true;
+            rig_advance(r, r->now + 60000);
+            assert_int_equal(rig_count(r, m, -1, HA_OUT_ROLE), 0);
+            /* both ways again: still one, no failback */
+            r->mute[muted] = false;
+            rig_advance(r, r->now + 5000);
+            assert_int_equal(rig_count(r, m, -1, HA_OUT_ROLE), 0);
+            rig_free(r);
+        }
+    }
+}
+
+/* Graceful stop of the primary: the peer takes over on the TAKEOVER, not after a
+ * peer timeout, and the pair never has two primaries or none for long. */
+static void shutdown_hands_over_at_once(void **state)
+{
+    (void)state;
+    struct rig *r = fast_pair(0);
+    r->n[0].cfg.n_vips = 1;
+    r->n[1].cfg.n_vips = 1;
+    r->n[0].cfg.peer_timeout_ms = 1500; /* slow loss: only the TAKEOVER can be quick */
+    r->n[1].cfg.peer_timeout_ms = 1500;
+    r->auto_vip = true;
+    rig_start(r);
+    rig_advance(r, r->now + 500);
+    uint64_t t0 = r->now;
+    rig_in(r, 0, (struct ha_input){ .kind = HA_IN_SHUTDOWN });
+    assert_int_equal(S(r, 1)->role, HA_ROLE_PRIMARY);
+    assert_int_equal(S(r, 1)->last_reason, HA_REASON_SHUTDOWN);
+    assert_int_equal(r->now, t0);
+    assert_true(ha_shutdown_done(E(r, 0)));
+    r->n[0].alive = false; /* the adapter exits */
+    size_t m = rig_mark(r);
+    rig_advance(r, r->now + 10000);
+    assert_int_equal(rig_count(r, m, -1, HA_OUT_ROLE), 0);
+    /* back up: it joins as backup */
+    rig_restart(r, 0, S(r, 0)->epoch);
+    rig_advance(r, r->now + 3000);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    assert_int_equal(S(r, 1)->role, HA_ROLE_PRIMARY);
+    rig_free(r);
+
+    /* the TAKEOVER is lost: the backup sees a stopped peer and elects itself */
+    r = fast_pair(0);
+    rig_start(r);
+    rig_advance(r, r->now + 500);
+    r->mute[0] = true;
+    rig_in(r, 0, (struct ha_input){ .kind = HA_IN_SHUTDOWN });
+    r->mute[0] = false;
+    rig_advance(r, r->now + 1500 + 100);
+    assert_int_equal(S(r, 1)->role, HA_ROLE_PRIMARY);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    rig_free(r);
+}
+
 /* ---- randomized ------------------------------------------------------------------- */
 
 static uint64_t rng_state;
+static unsigned seen_stopped, seen_one_way, seen_fast; /* the new paths were taken */
 
 static uint32_t rnd(uint32_t n)
 {
@@ -335,6 +623,13 @@ static void random_config(struct rig *r)
         nd->cfg.alarm_autoclear_ms = rnd(2) * 10000;
         nd->cfg.initial_role = rnd(4) == 0 ? (enum ha_role)(2 + rnd(2))
                                             : (i == 0 ? HA_ROLE_PRIMARY : HA_ROLE_BACKUP);
+    }
+    if (rnd(4) == 0) { /* the fast UDP link: heartbeat 20 ms, lost after 60 ms */
+        r->hb_ms = 20;
+        for (int i = 0; i < 2; i++) {
+            r->n[i].cfg.peer_timeout_ms = 60;
+            r->n[i].cfg.settle_ms = 250 * (1 + rnd(4));
+        }
     }
 }
 
@@ -364,7 +659,7 @@ static void random_action(struct rig *r)
 {
     int i = (int)rnd(2);
     struct rig_node *nd = &r->n[i];
-    switch (rnd(20)) {
+    switch (rnd(23)) {
     case 0: case 1: case 2: case 3: case 4:
         rig_advance(r, r->now + rnd(3000));
         break;
@@ -418,10 +713,25 @@ static void random_action(struct rig *r)
             rig_in(r, i, in);
         }
         break;
+    case 19:
+        if (nd->alive && rnd(3) == 0)
+            rig_in(r, i, (struct ha_input){ .kind = HA_IN_SHUTDOWN });
+        break;
+    case 20: /* one direction of the link fails or heals */
+        if (r->mute[i] || rnd(3) == 0)
+            r->mute[i] = !r->mute[i];
+        break;
     default:
         rig_heartbeat(r);
         break;
     }
+    for (int k = 0; k < 2; k++) { /* a stopped node's adapter exits */
+        if (r->n[k].alive && ha_shutdown_done(E(r, k))) {
+            r->n[k].alive = false;
+            seen_stopped++;
+        }
+    }
+    seen_one_way += r->link && r->mute[0] != r->mute[1];
 }
 
 /* Once both engines have each other's current state and reach the arbiter, there
@@ -429,7 +739,8 @@ static void random_action(struct rig *r)
  * change mid-exchange, e.g. a restarted side deciding its role, needs one more). */
 static void check_pair(struct rig *r)
 {
-    if (!r->link || !r->n[0].alive || !r->n[1].alive || !r->n[0].arbiter_ok || !r->n[1].arbiter_ok)
+    if (!r->link || r->mute[0] || r->mute[1] || !r->n[0].alive || !r->n[1].alive ||
+        !r->n[0].arbiter_ok || !r->n[1].arbiter_ok)
         return;
     for (int round = 0; round < 2; round++) {
         size_t m = rig_mark(r);
@@ -438,14 +749,23 @@ static void check_pair(struct rig *r)
             break;
     }
     assert_false(S(r, 0)->role == HA_ROLE_PRIMARY && S(r, 1)->role == HA_ROLE_PRIMARY);
+    /* I4: the backoff factor is the pair's. A side that saw traffic since the last
+     * exchange can differ for one more round (its reset reaches the primary). */
+    size_t m = rig_mark(r);
+    rig_heartbeat(r);
+    bool one = (S(r, 0)->role == HA_ROLE_PRIMARY) != (S(r, 1)->role == HA_ROLE_PRIMARY);
+    bool stopping = S(r, 0)->status == HA_STATUS_STOPPED || S(r, 1)->status == HA_STATUS_STOPPED;
+    if (one && !stopping && rig_count(r, m, -1, HA_OUT_ROLE) == 0)
+        assert_int_equal(S(r, 0)->backoff_factor, S(r, 1)->backoff_factor);
 }
 
 /* Everything healthy again: the pair settles on exactly one primary. */
 static void heal_and_check(struct rig *r)
 {
     r->link = true;
+    r->mute[0] = r->mute[1] = false;
     for (int i = 0; i < 2; i++) {
-        if (!r->n[i].alive)
+        if (!r->n[i].alive || S(r, i)->status == HA_STATUS_STOPPED)
             rig_restart(r, i, S(r, i)->epoch);
         r->n[i].arbiter_ok = true;
         rig_in(r, i, in_flag(HA_IN_ARBITER, true));
@@ -480,6 +800,7 @@ static void randomized_pair_invariants(void **state)
             random_action(r);
             check_pair(r);
         }
+        seen_fast += r->hb_ms == 20;
         r->nlog = 0;
         heal_and_check(r);
         if (r->max_step_outputs > worst)
@@ -487,6 +808,7 @@ static void randomized_pair_invariants(void **state)
         rig_free(r);
     }
     assert_true(worst > 0 && worst <= HA_MAX_OUTPUTS);
+    assert_true(seen_stopped > 50 && seen_one_way > 1000 && seen_fast > 20);
 }
 
 /* Worst output burst: a role change with every VIP of a full config. */
@@ -513,8 +835,16 @@ int main(void)
         cmocka_unit_test(listener_failing_on_both_alternates_until_one_binds),
         cmocka_unit_test(split_brain_resolved_when_link_returns),
         cmocka_unit_test(partition_with_arbiter_keeps_one_primary),
+        cmocka_unit_test(isolated_winner_and_arbiter_side_both_lead_until_healed),
         cmocka_unit_test(killed_primary_backup_takes_over_at_timeout),
         cmocka_unit_test(two_backups_elect_the_fitter_then_the_higher_priority),
+        cmocka_unit_test(sip_nic_down_with_the_link_on_it),
+        cmocka_unit_test(mixed_storm_is_bounded),
+        cmocka_unit_test(failing_listeners_back_off),
+        cmocka_unit_test(backoff_factor_is_the_pairs),
+        cmocka_unit_test(both_lose_arbiter_and_link),
+        cmocka_unit_test(one_way_link),
+        cmocka_unit_test(shutdown_hands_over_at_once),
         cmocka_unit_test(randomized_pair_invariants),
         cmocka_unit_test(full_vip_role_change_fits),
     };

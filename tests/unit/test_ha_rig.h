@@ -1,7 +1,9 @@
 /* test_ha_rig.h — a virtual world for HA engine tests: one or two engines, a
- * virtual clock, an HA link that carries heartbeats (PEER_STATE) and PEER_SEND
- * messages between them, or a scripted fake peer for a lone engine, and optional
- * VIP scripts that succeed at once. Every step is checked against the engine's
+ * virtual clock, an HA link that carries heartbeats (PEER_STATE, with hears_peer
+ * filled in as the real link does) and PEER_SEND messages between them, either
+ * direction of which can be cut (`mute`), or a scripted fake peer for a lone
+ * engine, and optional VIP scripts that succeed at once. With `one_primary` set,
+ * two live primaries at any instant fail the test. Every step is checked against the engine's
  * invariants (one NOTIF_ROLE_CHANGE per ROLE output, valid roles, outputs within
  * HA_MAX_OUTPUTS, a next deadline in the future). Included by test_ha_*.c only. */
 #ifndef TEST_HA_RIG_H
@@ -47,6 +49,8 @@ struct rig {
     struct rig_node n[2];
     int nodes;                /* 1 or 2 */
     bool link;                /* node 0 <-> node 1 (or fake peer -> node 0) up */
+    bool mute[2];             /* what node i sends is lost (a one-way link) */
+    bool one_primary;         /* assert: never two live primaries at once */
     bool fake_peer;           /* node 0 hears `peer` every hb_ms */
     struct ha_peer_state peer;
     bool auto_vip;            /* RUN_SCRIPT succeeds: SCRIPT_DONE 0 and VIP_STATE follow */
@@ -94,7 +98,8 @@ static inline struct rig *rig_new(int nodes, bool with_peer)
     r->peer = (struct ha_peer_state){ .role = HA_ROLE_BACKUP, .status = HA_STATUS_RUNNING,
                                       .epoch = 0, .priority = 100, .index = 2,
                                       .listener = HA_LISTENER_BOUND,
-                                      .arbiter = HA_LINK_NOT_CONFIGURED };
+                                      .arbiter = HA_LINK_NOT_CONFIGURED,
+                                      .backoff_factor = 1, .hears_peer = true };
     return r;
 }
 
@@ -138,6 +143,12 @@ static inline void rig_check_step(struct rig *r, int who, const struct ha_output
     assert_true(s->backoff_factor == 1 || s->backoff_factor == 2 || s->backoff_factor == 4);
     assert_int_equal(s->oos_eff_s, s->oos_base_s * s->backoff_factor);
     assert_int_equal(s->outputs_dropped, 0);
+    /* I1: with a peer to lead instead, a node whose SIP NIC is down never leads; a
+     * stopping node never leads */
+    if (r->n[who].cfg.has_peer && (s->causes & HA_CAUSE_SIP_NIC_DOWN))
+        assert_int_not_equal(s->role, HA_ROLE_PRIMARY);
+    if (s->status == HA_STATUS_STOPPED)
+        assert_int_not_equal(s->role, HA_ROLE_PRIMARY);
     assert_true(n <= HA_MAX_OUTPUTS);
     assert_true(ha_next_deadline(E(r, who)) > r->now);
     if (n > r->max_step_outputs)
@@ -160,7 +171,8 @@ static inline void rig_route(struct rig *r, int who, const struct ha_output *o)
         for (size_t v = 0; v < S(r, who)->n_vips; v++)
             assert_true(!S(r, who)->vips[v].running || r->now >= E(r, who)->p.ho_wait_until);
     }
-    if (o->kind == HA_OUT_PEER_SEND && r->nodes == 2 && r->link && r->n[1 - who].alive) {
+    if (o->kind == HA_OUT_PEER_SEND && r->nodes == 2 && r->link && !r->mute[who] &&
+        r->n[1 - who].alive) {
         struct ha_input in = { .kind = HA_IN_ADMIN };
         in.u.admin = o->u.peer;
         rig_push(r, 1 - who, &in);
@@ -189,6 +201,8 @@ static inline size_t rig_step1(struct rig *r, int who, const struct ha_input *in
     for (size_t k = 0; k < n; k++)
         rig_route(r, who, &out[k]);
     assert_int_equal(r->last_role[who], S(r, who)->role);
+    if (r->one_primary && r->nodes == 2 && r->n[0].alive && r->n[1].alive)
+        assert_false(S(r, 0)->role == HA_ROLE_PRIMARY && S(r, 1)->role == HA_ROLE_PRIMARY);
     return n;
 }
 
@@ -222,10 +236,11 @@ static inline void rig_heartbeat(struct rig *r)
     if (r->nodes != 2)
         return;
     for (int i = 0; i < 2; i++) {
-        if (!r->n[i].alive || !r->n[1 - i].alive)
+        if (!r->n[i].alive || !r->n[1 - i].alive || r->mute[i])
             continue;
         struct ha_input in = { .kind = HA_IN_PEER_STATE };
         ha_peer_summary(E(r, i), &in.u.peer);
+        in.u.peer.hears_peer = !r->mute[1 - i]; /* what the link would say */
         rig_in(r, 1 - i, in);
     }
 }

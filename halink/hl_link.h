@@ -1,0 +1,121 @@
+/* hl_link.h — the HA link: the two agents of a pair exchange authenticated UDP
+ * datagrams (hl_wire.h; protocol in halink/README.md) on the agent's loop.
+ *
+ *  - Heartbeat: a HELLO every interval_ms carrying hl_set_state's state, our view
+ *    "I hear you" and our contact generation; at once when role, status, epoch or
+ *    unavailable change. Every accepted HELLO of the peer -> on_state.
+ *  - Messages: hl_send_msg sends TAKEOVER/RELEASE at once and twice more, one
+ *    interval apart; the receiver delivers each message id once (on_msg).
+ *  - Contacts: the side with hl_pull_contacts(l, true) copies the peer's local
+ *    contacts in full passes (CONTACT_REQ / CONTACT_DATA) whenever the peer's
+ *    generation (or process) differs from the last one fully synced; the other side
+ *    answers from contacts_after.
+ *  - Bad datagrams change nothing; they are counted per reason and logged at most
+ *    once per reason per 10 s. Send errors are counted and logged the same way.
+ *
+ * Nothing blocks; nothing is allocated per datagram. Callbacks are optional and run
+ * from the loop only, never from inside hl_open, hl_set_state, hl_send_msg,
+ * hl_contacts_changed or hl_pull_contacts (so the engine is never re-entered from its
+ * own output). hl_close may be called anywhere, also from a callback: no callback
+ * follows it, and the memory is released before control returns to the loop. */
+#ifndef SIPHA_HL_LINK_H
+#define SIPHA_HL_LINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ha_engine.h"
+#include "hl_wire.h"
+#include "loop.h"
+
+#define HL_DEFAULT_INTERVAL_MS 20u
+#define HL_DEFAULT_MISS_COUNT 3u
+#define HL_MSG_REPEATS 2u        /* repeats after the first send of a message */
+#define HL_PASS_MIN_GAP_MS 1000u /* full contact passes start at most this often */
+#define HL_REQ_TIMEOUT_MIN_MS 100u
+#define HL_REQ_RETRIES 5u        /* re-sends of one CONTACT_REQ before the pass is dropped */
+#define HL_LOG_GAP_MS 10000u     /* one log line per reason per this long */
+#define HL_RX_BURST 64u          /* datagrams read per wakeup at most */
+
+struct hl_config {
+    const char *local;       /* "IP:PORT" or "[IPv6]:PORT" to bind (port 0 = any) */
+    const char *peer;        /* "IP:PORT" or "[IPv6]:PORT" of the peer, same family */
+    const char *key_file;    /* hl_key.h */
+    uint32_t self_index, peer_index; /* 1..255, different */
+    uint32_t interval_ms;    /* heartbeat period, 10..10000, 0 = 20 */
+    uint32_t miss_count;     /* 2..100, 0 = 3: HELLOs missed before we say "not hearing" */
+};
+
+/* One contact row of ours (origin local) for the peer. The strings must stay valid
+ * until control returns to the loop (the link encodes them right after
+ * contacts_after returns, and keeps no pointer). */
+struct hl_contact {
+    uint32_t row;            /* > 0, strictly increasing in one answer */
+    const char *aor, *uri;   /* NUL-terminated; longer than 255 bytes = skipped */
+    uint32_t expiry_s;
+};
+
+struct hl_callbacks {
+    /* Every accepted HELLO; ps->index = peer_index, ps->hears_peer = the peer hears us. */
+    void (*on_state)(void *ctx, const struct ha_peer_state *ps);
+    /* TAKEOVER or RELEASE, each message id once. */
+    void (*on_msg)(void *ctx, const struct ha_peer_msg *m);
+    /* The answering side: up to max of our rows of origin local with row >
+     * after_row, in row order; returns how many it wrote. */
+    size_t (*contacts_after)(void *ctx, uint32_t after_row, struct hl_contact *out, size_t max);
+    /* The pulling side: one contact of the peer. */
+    void (*on_contact)(void *ctx, const char *aor, const char *uri, uint32_t expiry_s);
+    /* A full pass ended: every contact the peer held when it began (and still holds)
+     * was delivered since the pass began; drop synced contacts not delivered. */
+    void (*on_contacts_done)(void *ctx);
+    /* A log line (priority LOG_*); never on the normal path of a datagram. */
+    void (*on_log)(void *ctx, int priority, const char *text);
+};
+
+struct hl_counters {
+    uint64_t dgrams_in, dgrams_out;       /* accepted / sent */
+    uint64_t hellos_in, hellos_out;
+    uint64_t msgs_in, msgs_out;           /* delivered once / datagrams incl. repeats */
+    uint64_t msgs_dup;                    /* repeats of a delivered message id */
+    uint64_t contacts_in, contacts_out;   /* rows delivered / rows sent */
+    uint64_t contact_reqs_in, contact_reqs_out, contact_resends;
+    uint64_t passes_done, passes_dropped; /* full passes ended / abandoned */
+    uint64_t rows_skipped;                /* our rows too long to send */
+    uint64_t stale;                       /* authentic but out of context (late answer) */
+    uint64_t send_errors;                 /* sendto failed (EAGAIN, ENETUNREACH, ...) */
+    uint64_t encode_errors;               /* a state/message value out of range: not sent */
+    uint64_t rejected[HL_E_COUNT];        /* per enum hl_err; [HL_OK] unused */
+    uint32_t peer_contact_gen, peer_contact_count; /* as in the peer's last HELLO */
+};
+
+struct hl_link;
+
+/* Loads the key, binds the socket and starts the heartbeat timer (HELLOs go out
+ * once hl_set_state was called). Returns 0, or -1 with a message in err. */
+int hl_open(struct hl_link **out, struct loop *lp, const struct hl_config *cfg,
+            const struct hl_callbacks *cb, void *ctx, char *err, size_t errlen);
+void hl_close(struct hl_link *l);
+
+/* What our HELLOs carry (index and hears_peer are ignored: the link fills them). A
+ * change of role, status, epoch or unavailable sends a HELLO at once. */
+void hl_set_state(struct hl_link *l, const struct ha_peer_state *self);
+
+/* HA_CMD_PEER_TAKEOVER or HA_CMD_PEER_RELEASE: 0 when sent (or at least queued for
+ * its repeats), -1 for any other command or a field out of range. */
+int hl_send_msg(struct hl_link *l, const struct ha_peer_msg *m);
+
+/* Our contacts changed: bump the generation our HELLOs carry, with the new count. */
+void hl_contacts_changed(struct hl_link *l, uint32_t count);
+
+/* Enable on the backup: full passes whenever the peer's generation or process
+ * differs from the last fully synced. Disabling drops a pass in progress; enabling
+ * again forces a new full pass. */
+void hl_pull_contacts(struct hl_link *l, bool enable);
+
+void hl_get_counters(const struct hl_link *l, struct hl_counters *c);
+
+/* The bound local port (useful with port 0), or -1. */
+int hl_local_port(const struct hl_link *l);
+
+#endif
