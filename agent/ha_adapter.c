@@ -151,7 +151,7 @@ static void apply_output(struct agent *a, const struct ha_output *o, char *role_
         ha_scripts_run(a, o->u.script.idx, o->u.script.up, o->u.script.seq);
         break;
     case HA_OUT_NOTIFY:
-        if (o->u.notify.id == NOTIF_SPLIT_BRAIN_RESOLVED)
+        if (o->u.notify.id == NOTIF_SPLIT_BRAIN_RESOLVED || o->u.notify.id == NOTIF_PEER_FOUND)
             vipkeep_reannounce(a);
         if (o->u.notify.id == NOTIF_ALARM_CLEARED)
             engine_cleared_alarm(a, (enum notif_id)o->u.notify.row);

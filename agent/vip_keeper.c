@@ -37,24 +37,34 @@ static void set_lifetime(struct vip_keeper *k, size_t i)
         log_vip(k->a, LOG_WARNING, i, "cannot renew its lifetime", err);
 }
 
-static void announce(struct vip_keeper *k, size_t i)
+static void announce(struct vip_keeper *k, size_t i, unsigned count)
 {
     const struct config_vip *v = &k->a->cfg.vips[i];
     char err[256];
-    if (k->a->cfg.announce_count == 0)
+    if (count == 0)
         return;
-    if (vipann_announce(k->ann, v->interface, &v->addr, k->a->cfg.announce_count,
+    if (vipann_announce(k->ann, v->interface, &v->addr, count,
                         k->a->cfg.announce_interval_ms, err, sizeof(err)) != 0)
         log_vip(k->a, LOG_WARNING, i, "cannot announce it", err);
 }
 
+/* While the peer is not heard, the peer's host may still hold the VIP (a frozen or
+ * crashed agent, until the VIP's lifetime ends; a partition) and answer ARP for it,
+ * so a client may turn to it: one announcement per tick brings clients back. */
 static void on_renew(void *arg)
 {
     struct vip_keeper *k = arg;
-    k->renew_timer = loop_timer_add(k->a->loop, k->renew_ms, on_renew, k);
-    for (size_t i = 0; i < k->a->cfg.n_vips; i++)
-        if (k->held[i])
+    struct agent *a = k->a;
+    k->renew_timer = loop_timer_add(a->loop, k->renew_ms, on_renew, k);
+    bool peer_unheard = a->cfg.has_peer && a->inst.peer_link != LINK_UP;
+    for (size_t i = 0; i < a->cfg.n_vips; i++) {
+        if (!k->held[i])
+            continue;
+        if (k->lft)
             set_lifetime(k, i);
+        if (peer_unheard && a->cfg.announce_count && !vipann_active(k->ann, &a->cfg.vips[i].addr))
+            announce(k, i, 1);
+    }
 }
 
 static void on_announce_error(void *ctx, const struct sipha_addr *addr, const char *ifname,
@@ -89,14 +99,15 @@ int vipkeep_start(struct agent *a)
     k->ann = vipann_new(a->loop, on_announce_error, k);
     if (!k->ann)
         goto fail;
+    /* Renewed three times per lifetime: two renewals may fail (a busy host) before
+     * the VIP would expire under a live agent. */
+    k->renew_ms = 1000u;
     if (a->cfg.vip_lifetime_s) {
         if (!(k->lft = viplft_open(err, sizeof(err))))
             goto fail;
-        /* Renewed three times per lifetime: two renewals may fail (a busy host)
-         * before the VIP would expire under a live agent. */
         k->renew_ms = a->cfg.vip_lifetime_s * 1000u / 3u;
-        k->renew_timer = loop_timer_add(a->loop, k->renew_ms, on_renew, k);
     }
+    k->renew_timer = loop_timer_add(a->loop, k->renew_ms, on_renew, k);
     return 0;
 fail:
     snmp_log(LOG_ERR, "sipha[%u]: VIP keeper: %s\n", a->inst.index, err[0] ? err : "out of memory");
@@ -131,7 +142,7 @@ void vipkeep_sync(struct agent *a, const struct ha_state *st)
         if (hold && !k->held[i]) {
             if (k->lft)
                 set_lifetime(k, i);
-            announce(k, i);
+            announce(k, i, a->cfg.announce_count);
         } else if (!hold && k->held[i]) {
             vipann_cancel(k->ann, &a->cfg.vips[i].addr);
         }
@@ -146,5 +157,5 @@ void vipkeep_reannounce(struct agent *a)
         return;
     for (size_t i = 0; i < a->cfg.n_vips; i++)
         if (k->held[i])
-            announce(k, i);
+            announce(k, i, a->cfg.announce_count);
 }

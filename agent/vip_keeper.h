@@ -15,8 +15,9 @@ void vipkeep_stop(struct agent *a);
 /* After every engine step: announce VIPs that just became present on the primary,
  * put their lifetime on them, forget them on the backup. */
 void vipkeep_sync(struct agent *a, const struct ha_state *st);
-/* A two-primary episode ended with this instance primary: announce again, since
- * clients may have followed the other host's announcements meanwhile. */
+/* A two-primary episode ended, or the peer is heard again, with this instance
+ * primary: announce again, since clients may have turned to the other host (its
+ * announcements, or its kernel answering ARP for a VIP it still held). */
 void vipkeep_reannounce(struct agent *a);
 
 #endif

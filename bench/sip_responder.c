@@ -3,7 +3,12 @@
  * OPTIONS request with "200 OK", copying Via, From, To, Call-ID and CSeq (what a
  * probe's response is matched on). Anything else is counted and ignored.
  *
- *   sip_responder [-s STATSFILE] ADDR:PORT [ADDR:PORT...]     (IPv4 only)
+ *   sip_responder [-s STATSFILE] [-n NAME] ADDR:PORT [ADDR:PORT...]     (IPv4 only)
+ *
+ * -n NAME adds "Server: NAME" to every 200 OK, so that a client (tests/hosts/
+ * pair_probe) can tell which host of a pair answered. Every socket is bound with
+ * IP_FREEBIND: a host's responder can hold VIP:PORT before the VIP is on the host
+ * (it answers as soon as the address arrives, as a SIP server bound to the VIP would).
  *
  * SIGUSR1 writes "requests answered ignored" to STATSFILE (or stderr); SIGTERM and
  * SIGINT end it. Batched with recvmmsg/sendmmsg so that 10,000 probes a second cost
@@ -58,8 +63,9 @@ static size_t copy_header(const char *req, size_t len, const char *name, char *o
     return 0;
 }
 
-/* Builds the 200 OK for an OPTIONS request; returns its length, 0 = do not answer. */
-static size_t build_answer(const char *req, size_t len, char *out, size_t room)
+/* Builds the 200 OK for an OPTIONS request; returns its length, 0 = do not answer.
+ * server: the Server header line ("Server: NAME\r\n") or "". */
+static size_t build_answer(const char *req, size_t len, const char *server, char *out, size_t room)
 {
     static const char *hdrs[] = { "Via", "From", "To", "Call-ID", "CSeq" };
     static const char head[] = "SIP/2.0 200 OK\r\n";
@@ -74,10 +80,25 @@ static size_t build_answer(const char *req, size_t len, char *out, size_t room)
             return 0;
         n += c;
     }
-    if (n + sizeof(tail) > room)
+    size_t sl = strlen(server);
+    if (n + sl + sizeof(tail) > room)
         return 0;
+    memcpy(out + n, server, sl);
+    n += sl;
     memcpy(out + n, tail, sizeof(tail) - 1);
     return n + sizeof(tail) - 1;
+}
+
+/* A Server name goes into a header line: printable, no spaces or line breaks. */
+static int valid_name(const char *n)
+{
+    size_t l = strlen(n);
+    if (l == 0 || l > 64)
+        return 0;
+    for (size_t i = 0; i < l; i++)
+        if (n[i] <= ' ' || n[i] > '~')
+            return 0;
+    return 1;
 }
 
 static int open_sock(const char *spec)
@@ -99,6 +120,8 @@ static int open_sock(const char *spec)
     int big = 4 << 20;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+    int one = 1; /* bind the VIP before it is on the host */
+    setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
     if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
         fprintf(stderr, "sip_responder: bind %s: %s\n", spec, strerror(errno));
         if (fd >= 0)
@@ -109,7 +132,7 @@ static int open_sock(const char *spec)
 }
 
 /* One batch: receive up to BATCH datagrams, answer the OPTIONS among them. */
-static void serve_batch(int fd, struct counters *c)
+static void serve_batch(int fd, const char *server, struct counters *c)
 {
     static char in[BATCH][PKT], out[BATCH][PKT];
     static struct sockaddr_in from[BATCH];
@@ -127,7 +150,7 @@ static void serve_batch(int fd, struct counters *c)
     int k = 0;
     for (int i = 0; i < n; i++) {
         c->requests++;
-        size_t len = build_answer(in[i], rm[i].msg_len, out[k], PKT);
+        size_t len = build_answer(in[i], rm[i].msg_len, server, out[k], PKT);
         if (len == 0) {
             c->ignored++;
             continue;
@@ -160,13 +183,19 @@ static void dump(const char *path, const struct counters *c)
 int main(int argc, char **argv)
 {
     const char *stats = NULL;
+    char server[96] = "";
     int opt;
-    while ((opt = getopt(argc, argv, "s:")) != -1) {
-        if (opt != 's') {
-            fprintf(stderr, "usage: sip_responder [-s STATSFILE] ADDR:PORT...\n");
+    while ((opt = getopt(argc, argv, "s:n:")) != -1) {
+        if (opt == 's') {
+            stats = optarg;
+        } else if (opt == 'n' && valid_name(optarg)) {
+            snprintf(server, sizeof(server), "Server: %s\r\n", optarg);
+        } else {
+            if (opt == 'n')
+                fprintf(stderr, "sip_responder: -n: 1 to 64 printable characters, no spaces\n");
+            fprintf(stderr, "usage: sip_responder [-s STATSFILE] [-n NAME] ADDR:PORT...\n");
             return 2;
         }
-        stats = optarg;
     }
     struct pollfd pfd[MAX_SOCKS];
     int nfd = 0;
@@ -177,7 +206,7 @@ int main(int argc, char **argv)
         pfd[nfd++] = (struct pollfd){ .fd = fd, .events = POLLIN };
     }
     if (nfd == 0) {
-        fprintf(stderr, "usage: sip_responder [-s STATSFILE] ADDR:PORT...\n");
+        fprintf(stderr, "usage: sip_responder [-s STATSFILE] [-n NAME] ADDR:PORT...\n");
         return 2;
     }
     struct sigaction sa = { .sa_handler = on_stop };
@@ -195,7 +224,7 @@ int main(int argc, char **argv)
             continue;
         for (int i = 0; i < nfd; i++)
             if (pfd[i].revents & POLLIN)
-                serve_batch(pfd[i].fd, &c);
+                serve_batch(pfd[i].fd, server, &c);
     }
     dump(stats, &c);
     return 0;

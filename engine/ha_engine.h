@@ -281,6 +281,10 @@ struct ha_priv {
     bool peer_fresh;             /* a PEER_STATE arrived since our last role change */
     uint64_t arbiter_up_since;   /* taking over without the peer waits settle_ms after
                                     the arbiter came back, as for the peer */
+    uint64_t peer_deaf_since;    /* the peer's heartbeats say it does not hear us, since
+                                    (0 = it hears us): a one-way link only after
+                                    peer_timeout_ms of it, since both sides of a healing
+                                    link say so for their first heartbeats */
     uint64_t nic_fit_since;      /* a NIC that made it unfit came back (0 = never): the
                                     link on it gets settle_ms to bring the peer back */
     /* sip-pass-check and backoff */

@@ -34,6 +34,10 @@ void ha_peer_state_in(struct ha_engine *e, const struct ha_peer_state *ps)
     e->p.peer_msgs_known = true;
     e->st.peer_last_seen = e->p.now;
     e->p.peer_fresh = true;
+    if (e->st.peer_link != HA_LINK_UP || ps->hears_peer)
+        e->p.peer_deaf_since = ps->hears_peer ? 0 : e->p.now;
+    else if (!e->p.peer_deaf_since)
+        e->p.peer_deaf_since = e->p.now;
     set_link(e, HA_LINK_UP);
     if (moved)
         ha_traffic_peer_seen(e);
@@ -163,13 +167,20 @@ static bool peer_yields_alone(const struct ha_engine *e)
 /* Which of two primaries steps down. Both sides compute the same answer from the
  * same facts: control-vip-scripts with a lost arbiter on either side decides by
  * priority alone (the seed's rule), otherwise the newer epoch wins first. Ties:
- * higher priority, then lower index, stays. A peer that cannot hear us can never
+ * higher priority, then lower index, stays. A peer that has not heard us for a
+ * whole peer timeout while we hear it (a one-way link; not the first heartbeats of
+ * a link that heals, which both say "not hearing yet") can never
  * yield to us, so we yield to it unless its own peer-lost rule makes it step down:
  * otherwise a one-way link would keep two primaries forever. */
+static bool peer_deaf(const struct ha_engine *e)
+{
+    return e->p.peer_deaf_since && e->p.now >= e->p.peer_deaf_since + e->p.peer_timeout_ms;
+}
+
 static bool self_yields(const struct ha_engine *e)
 {
     const struct ha_peer_state *p = &e->st.peer;
-    if (!p->hears_peer)
+    if (peer_deaf(e))
         return !peer_yields_alone(e);
     bool cvs = arbiter_lost_cvs(e->st.options, e->st.arbiter) ||
                arbiter_lost_cvs(p->options, p->arbiter);
@@ -211,5 +222,9 @@ uint64_t ha_peer_deadline(const struct ha_engine *e)
         d = e->p.now; /* the role is decided on the next step */
     if (backup_alone(e))
         d = ha_min_u64(d, alone_ok_at(e));
+    /* two primaries, the peer deaf to us: the one-way rule applies from then on */
+    if (e->st.role == HA_ROLE_PRIMARY && e->st.peer.role == HA_ROLE_PRIMARY &&
+        e->p.peer_deaf_since && !peer_deaf(e))
+        d = ha_min_u64(d, e->p.peer_deaf_since + e->p.peer_timeout_ms);
     return d;
 }

@@ -1426,8 +1426,10 @@ static void nic_notifications_carry_their_row(void **state)
     rig_free(r);
 }
 
-/* One-way link: the peer, primary in a newer term, cannot hear us — we step down;
- * and even in an older term, since it could never yield to us. */
+/* One-way link: the peer, primary in a newer term, has not heard us for a whole peer
+ * timeout — we step down; and even in an older term, since it could never yield to
+ * us. (Its first heartbeats after a link heals say "not hearing" too: those alone
+ * decide nothing, see split_after_heal_is_decided_by_epoch.) */
 static void primary_yields_to_a_primary_that_cannot_hear_it(void **state)
 {
     (void)state;
@@ -1437,7 +1439,7 @@ static void primary_yields_to_a_primary_that_cannot_hear_it(void **state)
         r->peer.hears_peer = false;
         r->peer.role = HA_ROLE_PRIMARY;
         r->peer.epoch = epoch;
-        rig_advance(r, r->now + 250);
+        rig_advance(r, r->now + 2000); /* deaf for a whole peer timeout */
         assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
         assert_int_equal(S(r, 0)->last_reason, HA_REASON_SPLIT_BRAIN);
         rig_free(r);
@@ -1452,7 +1454,26 @@ static void primary_yields_to_a_primary_that_cannot_hear_it(void **state)
     r->peer.epoch = 2;
     r->peer.arbiter = HA_LINK_DOWN;
     r->peer.options = HA_OPT_CONTROL_VIP_SCRIPTS;
-    rig_advance(r, r->now + 250);
+    rig_advance(r, r->now + 2000); /* deaf for a whole peer timeout */
+    assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
+    rig_free(r);
+}
+
+/* A link that heals: each side's first heartbeats say "not hearing you yet". The
+ * split brain is then decided by epoch as usual, not by the one-way rule (which
+ * would make both step down and leave nobody primary until the election). */
+static void split_after_heal_is_decided_by_epoch(void **state)
+{
+    (void)state;
+    struct rig *r = with_fake_peer(0);
+    rig_start(r);
+    r->peer.role = HA_ROLE_PRIMARY;
+    r->peer.epoch = 0; /* older than ours (1) */
+    r->peer.hears_peer = false;
+    rig_advance(r, r->now + 40); /* under the 1500 ms peer timeout */
+    assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
+    r->peer.hears_peer = true;
+    rig_advance(r, r->now + 2000);
     assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
     rig_free(r);
 }
@@ -1749,6 +1770,7 @@ int main(void)
         cmocka_unit_test(listener_lost_after_bound_is_a_failure),
         cmocka_unit_test(nic_notifications_carry_their_row),
         cmocka_unit_test(primary_yields_to_a_primary_that_cannot_hear_it),
+        cmocka_unit_test(split_after_heal_is_decided_by_epoch),
         cmocka_unit_test(shutdown_primary_releases_then_sends_takeover),
         cmocka_unit_test(shutdown_backup_and_peerless_primary),
         cmocka_unit_test(takeover_from_a_resigning_peer_is_taken_at_once),

@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR disable=SC2034 # HN_* settings are read by lib_netns.sh
+# test_fault_matrix.sh — the HA pair under every fault of the matrix, each case on a
+# freshly started pair (hosts a and b of lib_netns.sh, each with its own snmpd,
+# sipha-agent and SIP server stand-in; client c). For its whole duration pair_probe
+# samples both hosts' roles (SNMP) and VIPs (kernel events) every 10 ms while a client
+# in c sends a SIP OPTIONS to the VIP every 10 ms; analyze_samples.py then fails the
+# case on any sample after the detection allowance that breaks
+#   I1  at most one primary, the VIP on at most one host (a crashed or frozen agent's
+#       VIP is allowed until its lifetime ends: vip-lifetime 3 s + 1 s), or
+#   I2  no primary while a host is fit,
+# on a wrong end state, and on a service gap (fault -> first answer from the new
+# primary) over the case's bound. One table at the end. Root only.
+#
+# Unless a case says otherwise the HA link shares the SIP NIC (the one-NIC
+# deployment: cutting sip0 cuts the link too), heartbeat 20 ms x 3 misses.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+if [ "$(id -u)" -ne 0 ]; then
+  echo "SKIPPED: needs root (network namespaces)"
+  echo "test_fault_matrix: 0 passed, 0 failed, 1 skipped"
+  exit 0
+fi
+for tool in ip ss nft snmpd snmptrapd snmpget snmpset sipp python3 cc; do
+  command -v "$tool" >/dev/null || { echo "FAIL  test_fault_matrix: '$tool' is missing (make deps)"; exit 1; }
+done
+[ -x "$ROOT/build/sipha-agent" ] || { echo "FAIL  test_fault_matrix: build/sipha-agent missing (make)"; exit 1; }
+# shellcheck source=../agent/lib.sh
+source "$ROOT/tests/agent/lib.sh"
+# shellcheck source=lib_netns.sh
+source "$HERE/lib_netns.sh"
+
+TOOLS=$ROOT/build/hosts
+mkdir -p "$TOOLS"
+cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror "$HERE/pair_probe.c" -o "$TOOLS/pair_probe" \
+  -lnetsnmp -lmnl || { echo "FAIL  test_fault_matrix: cannot build pair_probe"; exit 1; }
+cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror "$ROOT/bench/sip_responder.c" \
+  -o "$TOOLS/sip_responder" || { echo "FAIL  test_fault_matrix: cannot build sip_responder"; exit 1; }
+
+hn_setup || { echo "FAIL  test_fault_matrix: cannot build the namespaces"; exit 1; }
+cd "$T" || exit 1
+hn_start_trapd || { echo "FAIL  snmptrapd did not start"; exit 1; }
+for h in a b; do hn_start_snmpd "$h" || { echo "FAIL  snmpd on $h"; exit 1; }; done
+hn_start_sipp c "$HN_C_SIP" "$HN_DN_PORT" || { echo "FAIL  service DN (sipp) in c"; exit 1; }
+hn_learn siphaInstRole || { echo "FAIL  cannot translate siphaInstRole"; exit 1; }
+
+# --- the pair ----------------------------------------------------------------------
+declare -A RESP_PID=()
+# The SIP server stand-in of HOST: answers OPTIONS on its SIP address (the listener the
+# agent watches) and on the VIP (freebind: before the VIP is there), naming itself.
+start_responder() {
+  hn_bg "$1" "$T/$1/resp.out" "$TOOLS/sip_responder" -n "$1" \
+    "${HN_SIP_IP[$1]}:$HN_SIP_PORT" "$HN_VIP:$HN_SIP_PORT"
+  RESP_PID[$1]=$HN_PID
+  t_wait 5 hn_udp_bound "$1" "${HN_SIP_IP[$1]}" "$HN_SIP_PORT"
+}
+stop_agents() {
+  local h
+  for h in a b; do [ -n "${HN_AGENT_PID[$h]:-}" ] && kill -CONT "${HN_AGENT_PID[$h]}" 2>/dev/null; done
+  for h in a b; do [ -n "${HN_AGENT_PID[$h]:-}" ] && kill -TERM "${HN_AGENT_PID[$h]}" 2>/dev/null; done
+  for h in a b; do
+    [ -n "${HN_AGENT_PID[$h]:-}" ] || continue
+    t_wait 6 hn_gone "${HN_AGENT_PID[$h]}" || kill -9 "${HN_AGENT_PID[$h]}" 2>/dev/null
+    HN_AGENT_PID[$h]=
+  done
+}
+hn_gone() { ! kill -0 "$1" 2>/dev/null; }
+roles_are() { [ "$(hn_roles)" = "$1" ]; }
+vip_only_on() { [ "$(hn_vips)" = "$1" ]; }
+pair_ready() { roles_are primary/backup && vip_only_on a && is_up a && is_up b; }
+is_up() { [ "$(hn_get "$1" siphaInstPeerLinkState)" = up ]; }
+# fresh_pair — clean slate: no fault left, no agent, no VIP, no state; a primary, b backup
+fresh_pair() {
+  stop_agents
+  local h
+  for h in a b; do
+    ip -n "$(hn_ns "$h")" link set sip0 up
+    ip -n "$(hn_ns "$h")" link set ha0 up
+    ip netns exec "$(hn_ns "$h")" nft delete table inet matrix 2>/dev/null
+    ip -n "$(hn_ns "$h")" addr del "$HN_VIP/$HN_VIP_PLEN" dev sip0 2>/dev/null
+    rm -rf "$T/$h/state"; mkdir -p "$T/$h/state"
+    [ -n "${RESP_PID[$h]:-}" ] && kill -0 "${RESP_PID[$h]}" 2>/dev/null || start_responder "$h"
+  done
+  hn_instance_conf a primary
+  hn_instance_conf b backup
+  hn_start_agent a && hn_start_agent b || return 1
+  t_wait 15 pair_ready
+}
+
+# --- one case ------------------------------------------------------------------------
+ROWS=() CASES_PASS=0 CASES_FAIL=0
+# run_case NAME SECONDS FAULT-FUNC UNDO-FUNC ANALYZE-ARGS...
+#   the probe runs SECONDS; the fault is injected 1 s in (FAULT-FUNC sets FAULT_MS);
+#   UNDO-FUNC (or -) runs once the probe has ended.
+run_case() {
+  local name=$1 secs=$2 fault=$3 undo=$4; shift 4
+  echo "== case: $name"
+  if ! fresh_pair; then
+    CASES_FAIL=$((CASES_FAIL + 1)); ROWS+=("| $name | pair did not form ($(hn_roles), VIP on $(hn_vips)) | FAIL |")
+    hn_dump; return
+  fi
+  local out="$T/probe-${name// /_}.txt"
+  "$TOOLS/pair_probe" -a "$HN_A" -b "$HN_B" -c "$HN_C" -v "$HN_VIP" -i sip0 \
+    -k "$COMMUNITY" -A "${HN_OID[siphaInstRole]}.1" -B "${HN_OID[siphaInstRole]}.2" \
+    -d "$secs" -p 10 -o "$out" 2>"$out.err" &
+  local probe=$!
+  sleep 1
+  # a random phase of the heartbeat: the fault lands anywhere in a 20 ms period
+  sleep "0.0$((RANDOM % 20 + 10))"
+  FAULT_MS=
+  "$fault"
+  [ -n "$FAULT_MS" ] || FAULT_MS=$(hn_now_ms)
+  wait "$probe"
+  [ "$undo" = - ] || "$undo"
+  local row rc
+  row=$(python3 "$HERE/analyze_samples.py" "$out" --case "$name" --fault-ms "$FAULT_MS" "$@" --format md)
+  rc=$?
+  echo "$row"
+  ROWS+=("$(grep '^|' <<<"$row" | tail -n 1)")
+  if [ "$rc" -eq 0 ]; then CASES_PASS=$((CASES_PASS + 1)); t_pass "case $name"
+  else CASES_FAIL=$((CASES_FAIL + 1)); t_fail "case $name"; hn_dump; fi
+}
+now_ms() { hn_now_ms; }
+
+# --- faults --------------------------------------------------------------------------
+f_set_switchover() {
+  FAULT_MS=$(now_ms)
+  hn_v3 snmpset a "SIPHA-MIB::siphaInstAdminCommand.1" i switchover >/dev/null 2>&1
+}
+f_nic_down() { FAULT_MS=$(now_ms); ip -n "$HN_A" link set sip0 down; }
+u_nic_up() { ip -n "$HN_A" link set sip0 up; }
+f_nic_flap() {
+  FAULT_MS=$(now_ms)
+  local i
+  for i in 1 2 3 4 5; do
+    ip -n "$HN_A" link set sip0 down; sleep 0.2
+    ip -n "$HN_A" link set sip0 up; sleep 0.2
+  done
+}
+f_kill9() { FAULT_MS=$(now_ms); kill -9 "${HN_AGENT_PID[a]}"; }
+f_term() { FAULT_MS=$(now_ms); kill -TERM "${HN_AGENT_PID[a]}"; }
+f_stop5() { FAULT_MS=$(now_ms); kill -STOP "${HN_AGENT_PID[a]}"; sleep 5; kill -CONT "${HN_AGENT_PID[a]}"; }
+f_listener_kill() { FAULT_MS=$(now_ms); kill -9 "${RESP_PID[a]}"; RESP_PID[a]=; }
+f_vip_del() { FAULT_MS=$(now_ms); ip -n "$HN_A" addr del "$HN_VIP/$HN_VIP_PLEN" dev sip0; }
+# one-way: a's datagrams to b are dropped on a's way out (b hears nothing, a hears b)
+f_oneway() {
+  FAULT_MS=$(now_ms)
+  ip netns exec "$HN_A" nft -f - <<NFT
+table inet matrix {
+  chain out { type filter hook output priority 0; udp dport $HN_HALINK_PORT drop; }
+}
+NFT
+}
+u_nft() { ip netns exec "$HN_A" nft delete table inet matrix 2>/dev/null; }
+f_partition() { FAULT_MS=$(now_ms); ip -n "$HN_A" link set ha0 down; ip -n "$HN_B" link set ha0 down; }
+u_partition() { ip -n "$HN_A" link set ha0 up; ip -n "$HN_B" link set ha0 up; }
+f_partition_heal() { f_partition; sleep 2; u_partition; }
+
+# --- the matrix ----------------------------------------------------------------------
+# Bounds: detection allowance 150 ms for faults the agents see at once (SET, NIC,
+# SIGTERM), 250 ms where the backup must first miss heartbeats (kill -9, link cut);
+# service gap <= 150 ms for SET, SIP NIC down, SIGTERM and kill -9.
+HN_HALINK=shared
+run_case "SET switchover" 4 f_set_switchover - \
+  --expect primary=b --allow-ms 150 --max-gap-ms 150 --require-neigh
+run_case "SIP NIC down, HA link shared" 4 f_nic_down u_nic_up \
+  --expect primary=b --fit b --allow-ms 250 --max-gap-ms 150 --require-neigh
+HN_HALINK=own
+run_case "SIP NIC down, HA link own NIC" 4 f_nic_down u_nic_up \
+  --expect primary=b --fit b --allow-ms 150 --max-gap-ms 150 --require-neigh
+HN_HALINK=shared
+run_case "SIP NIC flapping every 200 ms" 5 f_nic_flap - \
+  --expect primary=b --allow-ms 250 --max-gap-ms 150 --require-neigh
+run_case "kill -9 of the primary agent" 6 f_kill9 - \
+  --expect primary=b --fit b --allow-ms 250 --allow-both-vip-until-ms 4000 --max-gap-ms 150 --require-neigh
+run_case "SIGTERM of the primary agent" 4 f_term - \
+  --expect primary=b --fit b --allow-ms 150 --max-gap-ms 150 --require-neigh
+run_case "SIGSTOP 5 s, SIGCONT" 9 f_stop5 - \
+  --expect primary=b --allow-ms 250 --allow-both-vip-until-ms 5200 --require-neigh
+run_case "listener process killed" 5 f_listener_kill - \
+  --expect primary=b --fit b --allow-ms 1500 --max-gap-ms 1500 --require-neigh
+run_case "VIP deleted by hand" 4 f_vip_del - \
+  --expect primary=a --allow-ms 500 --max-gap-ms 500
+run_case "one-way HA link loss (a to b)" 5 f_oneway u_nft \
+  --expect primary=b --allow-ms 400 --require-neigh
+HN_HALINK=own
+run_case "full partition 2 s, no arbiter" 6 f_partition_heal - \
+  --expect primary=any --allow-ms 2600 --require-neigh
+
+stop_agents
+echo
+echo "| case | expected | observed | worst sample | fault→VIP ms | service gap ms | longest unanswered | neigh→primary | settle ms | role '?' samples | result |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
+for r in "${ROWS[@]}"; do echo "$r"; done
+echo "matrix: $CASES_PASS passed, $CASES_FAIL failed"
+t_summary
