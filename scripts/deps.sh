@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config libsnmp-dev snmpd snmp snmptrapd libxml2-dev libxml2-utils
       libcurl4-openssl-dev libcmocka-dev libmnl-dev smitools sip-tester iproute2 valgrind
-      procps psmisc curl python3)
+      procps psmisc curl python3 nftables keepalived)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
