@@ -18,10 +18,13 @@ for round in 1 2 3; do
   kill -9 "$SNMPD_PID"; wait "$SNMPD_PID" 2>/dev/null
   rm -f "$AGENTX"
   traps_before=$(grep -c '^TRAP' "$T/traps.log")
-  # While the master is away the HA link (through the same snmpd) is down too: each
-  # agent loses its peer and says so — into its queue. A reload must not disturb it.
+  # The HA link does not go through the master, so its loss alone loses no peer.
+  # Agent 2 frozen for half a second while the master is away: agent 1 loses its
+  # peer and says so — into its queue. A reload must not disturb it.
   kill -HUP "$AGENT_PID_1"
-  sleep 3
+  sleep 1
+  kill -STOP "$AGENT_PID_2"; sleep 0.5; kill -CONT "$AGENT_PID_2"
+  sleep 1.5
   t_check "round $round: agents alive without master" kill -0 "$AGENT_PID_1" "$AGENT_PID_2"
   start=$(date +%s.%N)
   t_start_snmpd || exit 1

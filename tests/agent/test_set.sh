@@ -50,7 +50,7 @@ t_set_err "priority is read-only" "notWritable\|noAccess" "$P::siphaInstPriority
 t_set_err "admin none(1) refused" "wrongValue" "$P::siphaInstAdminCommand.1" i 1
 t_set_err "admin 7 refused" "wrongValue" "$P::siphaInstAdminCommand.1" i 7
 t_set_err "admin 5 (not an operator command) refused" "wrongValue" "$P::siphaInstAdminCommand.1" i 5
-t_set_err "HA link counter is read-only" "notWritable\\|noAccess" "$P::siphaInstHaLinkIn.1" c64 5
+t_set_err "HA link counter is read-only" "notWritable\\|noAccess" "$P::siphaInstHaLinkIn.1" u 5
 t_set_err "admin wrong type" "wrongType" "$P::siphaInstAdminCommand.1" s switchover
 t_eq "role unchanged by refused commands" primary "$(t_get_v2 "$P::siphaInstRole.1")"
 # A lone instance (no peer configured) has nobody to hand the role to: the SET is
