@@ -11,7 +11,13 @@ Median: the middle run (mean of the two middle ones for an even N). p90: nearest
 rank on the worse side — for a lower-is-better figure the value 90 % of runs are at
 or under, for a higher-is-better one (OP ">=") the value 90 % of runs reach.
 The result compares the median with the target (targets are p50 targets), except
-OP "max<=", which every run must meet.
+OP "max<=", which every run must meet, and OP "p95<=", which the nearest-rank 95th
+percentile must meet. OP and TARGET may list several comma-separated checks that all
+must hold, e.g. OP "<=,p95<=" with TARGET "60,100".
+
+When the records hold both sipha's failover figures (bench/b_failover.sh, keys
+failover_*) and keepalived's (bench/b_keepalived.sh, keys keepalived_*), the table is
+followed by one that puts them side by side (median, p95, max).
 """
 import math
 import os
@@ -33,13 +39,62 @@ def p90(vals, op):
     return s[len(s) - 1 - rank] if op == ">=" else s[rank]
 
 
+def p95(vals):
+    s = sorted(vals)
+    return s[max(0, math.ceil(0.95 * len(s)) - 1)]
+
+
+def check(op, t, vals):
+    m = median(vals)
+    return {"<=": lambda: m <= t, "<": lambda: m < t, ">=": lambda: m >= t,
+            "max<=": lambda: max(vals) <= t, "p95<=": lambda: p95(vals) <= t}[op]()
+
+
 def verdict(op, target, vals):
     if not op or not vals:
         return "—"
-    t = float(target)
-    m = median(vals)
-    ok = {"<=": m <= t, "<": m < t, ">=": m >= t, "max<=": max(vals) <= t}[op]
+    ops = op.split(",")
+    targets = [float(t) for t in target.split(",")]
+    if len(targets) != len(ops):
+        return "**FAIL** (bad target)"
+    ok = all(check(o, t, vals) for o, t in zip(ops, targets))
     return "PASS" if ok else "**FAIL**"
+
+
+# sipha's failover figure beside keepalived's (bench/b_failover.sh, bench/b_keepalived.sh)
+SIDE_BY_SIDE = [
+    ("SIP NIC down on the primary (one NIC) → VIP on the backup", "failover_nic_shared_vip", "keepalived_nic_vip"),
+    ("SIP NIC down on the primary (one NIC) → first answer", "failover_nic_shared_answer", "keepalived_nic_answer"),
+    ("SIP NIC down, HA link on its own NIC → VIP on the backup", "failover_nic_own_vip", ""),
+    ("kill -9 of the primary's daemon → VIP on the backup", "failover_kill_vip", "keepalived_kill_vip"),
+    ("kill -9 of the primary's daemon → first answer", "failover_kill_answer", "keepalived_kill_answer"),
+    ("SIGTERM of the primary's daemon → VIP on the backup", "failover_term_vip", "keepalived_term_vip"),
+    ("SIGTERM of the primary's daemon → first answer", "failover_term_answer", "keepalived_term_answer"),
+    ("SET switchover (accepted) → VIP on the peer", "failover_set_vip", ""),
+    ("idle CPU % of a core per host", "failover_idle_cpu", "keepalived_idle_cpu"),
+    ("idle PSS per host (kB)", "failover_pss", "keepalived_pss"),
+]
+
+
+def side_by_side(recs):
+    by_key = {r["key"]: r for r in recs}
+    if not any(k.startswith("failover_") for k in by_key) or \
+            not any(k.startswith("keepalived_") for k in by_key):
+        return []
+
+    def cell(key):
+        r = by_key.get(key)
+        if not key or not r or not r["vals"]:
+            return "—"
+        v = r["vals"]
+        return "%s / %s / %s (N %d)" % (fmt(median(v)), fmt(p95(v)), fmt(max(v)), len(v))
+
+    lines = ["", "## Failover: sipha beside keepalived (median / p95 / max)", "",
+             "| figure | sipha | keepalived VRRPv3 (advert 0.1 s) |", "|---|---|---|"]
+    for title, sk, kk in SIDE_BY_SIDE:
+        if sk in by_key or kk in by_key:
+            lines.append("| %s | %s | %s |" % (title, cell(sk), cell(kk)))
+    return lines
 
 
 def fmt(v):
@@ -144,6 +199,7 @@ def table(records, out, sections):
     lines.append("")
     lines.append("%d figure(s) with a target missed." % fails if fails
                  else "Every figure with a target met it.")
+    lines += side_by_side(recs)
     text = "\n".join(lines) + "\n"
     with open(out, "w", encoding="utf-8") as f:
         f.write(text)

@@ -2,7 +2,7 @@
 # bench/run.sh — the sipha benchmarks (`make bench`): real measurements of the
 # targets of the product brief (§6), each repeated, reported as median and p90.
 #
-#   bench/run.sh [SECTION...]     SECTION: walk idle ns reconnect probe (default: all)
+#   bench/run.sh [SECTION...]     SECTION: walk idle ns reconnect probe ha (default: all)
 #   BENCH_QUICK=1 bench/run.sh    fewer repetitions, to try the scripts out
 #
 # Builds its helpers (bench/*.c) into build/bench/. Writes bench/results.md (the table: target, median, p90, N, PASS/FAIL) and prints
@@ -16,15 +16,19 @@ export ROOT BUILD BENCH_BIN=$BUILD/bench
 export BENCH_STARTED BENCH_LOAD_START
 BENCH_STARTED=$(date '+%Y-%m-%d %H:%M:%S %Z')
 BENCH_LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-ALL=(walk idle ns reconnect probe)
+ALL=(walk idle ns reconnect probe ha)
 SECTIONS=("$@")
 [ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=("${ALL[@]}")
-# Upper bound on each section's run time (they take far less).
-declare -A LIMIT=([walk]=300 [idle]=120 [ns]=300 [reconnect]=200 [probe]=150)
-declare -A SCRIPT=([walk]=b_walk.sh [idle]=b_idle.sh [ns]=b_ns.sh [reconnect]=b_reconnect.sh [probe]=b_probe.sh)
+# Upper bound on each script's run time (they take far less).
+declare -A LIMIT=([walk]=300 [idle]=120 [ns]=300 [reconnect]=200 [probe]=150 [ha]=600)
+# A section runs its scripts in order, in the same run (ha: sipha, then keepalived on
+# the same topology, so the table shows them side by side).
+declare -A SCRIPT=([walk]=b_walk.sh [idle]=b_idle.sh [ns]=b_ns.sh [reconnect]=b_reconnect.sh [probe]=b_probe.sh
+                   [ha]="b_failover.sh b_keepalived.sh")
 declare -A WHAT=([walk]="1 bulkwalk throughput and CPU per value" [idle]="2 idle agent"
                  [ns]="3-6 namespace pair: switchover, SIP NIC down, kill -9, fault to trap"
-                 [reconnect]="7 master snmpd restart" [probe]="8 service DN probing")
+                 [reconnect]="7 master snmpd restart" [probe]="8 service DN probing"
+                 [ha]="9 failover on the fault-matrix topology: sipha beside keepalived VRRPv3")
 
 missing=()
 for t in snmpd snmpget snmpset snmpbulkwalk python3 ip gcc; do
@@ -50,16 +54,18 @@ export BENCH_RECORDS=$RECORDS
 echo "sipha benchmarks: ${SECTIONS[*]}${BENCH_QUICK:+ (quick)} — $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 start=$SECONDS
 for s in "${SECTIONS[@]}"; do
-  echo
-  echo "=== ${WHAT[$s]} (bench/${SCRIPT[$s]})"
   t0=$SECONDS
-  timeout -k 10 "${LIMIT[$s]}" bash "bench/${SCRIPT[$s]}"
-  rc=$?
-  if [ "$rc" -ne 0 ]; then
-    why="exit status $rc"; [ "$rc" -eq 124 ] && why="stopped after ${LIMIT[$s]} s"
-    echo "!!! section $s did not complete: $why"
-    printf '%s\t%s\t\t\t\t\t\t%s\n' "section_$s" "section $s (${WHAT[$s]}) did not complete" "$why" >> "$RECORDS"
-  fi
+  for sc in ${SCRIPT[$s]}; do
+    echo
+    echo "=== ${WHAT[$s]} (bench/$sc)"
+    timeout -k 10 "${LIMIT[$s]}" bash "bench/$sc"
+    rc=$?
+    if [ "$rc" -ne 0 ]; then
+      why="exit status $rc"; [ "$rc" -eq 124 ] && why="stopped after ${LIMIT[$s]} s"
+      echo "!!! section $s (bench/$sc) did not complete: $why"
+      printf '%s\t%s\t\t\t\t\t\t%s\n' "section_$s" "section $s (${WHAT[$s]}, bench/$sc) did not complete" "$why" >> "$RECORDS"
+    fi
+  done
   echo "--- $s: $((SECONDS - t0)) s"
 done
 echo
