@@ -8,7 +8,10 @@ t_start_trapd || exit 1
 t_start_snmpd || exit 1
 P=SIPHA-MIB
 t_peer_key
-t_pair_conf 1 sip-a primary 2 sip-b
+# Instance 1: a contact that outlives the test (synced to the backup) and one that
+# expires after 4 s (gone on both sides).
+t_pair_conf 1 sip-a primary 2 sip-b '<contact aor="sip:long1@example.com" uri="sip:long1@127.0.0.1:6001" expires="3600"/>
+  <contact aor="sip:short1@example.com" uri="sip:short1@127.0.0.1:6000" expires="4"/>'
 t_pair_conf 2 sip-b backup 1 sip-a
 t_check "agent 1 registers" t_start_agent 1
 t_check "agent 2 registers" t_start_agent 2
@@ -41,7 +44,7 @@ t_check "exactly one switchover trap per role change" test "$(t_trap_count "$P::
 
 # Contacts: the backup (2) holds the primary's contacts as synced rows.
 synced() { snmpwalk -v2c -c "$COMMUNITY" "${MIBOPTS[@]}" -Oqs "udp:127.0.0.1:$SNMP_PORT" "$P::siphaContactOrigin" | grep -c "^siphaContactOrigin.$1\..* synced"; }
-t_check "backup has the primary's contacts (synced)" t_wait 5 bash -c "[ \$(snmpwalk -v2c -c $COMMUNITY ${MIBOPTS[*]} -Oqs udp:127.0.0.1:$SNMP_PORT $P::siphaContactAor | grep -c '^siphaContactAor.2\..*short1@') -ge 1 ]"
+t_check "backup has the primary's contacts (synced)" t_wait 5 bash -c "[ \$(snmpwalk -v2c -c $COMMUNITY ${MIBOPTS[*]} -Oqs udp:127.0.0.1:$SNMP_PORT $P::siphaContactAor | grep -c '^siphaContactAor.2\..*long1@') -ge 1 ]"
 t_check "synced origin on the backup" test "$(synced 2)" -ge 1
 t_check "short-lived contact expires on both sides" t_wait 8 bash -c "! snmpwalk -v2c -c $COMMUNITY ${MIBOPTS[*]} -Oqs udp:127.0.0.1:$SNMP_PORT $P::siphaContactAor | grep -q short1@"
 
