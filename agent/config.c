@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 
 #include "errbuf.h"
 #include "config.h"
+#include "hl_link.h"
 #include "mon_probe.h"
 #include "config_fetch.h"
 
@@ -470,18 +472,24 @@ static int read_attrs(struct pctx *p, const xmlNode *n, const struct attr_spec *
 
 /* ---------- per-element checks ---------- */
 
+static uint16_t endpoint_port(const struct sockaddr_storage *ss)
+{
+    return ntohs(ss->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port
+                                           : ((const struct sockaddr_in *)ss)->sin_port);
+}
+
 static int finish_peer(struct pctx *p, const xmlNode *n, void *dst)
 {
     struct sipha_config *c = dst;
     if (c->peer_index == c->index)
         return fail(p, n, "peer index %u is this instance's own index", c->peer_index);
-    struct sipha_addr peer, self;
-    uint16_t peer_port, self_port;
-    if (sipha_endpoint_parse(&peer, &peer_port, c->peer_address) != 0)
+    struct sockaddr_storage peer, self;
+    socklen_t len;
+    if (hl_endpoint_parse(c->peer_address, &peer, &len) != 0 || endpoint_port(&peer) == 0)
         return fail(p, n, "address '%s' is not IPv4:PORT or [IPv6]:PORT", c->peer_address);
-    if (sipha_endpoint_parse(&self, &self_port, c->peer_bind) != 0)
+    if (hl_endpoint_parse(c->peer_bind, &self, &len) != 0 || endpoint_port(&self) == 0)
         return fail(p, n, "bind '%s' is not IPv4:PORT or [IPv6]:PORT", c->peer_bind);
-    if (peer.family != self.family)
+    if (peer.ss_family != self.ss_family)
         return fail(p, n, "address and bind must be of the same IP version");
     c->has_peer = true;
     return 0;

@@ -212,34 +212,3 @@ const char *sipha_addr_format(const struct sipha_addr *a, char *buf, size_t len)
     return buf;
 }
 
-int sipha_endpoint_parse(struct sipha_addr *a, uint16_t *port, const char *text)
-{
-    char host[64];
-    const char *colon;
-    if (text[0] == '[') {
-        const char *end = strchr(text, ']');
-        if (!end || end[1] != ':' || (size_t)(end - text - 1) >= sizeof(host))
-            return -1;
-        memcpy(host, text + 1, (size_t)(end - text - 1));
-        host[end - text - 1] = '\0';
-        colon = end + 1;
-    } else {
-        colon = strrchr(text, ':');
-        if (!colon || (size_t)(colon - text) >= sizeof(host) || memchr(text, ':', (size_t)(colon - text)))
-            return -1;
-        memcpy(host, text, (size_t)(colon - text));
-        host[colon - text] = '\0';
-    }
-    struct sipha_addr tmp;
-    if (sipha_addr_parse(&tmp, host) != 0 || (text[0] == '[') != (tmp.family == 6))
-        return -1;
-    char *stop;
-    if (!colon[1] || colon[1] < '0' || colon[1] > '9')
-        return -1;
-    unsigned long p = strtoul(colon + 1, &stop, 10);
-    if (*stop || p == 0 || p > 65535)
-        return -1;
-    *a = tmp;
-    *port = (uint16_t)p;
-    return 0;
-}

@@ -163,7 +163,5 @@ void *rows_at(const struct sipha_rows *r, size_t pos);
  * and format into buf. */
 int sipha_addr_parse(struct sipha_addr *a, const char *text);
 const char *sipha_addr_format(const struct sipha_addr *a, char *buf, size_t len);
-/* "192.0.2.1:7400" or "[2001:db8::1]:7400" (port 1..65535); 0, or -1 on error. */
-int sipha_endpoint_parse(struct sipha_addr *a, uint16_t *port, const char *text);
 
 #endif

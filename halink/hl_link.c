@@ -558,8 +558,7 @@ static void on_readable(int fd, unsigned events, void *arg)
 
 /* ---- open / close ------------------------------------------------------------------------ */
 
-/* "IP:PORT" or "[IPv6]:PORT" into *ss; 0 or -1. */
-static int parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+int hl_endpoint_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 {
     char host[INET6_ADDRSTRLEN + 1];
     const char *port;
@@ -620,12 +619,12 @@ static int open_socket(struct hl_link *l, const struct hl_config *c, char *err, 
 {
     struct sockaddr_storage local;
     socklen_t llen;
-    if (parse_addr(c->local, &local, &llen) != 0) {
+    if (hl_endpoint_parse(c->local, &local, &llen) != 0) {
         snprintf(err, errlen, "HA link: local address '%s': IP:PORT or [IPv6]:PORT expected",
                  c->local);
         return -1;
     }
-    if (parse_addr(c->peer, &l->peer, &l->peer_len) != 0 ||
+    if (hl_endpoint_parse(c->peer, &l->peer, &l->peer_len) != 0 ||
         l->peer.ss_family != local.ss_family) {
         snprintf(err, errlen, "HA link: peer address '%s': IP:PORT or [IPv6]:PORT of the "
                  "local address's family expected", c->peer);

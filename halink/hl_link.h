@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "ha_engine.h"
 #include "hl_wire.h"
@@ -114,6 +115,10 @@ void hl_contacts_changed(struct hl_link *l, uint32_t count);
 void hl_pull_contacts(struct hl_link *l, bool enable);
 
 void hl_get_counters(const struct hl_link *l, struct hl_counters *c);
+
+/* "IP:PORT" or "[IPv6]:PORT" (port 0..65535) into *ss: 0, or -1 when malformed. The
+ * configuration checks <peer address= bind=> with it, so what loads also opens. */
+int hl_endpoint_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len);
 
 /* The bound local port (useful with port 0), or -1. */
 int hl_local_port(const struct hl_link *l);
