@@ -14,12 +14,7 @@ t_start_snmpd || { echo "demo: snmpd did not start"; exit 1; }
 
 # The SIP servers of the pair (their listeners on 5061 and 5062) and the service
 # DNs they probe (5071, 5072): sipp answering OPTIONS.
-sip_peer() { # PORT
-  sipp -sf "$ROOT/tests/sip/options-uas.xml" -i 127.0.0.1 -p "$1" -nostdin \
-       -trace_err -error_file "$T/sipp-$1.err" >/dev/null 2>&1 &
-  T_PIDS+=("$!")
-}
-for port in 5061 5062 5071 5072; do sip_peer "$port"; done
+for port in 5061 5062 5071 5072; do t_sip_peer "$port"; done
 
 t_peer_key
 contacts='<contact aor="sip:1001@example.com" uri="sip:1001@127.0.0.1:5090" expires="3600"/>'

@@ -91,6 +91,16 @@ CONF
   t_wait 5 grep -q "NET-SNMP version" "$T/traps.log"
 }
 
+# t_sip_peer PORT: a SIP server stand-in on 127.0.0.1:PORT (sipp answering OPTIONS).
+# A pair instance's own listener (5060 + INDEX) needs one, or the instance reports
+# 00-04200 and the seed's listener rule moves the role on its own.
+t_sip_peer() {
+  sipp -sf "$ROOT/tests/sip/options-uas.xml" -i 127.0.0.1 -p "$1" -nostdin \
+       -trace_err -error_file "$T/sipp-$1.err" >/dev/null 2>&1 &
+  T_PIDS+=("$!")
+  t_wait 5 bash -c "ss -Hlun 'sport = :$1' | grep -q ."
+}
+
 # t_peer_key: the HA link's pre-shared key ($T/halink.key, mode 0600), and a free
 # UDP port for each instance's end of the link (HALINK_PORT_<INDEX>).
 t_peer_key() {

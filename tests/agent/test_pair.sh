@@ -8,6 +8,7 @@ t_start_trapd || exit 1
 t_start_snmpd || exit 1
 P=SIPHA-MIB
 t_peer_key
+t_sip_peer 5061 && t_sip_peer 5062 || exit 1  # each instance's own SIP listener
 # Instance 1: a contact that outlives the test (synced to the backup) and one that
 # expires after 4 s (gone on both sides).
 t_pair_conf 1 sip-a primary 2 sip-b '<contact aor="sip:long1@example.com" uri="sip:long1@127.0.0.1:6001" expires="3600"/>

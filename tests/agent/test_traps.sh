@@ -6,6 +6,7 @@ t_setup
 t_start_trapd || { echo "snmptrapd did not start"; exit 1; }
 t_start_snmpd || exit 1
 t_peer_key
+t_sip_peer 5061 && t_sip_peer 5062 || exit 1  # each instance's own SIP listener
 t_pair_conf 1 sip-a primary 2 sip-b
 t_pair_conf 2 sip-b backup 1 sip-a
 t_check "agent 1 registers" t_start_agent 1
