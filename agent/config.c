@@ -155,6 +155,7 @@ static const struct attr_spec a_peer[] = {
     ATTR_S("key-file", A_PATH, true, CFG, peer_key_file, 0),
     ATTR_U("interval-ms", false, CFG, peer_interval_ms, 10, 10000),
     ATTR_U("miss-count", false, CFG, peer_miss_count, 2, 100),
+    ATTR_U("backup-interval-ms", false, CFG, peer_backup_interval_ms, 10, 10000),
     ATTR_U("settle-ms", false, CFG, peer_settle_ms, 100, 600000),
     ATTR_END
 };
@@ -491,6 +492,11 @@ static int finish_peer(struct pctx *p, const xmlNode *n, void *dst)
         return fail(p, n, "bind '%s' is not IPv4:PORT or [IPv6]:PORT", c->peer_bind);
     if (peer.ss_family != self.ss_family)
         return fail(p, n, "address and bind must be of the same IP version");
+    if (!c->peer_backup_interval_ms)
+        c->peer_backup_interval_ms = c->peer_interval_ms > 500 ? c->peer_interval_ms : 500;
+    if (c->peer_backup_interval_ms < c->peer_interval_ms)
+        return fail(p, n, "backup-interval-ms %u is shorter than interval-ms %u",
+                    c->peer_backup_interval_ms, c->peer_interval_ms);
     c->has_peer = true;
     return 0;
 }
@@ -1015,7 +1021,7 @@ static void config_defaults(struct sipha_config *c)
     c->notif_queue_limit = 1000;
     c->sip_port = 5060;
     c->script_timeout_ms = 5000;
-    c->peer_interval_ms = 20;
+    c->peer_interval_ms = 15;
     c->peer_miss_count = 3;
     c->peer_settle_ms = 1500;
     c->announce_count = 5;

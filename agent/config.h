@@ -81,8 +81,10 @@ struct sipha_config {
     char peer_address[SIPHA_NAME_MAX];  /* the peer agent: IPv4:PORT or [IPv6]:PORT */
     char peer_bind[SIPHA_NAME_MAX];     /* this agent's end of the link, same form */
     char peer_key_file[SIPHA_PATH_MAX]; /* pre-shared key, mode 0600 */
-    uint32_t peer_interval_ms;          /* heartbeat period, default 20 */
+    uint32_t peer_interval_ms;          /* heartbeat period, default 15 */
     uint32_t peer_miss_count;           /* heartbeats missed = peer lost, default 3 */
+    uint32_t peer_backup_interval_ms;   /* heartbeat period of a backup that hears its
+                                           primary; default max(500, interval) */
     uint32_t peer_settle_ms;            /* start-up discovery, election, re-sends; 1500 */
 
     /* <takeover announce-count= announce-interval-ms= vip-lifetime=> */

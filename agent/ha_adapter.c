@@ -210,6 +210,7 @@ static int engine_config(struct agent *a, struct ha_config *c)
         .initial_epoch = a->inst.epoch, .options = a->inst.options,
         .has_peer = cfg->has_peer, .has_arbiter = cfg->has_arbiter,
         .peer_timeout_ms = cfg->peer_interval_ms * cfg->peer_miss_count,
+        .peer_loss_reported = true, /* the HA link times the peer out (ha_link.c) */
         .settle_ms = cfg->peer_settle_ms, .dns = h->dn_cfg, .n_dns = cfg->n_dns,
         .nics = h->nic_cfg, .n_nics = cfg->n_nics, .n_vips = cfg->n_vips,
         .alarm_autoclear_ms = cfg->alarm_autoclear * 1000u,

@@ -25,6 +25,14 @@ static void on_state(void *ctx, const struct ha_peer_state *ps)
     ha_adapter_input(l->a, &in);
 }
 
+static void on_lost(void *ctx)
+{
+    struct ha_peer_link *l = ctx;
+    l->a->inst.peer_hears_us = false;
+    struct ha_input in = { .kind = HA_IN_PEER_LOST };
+    ha_adapter_input(l->a, &in);
+}
+
 static void on_msg(void *ctx, const struct ha_peer_msg *m)
 {
     struct ha_peer_link *l = ctx;
@@ -80,14 +88,15 @@ int ha_link_start(struct agent *a)
         return -1;
     l->a = a;
     static const struct hl_callbacks cb = {
-        .on_state = on_state, .on_msg = on_msg, .contacts_after = contacts_after,
+        .on_state = on_state, .on_lost = on_lost, .on_msg = on_msg, .contacts_after = contacts_after,
         .on_contact = on_contact, .on_contacts_done = on_contacts_done, .on_log = on_log,
     };
     const struct sipha_config *c = &a->cfg;
     struct hl_config hc = { .local = c->peer_bind, .peer = c->peer_address,
                             .key_file = c->peer_key_file, .self_index = c->index,
                             .peer_index = c->peer_index, .interval_ms = c->peer_interval_ms,
-                            .miss_count = c->peer_miss_count };
+                            .miss_count = c->peer_miss_count,
+                            .backup_interval_ms = c->peer_backup_interval_ms };
     char err[256];
     if (hl_open(&l->link, a->loop, &hc, &cb, l, err, sizeof(err)) != 0) {
         snmp_log(LOG_ERR, "sipha[%u]: HA link: %s\n", a->inst.index, err);
@@ -154,4 +163,7 @@ void ha_link_refresh_counters(struct agent *a)
         if (i != HL_E_AUTH)
             bad += c.rejected[i];
     a->inst.halink_bad = (uint32_t)bad;
+    /* The engine hears only the peer's news; the link knows the last datagram. */
+    if (c.last_rx_ms)
+        a->inst.peer_last_seen = c.last_rx_ms;
 }

@@ -69,6 +69,7 @@ int ha_init(struct ha_engine *e, const struct ha_config *cfg, uint64_t now_ms)
     p->has_peer = cfg->has_peer;
     p->has_arbiter = cfg->has_arbiter;
     p->peer_timeout_ms = or_default(cfg->peer_timeout_ms, HA_DEFAULT_PEER_TIMEOUT_MS);
+    p->peer_loss_reported = cfg->peer_loss_reported;
     p->settle_ms = or_default(cfg->settle_ms, HA_DEFAULT_SETTLE_MS);
     p->vip_retry_max = or_default(cfg->vip_retry_max, HA_DEFAULT_VIP_RETRY_MAX);
     p->vip_recheck_ms = or_default(cfg->vip_recheck_ms, HA_DEFAULT_VIP_RECHECK_MS);

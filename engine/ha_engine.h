@@ -88,6 +88,10 @@ struct ha_config {
     unsigned options;            /* enum ha_option bits */
     bool has_peer, has_arbiter;
     uint32_t peer_timeout_ms;    /* 0 = 1500: no PEER_STATE for this long = peer lost */
+    bool peer_loss_reported;     /* the adapter says PEER_LOST itself and sends PEER_STATE
+                                    only when the peer's state changes (or when asked to
+                                    refresh it): the engine then never times the peer
+                                    out; peer_timeout_ms still times the one-way rule */
     const struct ha_dn_cfg *dns; /* read during ha_init only */
     size_t n_dns;
     const enum ha_nic_purpose *nics; /* read during ha_init only */
@@ -274,7 +278,7 @@ struct ha_priv {
              autoclear_ms;
     uint32_t priority, index;
     enum ha_role initial_role;
-    bool has_peer, has_arbiter;
+    bool has_peer, has_arbiter, peer_loss_reported;
     bool discovering;            /* has a peer, role not decided yet */
     uint64_t init_ms;
     bool arbiter_known;

@@ -3,8 +3,10 @@
  * (split brain, and control-vip-scripts when the arbiter is lost).
  *
  * The peer is up from its first PEER_STATE until PEER_LOST or peer_timeout_ms
- * without a PEER_STATE (the engine times it out itself; the adapter may say so
- * earlier, e.g. when the peer's rows vanish from its master). Waits that give a
+ * without a PEER_STATE (the engine times it out itself), unless the adapter
+ * reports peer loss (peer_loss_reported: the HA link times the peer out on every
+ * datagram and hands over only changed states, so an idle pair does not step the
+ * engine per heartbeat). Waits that give a
  * network time to heal (discovery, arbiter settle) are settle_ms: with fast
  * heartbeats peer loss is detected in tens of ms, far quicker than a network
  * settles. */
@@ -81,7 +83,8 @@ void ha_peer_eval_link(struct ha_engine *e)
 {
     if (e->p.discovering && e->p.now >= e->p.init_ms + e->p.settle_ms)
         ha_peer_lost_in(e);
-    if (e->st.peer_link == HA_LINK_UP && e->p.now >= e->st.peer_last_seen + e->p.peer_timeout_ms)
+    if (e->st.peer_link == HA_LINK_UP && !e->p.peer_loss_reported &&
+        e->p.now >= e->st.peer_last_seen + e->p.peer_timeout_ms)
         set_link(e, HA_LINK_DOWN);
 }
 
@@ -216,7 +219,7 @@ uint64_t ha_peer_deadline(const struct ha_engine *e)
     uint64_t d = HA_NEVER;
     if (e->p.discovering)
         d = e->p.init_ms + e->p.settle_ms;
-    if (e->st.peer_link == HA_LINK_UP)
+    if (e->st.peer_link == HA_LINK_UP && !e->p.peer_loss_reported)
         d = ha_min_u64(d, e->st.peer_last_seen + e->p.peer_timeout_ms);
     if (e->st.role == HA_ROLE_UNKNOWN && !e->p.discovering)
         d = e->p.now; /* the role is decided on the next step */

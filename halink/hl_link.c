@@ -44,15 +44,20 @@ struct hl_link {
     int fd;
     struct sockaddr_storage peer;
     socklen_t peer_len;
-    uint32_t self_index, peer_index, interval_ms, miss_count;
+    uint32_t self_index, peer_index, interval_ms, miss_count, backup_interval_ms;
     struct hl_auth auth;
 
     uint64_t session, seq;     /* ours */
     struct hl_replay rx;       /* the peer's */
     uint64_t last_rx_ms;       /* last accepted datagram, 0 = none */
-    uint64_t hb_timer;
+    uint64_t hb_timer, hb_period; /* the HELLO timer and the period it was armed with */
+    uint64_t lost_timer;       /* peer lost when it fires: re-armed by every datagram */
+    uint32_t peer_tx_ms;       /* the peer's HELLO period, from its last HELLO */
+    bool peer_alive;           /* heard within miss_count of its periods */
     struct ha_peer_state self;
     bool have_self;
+    struct ha_peer_state told; /* the peer state last handed to on_state */
+    bool have_told, want_fresh; /* want_fresh: our state changed, hand over the next */
     uint32_t contact_gen, contact_count;
 
     uint32_t next_msg_id;
@@ -204,21 +209,30 @@ static int send_tx(struct hl_link *l, enum hl_type type)
     return 0;
 }
 
-static bool hears_peer(const struct hl_link *l, uint64_t now)
+/* Our HELLO period: a backup that hears its primary only has to show it is there
+ * (the primary needs no quick verdict on it; VRRP backups do not speak at all), so
+ * it speaks every backup_interval_ms. Everyone else, and a backup that misses its
+ * primary, every interval_ms: the backup's timely verdict on the primary is what
+ * failover speed is made of. */
+static uint32_t hello_period(const struct hl_link *l)
 {
-    return l->last_rx_ms && now - l->last_rx_ms <= (uint64_t)l->miss_count * l->interval_ms;
+    bool quiet = l->have_self && l->self.role == HA_ROLE_BACKUP && l->peer_alive &&
+                 l->have_told && l->told.role == HA_ROLE_PRIMARY;
+    return quiet ? l->backup_interval_ms : l->interval_ms;
 }
 
-static void send_hello(struct hl_link *l)
+static void send_hello(struct hl_link *l, bool poll)
 {
     if (!l->have_self)
         return;
     struct hl_hello *h = &l->txmsg.u.hello;
     h->ps = l->self;
     h->ps.index = l->self_index;
-    h->ps.hears_peer = hears_peer(l, loop_now_ms());
+    h->ps.hears_peer = l->peer_alive;
     h->contact_gen = l->contact_gen;
     h->contact_count = l->contact_count;
+    h->tx_interval_ms = (uint16_t)hello_period(l);
+    h->poll = poll;
     if (send_tx(l, HL_HELLO) == 0)
         l->cnt.hellos_out++;
 }
@@ -242,13 +256,33 @@ static void send_req(struct hl_link *l)
 
 static void maybe_start_pass(struct hl_link *l, uint64_t now);
 
+static void on_hb_timer(void *arg);
+
+/* (Re)starts the HELLO timer when the period changed, or unconditionally with force. */
+static void arm_hb(struct hl_link *l, bool force)
+{
+    uint32_t period = hello_period(l);
+    if (l->dead || (!force && l->hb_timer && l->hb_period == period))
+        return;
+    bool slower = l->hb_timer && period > l->hb_period;
+    if (l->hb_timer)
+        loop_timer_cancel(l->lp, l->hb_timer);
+    l->hb_period = period;
+    l->hb_timer = loop_timer_add(l->lp, period, on_hb_timer, l);
+    /* The peer times us out by the period our last HELLO announced: announce a
+     * longer one before the first longer gap (BFD does the same). */
+    if (slower && !force)
+        send_hello(l, false);
+}
+
 static void on_hb_timer(void *arg)
 {
     struct hl_link *l = arg;
-    l->hb_timer = loop_timer_add(l->lp, l->interval_ms, on_hb_timer, l);
+    l->hb_timer = 0;
+    arm_hb(l, true);
     enter(l);
     uint64_t now = loop_now_ms();
-    send_hello(l);
+    send_hello(l, false);
     maybe_start_pass(l, now);
     flush_logs(l, now);
     leave(l);
@@ -278,8 +312,14 @@ void hl_set_state(struct hl_link *l, const struct ha_peer_state *self)
                    self->unavailable != l->self.unavailable;
     l->self = *self;
     l->have_self = true;
-    if (changed)
-        send_hello(l);
+    if (!changed)
+        return;
+    /* Told at once, with a poll: the peer answers with its own HELLO, which goes to
+     * on_state even if unchanged, so the engine has a word of the peer newer than our
+     * change within one round trip. */
+    l->want_fresh = true;
+    send_hello(l, true);
+    arm_hb(l, true);
 }
 
 int hl_send_msg(struct hl_link *l, const struct ha_peer_msg *m)
@@ -466,6 +506,37 @@ static void on_creq(struct hl_link *l, const struct hl_creq *q)
 
 /* ---- receiving ---------------------------------------------------------------------------- */
 
+static bool peer_state_equal(const struct ha_peer_state *a, const struct ha_peer_state *b)
+{
+    return a->role == b->role && a->status == b->status && a->listener == b->listener &&
+           a->arbiter == b->arbiter && a->options == b->options &&
+           a->unavailable == b->unavailable && a->hears_peer == b->hears_peer &&
+           a->backoff_factor == b->backoff_factor && a->epoch == b->epoch &&
+           a->priority == b->priority && a->sip_msgs == b->sip_msgs;
+}
+
+/* miss_count of the peer's HELLO periods without a datagram: the peer is lost. */
+static void on_lost_timer(void *arg)
+{
+    struct hl_link *l = arg;
+    l->lost_timer = 0;
+    enter(l);
+    l->peer_alive = false;
+    l->have_told = false; /* the next HELLO is news, whatever it says */
+    if (l->cb.on_lost)
+        l->cb.on_lost(l->ctx);
+    arm_hb(l, false);
+    leave(l);
+}
+
+static void arm_lost(struct hl_link *l)
+{
+    if (l->lost_timer)
+        loop_timer_cancel(l->lp, l->lost_timer);
+    uint32_t period = l->peer_tx_ms ? l->peer_tx_ms : l->interval_ms;
+    l->lost_timer = loop_timer_add(l->lp, (uint64_t)l->miss_count * period, on_lost_timer, l);
+}
+
 static void on_hello(struct hl_link *l, const struct hl_msg *m)
 {
     const struct hl_hello *h = &m->u.hello;
@@ -481,10 +552,20 @@ static void on_hello(struct hl_link *l, const struct hl_msg *m)
     l->peer_known = true;
     l->peer_session = m->h.session;
     l->peer_gen = h->contact_gen;
+    l->peer_tx_ms = h->tx_interval_ms;
     struct ha_peer_state ps = h->ps;
     ps.index = l->peer_index;
-    if (!l->dead && l->cb.on_state)
-        l->cb.on_state(l->ctx, &ps);
+    bool tell = !l->have_told || l->want_fresh || !peer_state_equal(&ps, &l->told);
+    if (h->poll)
+        send_hello(l, false); /* the answer the peer asked for */
+    if (tell) {
+        l->told = ps;
+        l->have_told = true;
+        l->want_fresh = false;
+        if (!l->dead && l->cb.on_state)
+            l->cb.on_state(l->ctx, &ps);
+    }
+    arm_hb(l, false); /* the peer's role may change our period */
     maybe_start_pass(l, loop_now_ms());
 }
 
@@ -527,7 +608,14 @@ static void on_datagram(struct hl_link *l, size_t len, const struct sockaddr_sto
     }
     l->cnt.dgrams_in++;
     l->last_rx_ms = loop_now_ms();
+    bool was_alive = l->peer_alive;
+    l->peer_alive = true;
     const struct hl_msg *m = &l->rxmsg;
+    if (m->h.type == HL_HELLO)
+        l->peer_tx_ms = m->u.hello.tx_interval_ms;
+    arm_lost(l);
+    if (!was_alive)
+        arm_hb(l, false);
     switch (m->h.type) {
     case HL_HELLO: on_hello(l, m); break;
     case HL_TAKEOVER:
@@ -610,6 +698,10 @@ static int check_config(const struct hl_config *c, char *err, size_t errlen)
         why = "interval must be 10..10000 ms";
     else if (c->miss_count && (c->miss_count < 2 || c->miss_count > 100))
         why = "miss count must be 2..100";
+    else if (c->backup_interval_ms &&
+             (c->backup_interval_ms > 10000 ||
+              c->backup_interval_ms < (c->interval_ms ? c->interval_ms : HL_DEFAULT_INTERVAL_MS)))
+        why = "backup interval must be from the interval up to 10000 ms";
     if (why)
         snprintf(err, errlen, "HA link: %s", why);
     return why ? -1 : 0;
@@ -666,7 +758,7 @@ static int setup(struct hl_link *l, const struct hl_config *cfg, char *err, size
         snprintf(err, errlen, "HA link: out of memory");
         return -1;
     }
-    l->hb_timer = loop_timer_add(l->lp, l->interval_ms, on_hb_timer, l);
+    arm_hb(l, true);
     if (!l->hb_timer) {
         snprintf(err, errlen, "HA link: out of memory");
         return -1;
@@ -692,6 +784,10 @@ int hl_open(struct hl_link **out, struct loop *lp, const struct hl_config *cfg,
     l->peer_index = cfg->peer_index;
     l->interval_ms = cfg->interval_ms ? cfg->interval_ms : HL_DEFAULT_INTERVAL_MS;
     l->miss_count = cfg->miss_count ? cfg->miss_count : HL_DEFAULT_MISS_COUNT;
+    l->backup_interval_ms = cfg->backup_interval_ms ? cfg->backup_interval_ms
+                                                    : HL_DEFAULT_BACKUP_INTERVAL_MS;
+    if (l->backup_interval_ms < l->interval_ms)
+        l->backup_interval_ms = l->interval_ms;
     l->contact_gen = 1;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -712,7 +808,7 @@ static void quiesce(struct hl_link *l)
         close(l->fd);
         l->fd = -1;
     }
-    uint64_t *timers[] = { &l->hb_timer, &l->rep_timer, &l->req_timer };
+    uint64_t *timers[] = { &l->hb_timer, &l->rep_timer, &l->req_timer, &l->lost_timer };
     for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++) {
         if (*timers[i])
             loop_timer_cancel(l->lp, *timers[i]);
@@ -740,6 +836,9 @@ void hl_close(struct hl_link *l)
 void hl_get_counters(const struct hl_link *l, struct hl_counters *c)
 {
     *c = l->cnt;
+    c->last_rx_ms = l->last_rx_ms;
+    c->peer_alive = l->peer_alive;
+    c->hello_period_ms = l->hb_period;
 }
 
 int hl_local_port(const struct hl_link *l)

@@ -1,9 +1,13 @@
 /* hl_link.h — the HA link: the two agents of a pair exchange authenticated UDP
  * datagrams (hl_wire.h; protocol in halink/README.md) on the agent's loop.
  *
- *  - Heartbeat: a HELLO every interval_ms carrying hl_set_state's state, our view
- *    "I hear you" and our contact generation; at once when role, status, epoch or
- *    unavailable change. Every accepted HELLO of the peer -> on_state.
+ *  - Heartbeat: a HELLO every interval_ms (every backup_interval_ms from a backup
+ *    that hears its primary) carrying hl_set_state's state, our view "I hear you",
+ *    our contact generation and our period; at once, asking for an answer, when
+ *    role, status, epoch or unavailable change. Any accepted datagram keeps the
+ *    peer alive for miss_count of its periods, then on_lost. Only news goes to
+ *    on_state (a changed state, or the answer to our change), so an idle pair costs
+ *    the engine nothing per heartbeat.
  *  - Messages: hl_send_msg sends TAKEOVER/RELEASE at once and twice more, one
  *    interval apart; the receiver delivers each message id once (on_msg).
  *  - Contacts: the side with hl_pull_contacts(l, true) copies the peer's local
@@ -30,8 +34,9 @@
 #include "hl_wire.h"
 #include "loop.h"
 
-#define HL_DEFAULT_INTERVAL_MS 20u
+#define HL_DEFAULT_INTERVAL_MS 15u
 #define HL_DEFAULT_MISS_COUNT 3u
+#define HL_DEFAULT_BACKUP_INTERVAL_MS 500u
 #define HL_MSG_REPEATS 2u        /* repeats after the first send of a message */
 #define HL_PASS_MIN_GAP_MS 1000u /* full contact passes start at most this often */
 #define HL_REQ_TIMEOUT_MIN_MS 100u
@@ -44,8 +49,11 @@ struct hl_config {
     const char *peer;        /* "IP:PORT" or "[IPv6]:PORT" of the peer, same family */
     const char *key_file;    /* hl_key.h */
     uint32_t self_index, peer_index; /* 1..255, different */
-    uint32_t interval_ms;    /* heartbeat period, 10..10000, 0 = 20 */
-    uint32_t miss_count;     /* 2..100, 0 = 3: HELLOs missed before we say "not hearing" */
+    uint32_t interval_ms;    /* heartbeat period, 10..10000, 0 = 15 */
+    uint32_t miss_count;     /* 2..100, 0 = 3: HELLO periods of the peer without a datagram
+                                before the peer is lost */
+    uint32_t backup_interval_ms; /* HELLO period of a backup that hears its primary,
+                                interval_ms..10000, 0 = 500 */
 };
 
 /* One contact row of ours (origin local) for the peer. The strings must stay valid
@@ -58,8 +66,13 @@ struct hl_contact {
 };
 
 struct hl_callbacks {
-    /* Every accepted HELLO; ps->index = peer_index, ps->hears_peer = the peer hears us. */
+    /* The peer's state when it is news: the first HELLO, one that differs from the
+     * last handed over, the first after the peer was lost, and the first after our
+     * own state changed (the peer answers that change at once). ps->index =
+     * peer_index, ps->hears_peer = the peer hears us. */
     void (*on_state)(void *ctx, const struct ha_peer_state *ps);
+    /* No datagram from the peer for miss_count of its HELLO periods. */
+    void (*on_lost)(void *ctx);
     /* TAKEOVER or RELEASE, each message id once. */
     void (*on_msg)(void *ctx, const struct ha_peer_msg *m);
     /* The answering side: up to max of our rows of origin local with row >
@@ -88,6 +101,9 @@ struct hl_counters {
     uint64_t encode_errors;               /* a state/message value out of range: not sent */
     uint64_t rejected[HL_E_COUNT];        /* per enum hl_err; [HL_OK] unused */
     uint32_t peer_contact_gen, peer_contact_count; /* as in the peer's last HELLO */
+    uint64_t last_rx_ms;                  /* loop_now_ms() of the last accepted datagram */
+    bool peer_alive;                      /* heard within miss_count of its periods */
+    uint64_t hello_period_ms;             /* ours now */
 };
 
 struct hl_link;

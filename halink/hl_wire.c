@@ -17,6 +17,7 @@ enum { H_VERSION = 0, H_TYPE = 1, H_BODY_LEN = 2, H_SENDER = 4, H_RECEIVER = 6,
 
 #define HELLO_UNAVAILABLE 0x01u
 #define HELLO_HEARS_PEER 0x02u
+#define HELLO_POLL 0x04u
 #define TAKEOVER_TRAFFIC 0x01u
 #define CDATA_END 0x01u
 
@@ -141,7 +142,8 @@ static bool hello_ok(const struct hl_hello *h)
            in_range(ps->status, HA_STATUS_UNKNOWN, HA_STATUS_SERVICE_UNAVAILABLE) &&
            in_range(ps->listener, HA_LISTENER_UNKNOWN, HA_LISTENER_FAILED) &&
            in_range(ps->arbiter, HA_LINK_NOT_CONFIGURED, HA_LINK_DOWN) &&
-           !(ps->options & ~(unsigned)HA_OPT_ALL) && factor_ok(ps->backoff_factor, true);
+           !(ps->options & ~(unsigned)HA_OPT_ALL) && factor_ok(ps->backoff_factor, true) &&
+           h->tx_interval_ms > 0;
 }
 
 static bool takeover_ok(const struct hl_takeover *t)
@@ -183,13 +185,16 @@ static size_t body_hello(const struct hl_hello *h, uint8_t *b)
     b[2] = (uint8_t)ps->listener;
     b[3] = (uint8_t)ps->arbiter;
     b[4] = (uint8_t)ps->options;
-    b[5] = (uint8_t)((ps->unavailable ? HELLO_UNAVAILABLE : 0) | (ps->hears_peer ? HELLO_HEARS_PEER : 0));
+    b[5] = (uint8_t)((ps->unavailable ? HELLO_UNAVAILABLE : 0) |
+                     (ps->hears_peer ? HELLO_HEARS_PEER : 0) | (h->poll ? HELLO_POLL : 0));
     put16(b + 6, ps->backoff_factor);
     put32(b + 8, ps->epoch);
     put32(b + 12, ps->priority);
     put64(b + 16, ps->sip_msgs);
     put32(b + 24, h->contact_gen);
     put32(b + 28, h->contact_count);
+    put16(b + 32, h->tx_interval_ms);
+    put16(b + 34, 0); /* reserved */
     return HL_HELLO_LEN;
 }
 
@@ -282,7 +287,7 @@ static enum hl_err dec_hello(const uint8_t *b, struct hl_hello *h)
 {
     struct ha_peer_state *ps = &h->ps;
     memset(h, 0, sizeof(*h));
-    if (b[5] & ~(HELLO_UNAVAILABLE | HELLO_HEARS_PEER))
+    if ((b[5] & ~(HELLO_UNAVAILABLE | HELLO_HEARS_PEER | HELLO_POLL)) || get16(b + 34) != 0)
         return HL_E_MALFORMED;
     ps->role = (enum ha_role)b[0];
     ps->status = (enum ha_status)b[1];
@@ -297,6 +302,8 @@ static enum hl_err dec_hello(const uint8_t *b, struct hl_hello *h)
     ps->sip_msgs = get64(b + 16);
     h->contact_gen = get32(b + 24);
     h->contact_count = get32(b + 28);
+    h->tx_interval_ms = get16(b + 32);
+    h->poll = b[5] & HELLO_POLL;
     return hello_ok(h) ? HL_OK : HL_E_MALFORMED;
 }
 

@@ -24,7 +24,7 @@
 #define HL_KEY_MIN 16u
 #define HL_KEY_MAX 1024u
 
-#define HL_HELLO_LEN 32u
+#define HL_HELLO_LEN 36u
 #define HL_TAKEOVER_LEN 14u
 #define HL_RELEASE_LEN 4u
 #define HL_CREQ_LEN 8u
@@ -80,6 +80,9 @@ struct hl_hello {
     struct ha_peer_state ps;   /* index is not carried (the header's sender);
                                   hears_peer = "I heard you lately" */
     uint32_t contact_gen, contact_count;
+    uint16_t tx_interval_ms;   /* the sender's HELLO period now, 1..65535: the receiver
+                                  times the sender out after miss_count of them */
+    bool poll;                 /* the sender's state changed: answer with a HELLO now */
 };
 
 struct hl_takeover {

@@ -20,11 +20,12 @@ for round in 1 2 3; do
   rm -f "$AGENTX"
   traps_before=$(grep -c '^TRAP' "$T/traps.log")
   # The HA link does not go through the master, so its loss alone loses no peer.
-  # Agent 2 frozen for half a second while the master is away: agent 1 loses its
-  # peer and says so — into its queue. A reload must not disturb it.
+  # Agent 2 (the backup) frozen for 2 s while the master is away: agent 1 loses its
+  # peer (after 3 of the backup's 500 ms heartbeat periods) and says so — into its
+  # queue. A reload must not disturb it.
   kill -HUP "$AGENT_PID_1"
   sleep 1
-  kill -STOP "$AGENT_PID_2"; sleep 0.5; kill -CONT "$AGENT_PID_2"
+  kill -STOP "$AGENT_PID_2"; sleep 2; kill -CONT "$AGENT_PID_2"
   sleep 1.5
   t_check "round $round: agents alive without master" kill -0 "$AGENT_PID_1" "$AGENT_PID_2"
   start=$(date +%s.%N)

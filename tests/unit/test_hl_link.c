@@ -41,7 +41,7 @@
 struct side {
     struct fx *f;
     struct hl_link *l;
-    int states;
+    int states, lost;
     struct ha_peer_state last;
     int msgs;
     struct ha_peer_msg last_msg;
@@ -78,6 +78,13 @@ static void on_state(void *ctx, const struct ha_peer_state *ps)
     struct side *s = ctx;
     s->states++;
     s->last = *ps;
+    check_done(s->f);
+}
+
+static void on_lost(void *ctx)
+{
+    struct side *s = ctx;
+    s->lost++;
     check_done(s->f);
 }
 
@@ -126,7 +133,7 @@ static void on_contacts_done(void *ctx)
 }
 
 static const struct hl_callbacks cbs = {
-    .on_state = on_state, .on_msg = on_msg, .contacts_after = contacts_after,
+    .on_state = on_state, .on_lost = on_lost, .on_msg = on_msg, .contacts_after = contacts_after,
     .on_contact = on_contact, .on_contacts_done = on_contacts_done, .on_log = on_log,
 };
 
@@ -301,17 +308,108 @@ static void state_change_sent_at_once(void **state)
     hl_set_state(f->a.l, &sa);
     hl_set_state(f->b.l, &sb);
     run_for(f, 50);
-    assert_int_equal(f->a.states, 1);
+    int told = f->a.states;
+    assert_true(told >= 1);
     sb.sip_msgs = 99; /* not a change that needs an immediate HELLO */
     hl_set_state(f->b.l, &sb);
     run_for(f, 50);
-    assert_int_equal(f->a.states, 1);
+    assert_int_equal(f->a.states, told);
     uint64_t t0 = loop_now_ms();
     sb.epoch = 9;
     hl_set_state(f->b.l, &sb);
     assert_true(run_until(f, a_sees_epoch_9, 1500));
     assert_true(loop_now_ms() - t0 < 1000);
     assert_int_equal(f->a.last.sip_msgs, 99);
+}
+
+/* An idle pair: heartbeats keep flowing, but only news reaches on_state. */
+static void unchanged_hellos_not_handed_over(void **state)
+{
+    struct fx *f = *state;
+    open_pair(f, 10);
+    struct ha_peer_state sa = state_of(HA_ROLE_PRIMARY, 3), sb = state_of(HA_ROLE_PRIMARY, 3);
+    hl_set_state(f->a.l, &sa);
+    hl_set_state(f->b.l, &sb);
+    run_for(f, 100);
+    int told = f->b.states;
+    struct hl_counters c;
+    hl_get_counters(f->b.l, &c);
+    uint64_t hellos = c.hellos_in;
+    run_for(f, 300);
+    hl_get_counters(f->b.l, &c);
+    assert_true(c.hellos_in >= hellos + 10); /* ~30 at 10 ms */
+    assert_int_equal(f->b.states, told);
+    assert_int_equal(f->a.lost + f->b.lost, 0);
+}
+
+static bool b_lost_a(struct fx *f)
+{
+    return f->b.lost > 0;
+}
+
+static bool a_lost_b(struct fx *f)
+{
+    return f->a.lost > 0;
+}
+
+static bool b_hears_a(struct fx *f)
+{
+    return f->b.states > 0 && f->b.last.role == HA_ROLE_PRIMARY;
+}
+
+/* A backup that hears its primary speaks every backup_interval_ms; the primary
+ * times it out after miss_count of those periods, the backup times the primary out
+ * after miss_count of the primary's (short) period. */
+static void backup_speaks_slowly_and_loss_follows_periods(void **state)
+{
+    struct fx *f = *state;
+    open_pair(f, 20); /* backup interval: default 500 ms */
+    struct ha_peer_state sa = state_of(HA_ROLE_PRIMARY, 3), sb = state_of(HA_ROLE_BACKUP, 3);
+    hl_set_state(f->a.l, &sa);
+    hl_set_state(f->b.l, &sb);
+    assert_true(run_until(f, b_hears_a, 1000));
+    run_for(f, 100);
+    struct hl_counters ca0, cb0, ca1, cb1;
+    hl_get_counters(f->a.l, &ca0);
+    hl_get_counters(f->b.l, &cb0);
+    assert_int_equal(cb0.hello_period_ms, HL_DEFAULT_BACKUP_INTERVAL_MS);
+    assert_int_equal(ca0.hello_period_ms, 20);
+    run_for(f, 1000);
+    hl_get_counters(f->a.l, &ca1);
+    hl_get_counters(f->b.l, &cb1);
+    assert_true(cb1.hellos_out - cb0.hellos_out <= 3);  /* ~2 in 1 s */
+    assert_true(ca1.hellos_out - ca0.hellos_out >= 25); /* ~50 in 1 s */
+    assert_int_equal(f->a.lost + f->b.lost, 0);         /* the primary waits 1.5 s */
+
+    /* The primary goes silent: the backup loses it within 3 x 20 ms (+ slack). */
+    hl_close(f->a.l);
+    f->a.l = NULL;
+    uint64_t t0 = loop_now_ms();
+    assert_true(run_until(f, b_lost_a, 2000));
+    uint64_t took = loop_now_ms() - t0;
+    assert_true(took <= (RUNNING_ON_VALGRIND ? 1000 : 200)); /* 60 ms, and a loaded host */
+    hl_get_counters(f->b.l, &cb1);
+    assert_false(cb1.peer_alive);
+    assert_int_equal(cb1.hello_period_ms, 20); /* missing its primary: fast again */
+}
+
+/* The primary loses a silent backup only after miss_count of the backup's periods. */
+static void primary_times_out_backup_by_its_period(void **state)
+{
+    struct fx *f = *state;
+    open_pair(f, 20);
+    struct ha_peer_state sa = state_of(HA_ROLE_PRIMARY, 3), sb = state_of(HA_ROLE_BACKUP, 3);
+    hl_set_state(f->a.l, &sa);
+    hl_set_state(f->b.l, &sb);
+    assert_true(run_until(f, b_hears_a, 1000));
+    run_for(f, 600); /* the backup's slow HELLO has told a its period */
+    hl_close(f->b.l);
+    f->b.l = NULL;
+    uint64_t t0 = loop_now_ms();
+    assert_true(run_until(f, a_lost_b, 3000));
+    uint64_t took = loop_now_ms() - t0;
+    assert_true(took >= 500 && took <= 3 * HL_DEFAULT_BACKUP_INTERVAL_MS +
+                                       (RUNNING_ON_VALGRIND ? 1000 : 300));
 }
 
 /* ---- messages ---- */
@@ -365,6 +463,7 @@ static size_t hello_from(const char *key, uint32_t sender, uint64_t seq, uint8_t
     assert_int_equal(hl_auth_init(&auth, (const uint8_t *)key, strlen(key)), 0);
     struct hl_msg m = { .h = { HL_HELLO, sender, 1, 77, seq } };
     m.u.hello.ps = state_of(HA_ROLE_BACKUP, 1);
+    m.u.hello.tx_interval_ms = 20;
     size_t n = hl_encode(&auth, &m, buf, HL_MAX_DGRAM);
     hl_auth_free(&auth);
     assert_true(n > 0);
@@ -542,6 +641,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(hello_and_hears_peer, setup, teardown),
         cmocka_unit_test_setup_teardown(state_change_sent_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(unchanged_hellos_not_handed_over, setup, teardown),
+        cmocka_unit_test_setup_teardown(backup_speaks_slowly_and_loss_follows_periods, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(primary_times_out_backup_by_its_period, setup, teardown),
         cmocka_unit_test_setup_teardown(takeover_delivered_once, setup, teardown),
         cmocka_unit_test_setup_teardown(third_socket_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(contact_full_pass, setup, teardown),

@@ -58,6 +58,8 @@ static struct hl_msg hello_msg(void)
         .arbiter = HA_LINK_UP, .backoff_factor = 2, .hears_peer = true };
     m.u.hello.contact_gen = 42;
     m.u.hello.contact_count = 10000;
+    m.u.hello.tx_interval_ms = 256;
+    m.u.hello.poll = true;
     return m;
 }
 
@@ -151,6 +153,8 @@ static void round_trip(void **state)
     assert_memory_equal(&f->out.u.hello.ps, &m.u.hello.ps, sizeof(m.u.hello.ps));
     assert_int_equal(f->out.u.hello.contact_gen, 42);
     assert_int_equal(f->out.u.hello.contact_count, 10000);
+    assert_int_equal(f->out.u.hello.tx_interval_ms, 256);
+    assert_true(f->out.u.hello.poll);
 
     m = takeover_msg();
     n = enc(f, &m);
@@ -413,7 +417,10 @@ static void bad_enums_hello(void **state)
     assert_int_equal(poke(f, &m, 3, 0), HL_E_MALFORMED);  /* arbiter */
     assert_int_equal(poke(f, &m, 3, 4), HL_E_MALFORMED);
     assert_int_equal(poke(f, &m, 4, 0x20), HL_E_MALFORMED); /* unknown option bit */
-    assert_int_equal(poke(f, &m, 5, 0x04), HL_E_MALFORMED); /* unknown flag bit */
+    assert_int_equal(poke(f, &m, 5, 0x08), HL_E_MALFORMED); /* unknown flag bit */
+    assert_int_equal(poke(f, &m, 33, 0xff), HL_OK);       /* period 0x01ff: fine */
+    assert_int_equal(poke(f, &m, 32, 0), HL_E_MALFORMED); /* period 0x0100 -> 0: none */
+    assert_int_equal(poke(f, &m, 35, 1), HL_E_MALFORMED); /* reserved bytes not zero */
     assert_int_equal(poke(f, &m, 7, 3), HL_E_MALFORMED);  /* backoff factor 3 */
     assert_int_equal(poke(f, &m, 6, 1), HL_E_MALFORMED);  /* backoff factor 0x102 */
     assert_int_equal(poke(f, &m, 7, 0), HL_OK);           /* 0 = not reported */
