@@ -4,6 +4,7 @@
     analyze_samples.py PROBE_OUT --case NAME --expect STATE [--fault-ms RT_MS]
         [--allow-ms MS] [--fit HOSTS] [--allow-both-vip-until-ms MS]
         [--max-gap-ms MS] [--max-unanswered N] [--max-settle-ms MS] [--max-vip-ms MS]
+        [--max-role-changes N] [--handover-ms MS]
         [--require-neigh] [--roles-from-vip] [--header] [--format md|tsv]
 
 PROBE_OUT   pair_probe's output (tests/hosts/pair_probe.c: sample lines, "@" events,
@@ -23,6 +24,16 @@ PROBE_OUT   pair_probe's output (tests/hosts/pair_probe.c: sample lines, "@" eve
             gap (fault -> first answer from the end primary), --max-unanswered the
             longest run of unanswered requests after the fault, --max-settle-ms the time to
             settle, --max-vip-ms fault -> VIP added on the end primary.
+--max-role-changes
+            bounds the moves of the primary role after the fault: each time the single
+            primary of a sample (roles known) is another host than the previous single
+            primary (the last one before the fault to start with). Both primary or none
+            for a while counts nothing by itself: a -> a,b -> b is one move.
+--handover-ms
+            an I2 breach (no primary while a host is fit) that lasts at most this long
+            and ends with a primary is a coordinated handover, not a breach (the side
+            giving the role up drops it, runs its VIP down script, then hands over).
+            Default 0: none tolerated. I1 is never relaxed.
 --require-neigh
             fail unless the client's neighbour entry for the VIP ends on the primary's MAC.
 
@@ -32,9 +43,9 @@ Invariants, checked on every sample at or after fault + allowance:
   I2  a primary exists whenever a host is fit (samples where a role GET timed out, "?",
       cannot show a primary and are skipped for I2, and counted).
 Prints one table row (case, expected, observed, worst sample, service gap, longest
-unanswered run, neighbour on primary's MAC, settle time, result) and, on failure, one
-line "FAIL  CASE: REASON". Exit status 0 when every check holds, 1 when one fails, 2 on
-bad arguments or an unreadable/empty trace.
+unanswered run, neighbour on primary's MAC, settle time, role changes, result) and, on
+failure, one line "FAIL  CASE: REASON". Exit status 0 when every check holds, 1 when
+one fails, 2 on bad arguments or an unreadable/empty trace.
 """
 import argparse
 import sys
@@ -121,6 +132,46 @@ def state_key(s):
             s["link"]["a"], s["link"]["b"])
 
 
+def role_changes(samples, fault, from_vip):
+    """Moves of the single primary after the fault (see --max-role-changes)."""
+    last = None
+    moves = 0
+    for s in samples:
+        if undetermined(s, from_vip):
+            continue
+        p = primaries(s, from_vip)
+        if len(p) != 1:
+            continue
+        if s["rt"] >= fault and last is not None and p[0] != last:
+            moves += 1
+        last = p[0]
+    return moves
+
+
+def handover_samples(after, fit, from_vip, limit_ms):
+    """Indexes in AFTER of the no-primary samples that belong to a stretch lasting at
+    most LIMIT_MS and ending with a primary (see --handover-ms). A stretch runs from
+    its first no-primary sample to the first sample with a primary; samples whose
+    roles are unknown neither start nor end one."""
+    ok = set()
+    if not limit_ms or not fit:
+        return ok
+    start = None
+    members = []
+    for i, s in enumerate(after):
+        if undetermined(s, from_vip):
+            continue
+        if primaries(s, from_vip):
+            if start is not None and s["rt"] - after[start]["rt"] <= limit_ms:
+                ok.update(members)
+            start, members = None, []
+        else:
+            if start is None:
+                start = i
+            members.append(i)
+    return ok
+
+
 def fmt_ms(v):
     return "-" if v is None else "%.1f" % v
 
@@ -160,7 +211,8 @@ def analyze(tr, a):
     judged = fault + a.allow_ms
     worst = "-"
     unknown = 0
-    for s in after:
+    handover_ok = handover_samples(after, fit, from_vip, a.handover_ms)
+    for i, s in enumerate(after):
         if s["rt"] < judged:
             continue
         if undetermined(s, from_vip):
@@ -172,7 +224,7 @@ def analyze(tr, a):
             why = "I1 two primaries"
         elif both_vip and (a.allow_both_vip_until_ms is None or s["rt"] >= fault + a.allow_both_vip_until_ms):
             why = "I1 VIP on both hosts"
-        elif not p and fit and not undetermined(s, from_vip):
+        elif not p and fit and not undetermined(s, from_vip) and i not in handover_ok:
             why = "I2 no primary while %s fit" % ",".join(fit)
         if why:
             worst = "+%.0fms %s (%s/%s vip %d%d)" % (s["rt"] - fault, why, s["role"]["a"], s["role"]["b"],
@@ -224,6 +276,10 @@ def analyze(tr, a):
     tail = after[-1]["rt"] - fault - settle
     settled_note = "" if tail >= 500 else " (changed %.0f ms before the end)" % tail
 
+    moves = role_changes(tr.samples, fault, from_vip)
+    if a.max_role_changes is not None and moves > a.max_role_changes:
+        fails.append("%d role changes > %d" % (moves, a.max_role_changes))
+
     for name, val, bound, unit in (("service gap", gap, a.max_gap_ms, "ms"),
                                    ("longest unanswered run", longest, a.max_unanswered, "requests"),
                                    ("time to settle", settle, a.max_settle_ms, "ms"),
@@ -238,14 +294,14 @@ def analyze(tr, a):
     row = dict(case=a.case, expected=exp, observed=observed, worst=worst,
                gap=fmt_ms(gap), unans="%d (%.0f ms)" % (longest, longest * tr.period),
                neigh=neigh, settle=fmt_ms(settle) + settled_note, vip=fmt_ms(vip_ms),
-               unknown=unknown, result="FAIL" if fails else "ok")
+               unknown=unknown, moves=moves, result="FAIL" if fails else "ok")
     return row, fails
 
 
 COLS = (("case", "case"), ("expected", "expected"), ("observed", "observed"),
         ("worst sample", "worst"), ("fault→VIP ms", "vip"), ("service gap ms", "gap"),
         ("longest unanswered", "unans"), ("neigh→primary", "neigh"), ("settle ms", "settle"),
-        ("role '?' samples", "unknown"), ("result", "result"))
+        ("role '?' samples", "unknown"), ("role changes", "moves"), ("result", "result"))
 
 
 def main():
@@ -261,6 +317,8 @@ def main():
     ap.add_argument("--max-unanswered", type=int)
     ap.add_argument("--max-settle-ms", type=float)
     ap.add_argument("--max-vip-ms", type=float)
+    ap.add_argument("--max-role-changes", type=int)
+    ap.add_argument("--handover-ms", type=float, default=0.0)
     ap.add_argument("--require-neigh", action="store_true")
     ap.add_argument("--roles-from-vip", action="store_true")
     ap.add_argument("--header", action="store_true")

@@ -149,6 +149,23 @@ hn_start_snmpd() {
   t_wait 10 test -S "$T/$1/agentx.sock" || { echo "snmpd on $1 did not start:"; tail "$T/$1/snmpd.log"; return 1; }
 }
 
+# hn_restart_snmpd HOST — stops HOST's snmpd (SIGTERM to the pid of its pid file,
+# SIGKILL if it is still there after 5 s) and starts it again with the same
+# configuration; the agent has to reconnect to it by itself.
+hn_restart_snmpd() {
+  local pid i
+  pid=$(cat "$T/$1/snmpd.pid" 2>/dev/null)
+  [ -n "$pid" ] || { echo "no snmpd pid for $1"; return 1; }
+  kill -TERM "$pid" 2>/dev/null || { echo "snmpd of $1 ($pid) is not running"; return 1; }
+  for ((i = 0; i < 600; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    [ "$i" -eq 500 ] && kill -9 "$pid" 2>/dev/null
+    sleep 0.01
+  done
+  rm -f "$T/$1/agentx.sock" "$T/$1/snmpd.pid"
+  hn_start_snmpd "$1"
+}
+
 hn_start_trapd() {
   cat > "$T/c/snmptrapd.conf" <<CONF
 disableAuthorization yes
@@ -196,7 +213,7 @@ hn_instance_conf() {
   <service-dn name="gw" uri="sip:gw@$HN_C_SIP:$HN_DN_PORT" oos-check="${HN_OOS_CHECK:-2}" oos-force="5"/>
   <peer name="${HN_NAME[$o]}" index="${HN_INDEX[$o]}" address="$(hn_link_ip "$o"):$HN_HALINK_PORT"
         bind="$(hn_link_ip "$h"):$HN_HALINK_PORT" key-file="$T/halink.key"
-        interval-ms="${HN_INTERVAL_MS:-20}" miss-count="${HN_MISS_COUNT:-3}"/>
+        interval-ms="${HN_INTERVAL_MS:-15}" miss-count="${HN_MISS_COUNT:-3}"/>
   <takeover announce-count="3" announce-interval-ms="100" vip-lifetime="${HN_VIP_LIFETIME:-3}"/>
   ${HN_EXTRA_XML:-}
 </sipha>
