@@ -8,11 +8,12 @@
 # loopback, a private AgentX socket, the admin user of tests/agent/lib.sh) and a
 # sipha-agent: VIP 10.9.9.100/24 on sip0 (tests/hosts/vip-up.sh / vip-down.sh), SIP NIC
 # and IP-takeover monitoring on, no service DN (sip-pass-check off), the UDP HA link at
-# 20 ms x 3 misses, 3 gratuitous ARPs 100 ms apart at takeover, VIP lifetime 3 s. The
+# its defaults (15 ms x 3 misses, backup 500 ms; FO_INTERVAL_MS changes the first), 3
+# gratuitous ARPs 100 ms apart at takeover, VIP lifetime 3 s. The
 # SIP responders of lib_topo (-n a / -n b on VIP:5060 and host:5060) answer the client.
 #
 # Cases, each N runs (default 20; BENCH_QUICK=1: 5), the fault 0-20 ms (uniform) after a
-# random point, i.e. at a random phase of the 20 ms heartbeat. The roles alternate: after
+# random point, i.e. at a random phase of the heartbeat. The roles alternate: after
 # a run the new primary is the next run's victim, so no pair is restarted between runs.
 #   nic_shared  sip0 down on the primary, HA link on sip0 too (one NIC)  -> VIP on the peer
 #   nic_own     the same with the HA link on ha0 (its own NIC)
@@ -39,6 +40,7 @@ BENCH_BIN=${BENCH_BIN:-$BUILD/bench}
 export ROOT BUILD BENCH_BIN
 FO_RUNS=${FO_RUNS:-}
 FO_IDLE_S=${FO_IDLE_S:-30}
+FO_INTERVAL_MS=${FO_INTERVAL_MS:-15}
 FO_CASES=${FO_CASES:-nic_own nic_shared kill term set}
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -115,7 +117,7 @@ fo_conf() {
   <vip address="$TOPO_VIP" prefix-len="$TOPO_VIP_PLEN" interface="sip0"
        up-script="$ROOT/tests/hosts/vip-up.sh" down-script="$ROOT/tests/hosts/vip-down.sh"/>
   <peer name="${NAME[$o]}" index="${IDX[$o]}" address="$(link_ip "$o"):$HALINK_PORT"
-        bind="$(link_ip "$h"):$HALINK_PORT" key-file="$T/halink.key" interval-ms="20" miss-count="3"/>
+        bind="$(link_ip "$h"):$HALINK_PORT" key-file="$T/halink.key" interval-ms="$FO_INTERVAL_MS" miss-count="3"/>
   <takeover announce-count="3" announce-interval-ms="100" vip-lifetime="3"/>
 </sipha>
 XML
@@ -275,6 +277,31 @@ if [ -n "$IDLE_OK" ]; then
 else
   echo "  an agent is not running: no idle figures"
 fi
+# The floor: a bare process that only sends (on a) or only receives (on b) one
+# datagram per heartbeat period on the same link, nothing else; what any user-space
+# heartbeat of that period costs on this machine.
+FLOOR_S=$((FO_IDLE_S < 20 ? FO_IDLE_S : 20))
+echo "[sipha] heartbeat floor: bare sender/receiver, ${FO_INTERVAL_MS} ms, ${FLOOR_S} s"
+topo_in b "$TOPO_BIN/hb_floor" rx "${TOPO_SIP_IP[b]}" 7499 "$FLOOR_S" > "$T/floor-rx.txt" 2>&1 &
+floor_rx=$!
+sleep 0.2
+topo_in a "$TOPO_BIN/hb_floor" tx "${TOPO_SIP_IP[b]}" 7499 "$FO_INTERVAL_MS" "$FLOOR_S" > "$T/floor-tx.txt" 2>&1
+wait "$floor_rx"
+FLOOR_TX=$(sed -n 's/^cpu_pct=\([0-9.]*\).*/\1/p' "$T/floor-tx.txt")
+FLOOR_RX=$(sed -n 's/^cpu_pct=\([0-9.]*\).*/\1/p' "$T/floor-rx.txt")
+
+# The same idle pair at keepalived's own heartbeat rate (interval-ms 100): CPU at an
+# equal detection budget (sipha: 3 x 100 ms; keepalived VRRPv3: 3 x 0.1 s + skew).
+declare -A CPU100=()
+if [ -n "$IDLE_OK" ] && FO_INTERVAL_MS=100 fresh_pair; then
+  echo "[sipha] idle at interval-ms 100: ${FO_IDLE_S} s"
+  sleep 2
+  t0=$EPOCHREALTIME
+  for h in a b; do CPU0[$h]=$(cpu_of "$h"); done
+  sleep "$FO_IDLE_S"
+  t1=$EPOCHREALTIME
+  for h in a b; do CPU100[$h]=$(b_calc %.4f "($(cpu_of "$h") - ${CPU0[$h]}) / 1e9 / ($t1 - $t0) * 100"); done
+fi
 
 # ------------------------------------------------------------------ results
 stats() { # "V1 V2 ..." -> "N MEDIAN P95 MAX"
@@ -292,7 +319,7 @@ both_samples() { tr ' ' '\n' <<<"${BOTH[$1]:-}" | awk '{ s += $1 } END { print s
 ran() { case " $FO_CASES " in *" $1 "*) return 0 ;; esac; return 1; }
 
 echo
-echo "sipha $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo ?), HA link 20 ms x 3, 3 GARPs 100 ms apart, VIP lifetime 3 s; $(nproc) CPUs"
+echo "sipha $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo ?), HA link $FO_INTERVAL_MS ms x 3 (backup 500 ms), 3 GARPs 100 ms apart, VIP lifetime 3 s; $(nproc) CPUs"
 printf '%-58s %4s %9s %9s %9s\n' "figure (ms)" N median p95 max
 for c in nic_shared nic_own kill term set; do
   ran "$c" || continue
@@ -355,4 +382,12 @@ if [ -n "$IDLE_OK" ]; then
   b_record failover_pss "sipha idle: agent PSS per host (a, b)" kB "max<=" 5120 "< 5 MB" "${PSS[a]} ${PSS[b]}" \
     "smaps_rollup; beside keepalived_pss" >/dev/null
 fi
+[ -n "${CPU100[a]:-}" ] && b_record failover_idle_cpu_100 \
+  "sipha idle at interval-ms 100 (keepalived's rate): CPU of a core per host, agent + snmpd (a primary, b backup)" \
+  "%" "" "" "" "${CPU100[a]} ${CPU100[b]}" "over $FO_IDLE_S s, schedstat; beside keepalived_idle_cpu" >/dev/null
+[ -n "$FLOOR_TX" ] && b_record failover_floor_tx \
+  "floor: a bare process sending one datagram every $FO_INTERVAL_MS ms (nothing else)" "%" "" "" "" "$FLOOR_TX" \
+  "getrusage over $FLOOR_S s; the least any user-space heartbeat sender of this period costs here" >/dev/null
+[ -n "$FLOOR_RX" ] && b_record failover_floor_rx \
+  "floor: a bare process receiving them" "%" "" "" "" "$FLOOR_RX" "getrusage over $FLOOR_S s" >/dev/null
 exit 0

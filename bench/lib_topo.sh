@@ -60,7 +60,7 @@ topo_bg() {
 topo_build() {
   mkdir -p "$TOPO_BIN" || return 1
   local h
-  for h in sip_responder link_flip; do
+  for h in sip_responder link_flip hb_floor; do
     gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -o "$TOPO_BIN/$h" "$TOPO_ROOT/bench/$h.c" || return 1
   done
   cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror "$TOPO_ROOT/tests/hosts/pair_probe.c" \

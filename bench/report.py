@@ -72,6 +72,10 @@ SIDE_BY_SIDE = [
     ("SIGTERM of the primary's daemon → first answer", "failover_term_answer", "keepalived_term_answer"),
     ("SET switchover (accepted) → VIP on the peer", "failover_set_vip", ""),
     ("idle CPU % of a core per host", "failover_idle_cpu", "keepalived_idle_cpu"),
+    ("idle CPU % per host, sipha at keepalived's rate (interval-ms 100)", "failover_idle_cpu_100",
+     "keepalived_idle_cpu"),
+    ("floor: bare sender of one datagram per sipha period, CPU %", "failover_floor_tx", ""),
+    ("floor: bare receiver of them, CPU %", "failover_floor_rx", ""),
     ("idle PSS per host (kB)", "failover_pss", "keepalived_pss"),
 ]
 
