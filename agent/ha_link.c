@@ -1,7 +1,13 @@
 /* ha_link.c — callbacks of the HA link: the peer's heartbeats and messages go to the
  * engine, its contacts to the contact table, the link's counters to the MIB. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
@@ -79,6 +85,56 @@ static void on_log(void *ctx, int priority, const char *text)
     snmp_log(priority, "sipha[%u]: HA link: %s\n", l->a->inst.index, text);
 }
 
+/* The link's session number survives restarts in <state dir>/halink-<index>.session,
+ * so the next one is above it even if the clock was stepped back meanwhile (the
+ * peer would refuse a smaller one as a replay). Without a state dir: the clock only. */
+static int session_path(const struct agent *a, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "%s/halink-%u.session", a->cfg.state_dir, a->inst.index);
+    return a->cfg.state_dir[0] && n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+static uint64_t session_read(const struct agent *a)
+{
+    char path[PATH_MAX], text[32] = "";
+    if (session_path(a, path, sizeof(path)) != 0)
+        return 0;
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || end == text || (*end && *end != '\n')) {
+        snmp_log(LOG_WARNING, "sipha[%u]: %s: not a session number; ignored\n", a->inst.index,
+                 path);
+        return 0;
+    }
+    return (uint64_t)v;
+}
+
+static void session_write(const struct agent *a, uint64_t session)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 8];
+    if (session_path(a, path, sizeof(path)) != 0 ||
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+        return;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    char text[32];
+    int n = snprintf(text, sizeof(text), "%llu\n", (unsigned long long)session);
+    bool ok = fd >= 0 && write(fd, text, (size_t)n) == n && fsync(fd) == 0;
+    if (fd >= 0)
+        close(fd);
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        snmp_log(LOG_WARNING, "sipha[%u]: %s: cannot keep the HA link session: %s\n",
+                 a->inst.index, path, strerror(errno));
+    }
+}
+
 int ha_link_start(struct agent *a)
 {
     if (!a->cfg.has_peer)
@@ -96,7 +152,8 @@ int ha_link_start(struct agent *a)
                             .key_file = c->peer_key_file, .self_index = c->index,
                             .peer_index = c->peer_index, .interval_ms = c->peer_interval_ms,
                             .miss_count = c->peer_miss_count,
-                            .backup_interval_ms = c->peer_backup_interval_ms };
+                            .backup_interval_ms = c->peer_backup_interval_ms,
+                            .session_floor = session_read(a) };
     char err[256];
     if (hl_open(&l->link, a->loop, &hc, &cb, l, err, sizeof(err)) != 0) {
         snmp_log(LOG_ERR, "sipha[%u]: HA link: %s\n", a->inst.index, err);
@@ -104,6 +161,7 @@ int ha_link_start(struct agent *a)
         return -1;
     }
     a->link = l;
+    session_write(a, hl_session(l->link));
     ha_link_contacts_changed(a);
     return 0;
 }

@@ -161,8 +161,9 @@ static void flush_logs(struct hl_link *l, uint64_t now)
         logf_(l, LOG_WARNING, "HA link: %llu datagram(s) rejected (%s), last from %s%s",
               (unsigned long long)rl->pending, hl_strerror((enum hl_err)r),
               addr_text(&rl->from, a, sizeof(a)),
-              r == HL_E_REPLAY ? "; a peer whose clock stepped back before its restart is"
-                                 " refused until this agent restarts" : "");
+              r == HL_E_REPLAY ? "; a peer restarted without its state directory and with"
+                                 " its clock set back is refused until this agent restarts"
+                               : "");
         rl->pending = 0;
     }
     if (!l->dead && rl_due(&l->rl_send, now)) {
@@ -792,6 +793,10 @@ int hl_open(struct hl_link **out, struct loop *lp, const struct hl_config *cfg,
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     l->session = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+    /* The peer refuses a session below the last it saw (replay): a clock stepped back
+     * since our previous start must not make us a stranger to it. */
+    if (l->session <= cfg->session_floor)
+        l->session = cfg->session_floor + 1;
     if (setup(l, cfg, err, errlen) != 0) {
         destroy(l);
         return -1;
@@ -839,6 +844,11 @@ void hl_get_counters(const struct hl_link *l, struct hl_counters *c)
     c->last_rx_ms = l->last_rx_ms;
     c->peer_alive = l->peer_alive;
     c->hello_period_ms = l->hb_period;
+}
+
+uint64_t hl_session(const struct hl_link *l)
+{
+    return l->session;
 }
 
 int hl_local_port(const struct hl_link *l)

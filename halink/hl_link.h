@@ -54,6 +54,8 @@ struct hl_config {
                                 before the peer is lost */
     uint32_t backup_interval_ms; /* HELLO period of a backup that hears its primary,
                                 interval_ms..10000, 0 = 500 */
+    uint64_t session_floor;  /* the last session this instance used, 0 = unknown: the new
+                                session is above it even after the clock stepped back */
 };
 
 /* One contact row of ours (origin local) for the peer. The strings must stay valid
@@ -135,6 +137,10 @@ void hl_get_counters(const struct hl_link *l, struct hl_counters *c);
 /* "IP:PORT" or "[IPv6]:PORT" (port 0..65535) into *ss: 0, or -1 when malformed. The
  * configuration checks <peer address= bind=> with it, so what loads also opens. */
 int hl_endpoint_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len);
+
+/* Our session number (the wall clock in µs at open, or session_floor + 1 if that is
+ * not above it): the caller keeps it for the next start's session_floor. */
+uint64_t hl_session(const struct hl_link *l);
 
 /* The bound local port (useful with port 0), or -1. */
 int hl_local_port(const struct hl_link *l);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -58,6 +59,7 @@ struct side {
 
 struct fx {
     struct loop *lp;
+    uint64_t session_floor; /* for the links opened next */
     char dir[64], key[128];
     struct side a, b;
     bool timed_out;
@@ -192,7 +194,7 @@ static void open_link_cb(struct fx *f, struct side *s, uint32_t self, uint32_t p
     snprintf(remote, sizeof(remote), "127.0.0.1:%d", pport);
     struct hl_config cfg = { .local = local, .peer = remote, .key_file = f->key,
                              .self_index = self, .peer_index = peer,
-                             .interval_ms = interval_ms };
+                             .interval_ms = interval_ms, .session_floor = f->session_floor };
     if (hl_open(&s->l, f->lp, &cfg, cb, s, err, sizeof(err)) != 0)
         fail_msg("hl_open: %s", err);
     assert_int_equal(hl_local_port(s->l), lport);
@@ -589,6 +591,54 @@ static void close_self(void *ctx, const struct ha_peer_state *ps)
     loop_stop(s->f->lp);
 }
 
+static bool b_heard_a_again(struct fx *f)
+{
+    return f->b.states > 0;
+}
+
+/* A restart after the clock was stepped back: without the floor the new session is
+ * below the one the peer knows and every datagram is a replay; with the last session
+ * as floor the new one is above it and the peer takes it. */
+static void session_floor_survives_clock_step_back(void **state)
+{
+    struct fx *f = *state;
+    const uint64_t ahead = 1000000ull * 3600 * 24 * 365; /* a clock a year fast */
+    int pa, pb;
+    int sa = bound_socket(&pa), sb = bound_socket(&pb);
+    close(sa);
+    close(sb);
+    struct ha_peer_state st = state_of(HA_ROLE_PRIMARY, 3), sbk = state_of(HA_ROLE_BACKUP, 3);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    f->session_floor = (uint64_t)ts.tv_sec * 1000000u + ahead;
+    open_link(f, &f->a, 1, 2, pa, pb, 20);
+    f->session_floor = 0;
+    open_link(f, &f->b, 2, 1, pb, pa, 20);
+    uint64_t first = hl_session(f->a.l);
+    assert_true(first > (uint64_t)ts.tv_sec * 1000000u + ahead);
+    hl_set_state(f->a.l, &st);
+    hl_set_state(f->b.l, &sbk);
+    assert_true(run_until(f, b_heard_a_again, 1000));
+
+    /* restarted with the (slow, true) clock only: refused as replays */
+    hl_close(f->a.l);
+    open_link(f, &f->a, 1, 2, pa, pb, 20);
+    hl_set_state(f->a.l, &st);
+    run_for(f, 100);
+    struct hl_counters c;
+    hl_get_counters(f->b.l, &c);
+    assert_true(c.rejected[HL_E_REPLAY] > 0);
+
+    /* restarted with the last session as floor: taken */
+    hl_close(f->a.l);
+    f->session_floor = first;
+    open_link(f, &f->a, 1, 2, pa, pb, 20);
+    assert_int_equal(hl_session(f->a.l), first + 1);
+    f->b.states = 0;
+    hl_set_state(f->a.l, &st);
+    assert_true(run_until(f, b_heard_a_again, 1000));
+}
+
 static void close_from_callback(void **state)
 {
     struct fx *f = *state;
@@ -648,6 +698,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(takeover_delivered_once, setup, teardown),
         cmocka_unit_test_setup_teardown(third_socket_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(contact_full_pass, setup, teardown),
+        cmocka_unit_test_setup_teardown(session_floor_survives_clock_step_back, setup, teardown),
         cmocka_unit_test_setup_teardown(close_from_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_config_refused, setup, teardown),
     };
