@@ -951,6 +951,26 @@ static void peer_lost_input_is_immediate(void **state)
     rig_free(r);
 }
 
+/* With peer_loss_reported the adapter owns liveness: silence alone loses no peer
+ * (the link sends only news), PEER_LOST does at once. */
+static void peer_loss_reported_by_the_adapter_only(void **state)
+{
+    (void)state;
+    struct rig *r = with_fake_peer(0);
+    r->n[0].cfg.initial_role = HA_ROLE_BACKUP;
+    r->n[0].cfg.peer_loss_reported = true;
+    r->peer.role = HA_ROLE_PRIMARY;
+    rig_start(r);
+    r->link = false;
+    rig_advance(r, r->now + 60000);
+    assert_int_equal(S(r, 0)->peer_link, HA_LINK_UP);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    rig_in(r, 0, (struct ha_input){ .kind = HA_IN_PEER_LOST });
+    assert_int_equal(S(r, 0)->peer_link, HA_LINK_DOWN);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
+    rig_free(r);
+}
+
 /* A backup that loses the peer and the arbiter: with control-vip-scripts it leads
  * only if it would win a split brain; without the option it takes over as with no
  * arbiter. (Changed: it used to stand back whatever its rank.) */
@@ -1762,6 +1782,7 @@ int main(void)
         cmocka_unit_test(bad_config_is_refused),
         cmocka_unit_test(clock_going_back_counts_as_now),
         cmocka_unit_test(settle_ms_apart_from_peer_timeout),
+        cmocka_unit_test(peer_loss_reported_by_the_adapter_only),
         cmocka_unit_test(settle_ms_checked),
         cmocka_unit_test(sip_nic_down_primary_steps_down_and_takes_nothing),
         cmocka_unit_test(traffic_lost_not_handed_to_listener_failed_peer),
