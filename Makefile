@@ -15,7 +15,10 @@ WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
 INCLUDES = -Iengine -Iagent -Imonitors -Itrapgen -Imib -Ihalink $(shell pkg-config --cflags libxml-2.0 libcurl 2>/dev/null)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(INCLUDES) -MMD -MP
-LIBS = -lnetsnmpagent -lnetsnmp $(shell pkg-config --libs libxml-2.0 libcurl libmnl 2>/dev/null) -lcrypto -lm
+# libcurl and libxml2 are not linked: agent/curl_lazy.c loads libcurl with dlopen on
+# first use, agent/xml_lazy.c libxml2 for the length of a configuration load (only their
+# headers come from pkg-config above). dlopen is in libc since glibc 2.34.
+LIBS = -lnetsnmpagent -lnetsnmp $(shell pkg-config --libs libmnl 2>/dev/null) -lcrypto -lm
 
 B ?= build
 LIB_SRC := $(wildcard engine/*.c) $(filter-out agent/main.c,$(wildcard agent/*.c)) \

@@ -28,6 +28,7 @@
 #include "hl_link.h"
 #include "mon_probe.h"
 #include "config_fetch.h"
+#include "xml_lazy.h"
 
 #if LIBXML_VERSION >= 21200
 typedef const xmlError *cfg_xml_error;
@@ -1073,12 +1074,17 @@ int config_parse_buffer(struct sipha_config *cfg, const char *buf, size_t len,
                 CFETCH_MAX_BYTES);
         return -1;
     }
+    if (xml_lazy_open() < 0) {
+        errbuf_set(err, errlen, "%s: %s", p.origin, xml_lazy_error());
+        return -1;
+    }
     config_defaults(&tmp);
     xmlInitParser();
     xmlDocPtr doc = xml_read(&p, buf, len);
     int rc = doc ? check_doc(&p, doc, schema_path ? schema_path : config_default_schema())
                  : -1;
     xmlFreeDoc(doc);
+    xml_lazy_close(); /* the last libxml2 object is gone: unloads libxml2 */
     pctx_free(&p);
     if (rc < 0) {
         config_free(&tmp);

@@ -17,6 +17,7 @@
 
 #include "errbuf.h"
 #include "config_fetch.h"
+#include "curl_lazy.h"
 #include "curl_loop.h"
 #include "loop.h"
 
@@ -237,7 +238,8 @@ static int http_get(const char *loc, uint32_t timeout_ms, struct body *b, char *
     char errbuf[CURL_ERROR_SIZE];
     CURL *h = easy_new(loc, timeout_ms, b, errbuf);
     if (!h) {
-        errbuf_set(err, errlen, "%s: cannot set up libcurl", loc);
+        errbuf_set(err, errlen, "%s: %s", loc,
+                   curl_lazy_error() ? curl_lazy_error() : "cannot set up libcurl");
         return -1;
     }
     CURLcode rc = curl_easy_perform(h);
@@ -386,6 +388,10 @@ int cfetch_start(struct cfetch **out, struct loop *lp, const char *location,
     if (timeout_ms == 0)
         timeout_ms = CFETCH_SYNC_TIMEOUT_MS;
     enum loc_kind kind = loc_classify(location, path, sizeof path, f->err, sizeof f->err);
+    if (kind == LOC_HTTP && curl_lazy_load() < 0) { /* reported through `done` too */
+        errbuf_set(f->err, sizeof f->err, "%s: %s", f->location, curl_lazy_error());
+        kind = LOC_BAD;
+    }
     int rc = kind == LOC_HTTP ? http_start(f, timeout_ms) : local_start(f, kind, path);
     if (rc < 0) {
         fetch_teardown(f);

@@ -50,8 +50,9 @@ int main(int argc, char **argv)
     else
         snmp_enable_syslog_ident("sipha-agent", LOG_DAEMON);
 
-    /* Once, before any other thread or handle could exist: curl's global state. */
-    curl_global_init(CURL_GLOBAL_DEFAULT);
+    /* libcurl, and its global state, come with its first use (agent/curl_lazy.h):
+     * an agent with neither an arbiter nor a configuration URL never loads it, and
+     * curl_global_cleanup below is then a no-op. */
     static struct agent a;
     if (agent_init(&a, &opt) != 0) {
         agent_free(&a);

@@ -13,6 +13,7 @@
 
 #include "errbuf.h"
 #include "curl_loop.h"
+#include "curl_lazy.h"
 #include "loop.h"
 #include "mon_arbiter.h"
 
@@ -52,9 +53,10 @@ static int url_check(const char *url, char *err, size_t errlen)
         errbuf_set(err, errlen, "arbiter %s: only http:// and https:// URLs are supported", url);
         return -1;
     }
-    CURLU *u = curl_url();
+    CURLU *u = curl_url(); /* the first call into libcurl loads it */
     if (!u) {
-        errbuf_set(err, errlen, "arbiter %s: out of memory", url);
+        errbuf_set(err, errlen, "arbiter %s: %s", url,
+                   curl_lazy_error() ? curl_lazy_error() : "out of memory");
         return -1;
     }
     CURLUcode rc = curl_url_set(u, CURLUPART_URL, url, 0);

@@ -202,7 +202,8 @@ static void test_example_loads(void **state)
     assert_string_equal(c.peer_address, "192.0.2.11:7400");
     assert_string_equal(c.peer_bind, "192.0.2.10:7400");
     assert_string_equal(c.peer_key_file, "/etc/sipha/halink.key");
-    assert_int_equal(c.peer_interval_ms, 20);
+    assert_int_equal(c.peer_interval_ms, 15);
+    assert_int_equal(c.peer_backup_interval_ms, 500);
     assert_int_equal(c.peer_miss_count, 3);
     assert_int_equal(c.peer_settle_ms, 1500);
     assert_int_equal(c.announce_count, 5);
@@ -242,7 +243,7 @@ static void test_minimal_defaults(void **state)
     assert_int_equal(c.sip_port, 5060);
     assert_int_equal(c.script_timeout_ms, 5000);
     assert_false(c.has_peer);
-    assert_int_equal(c.peer_interval_ms, 20);
+    assert_int_equal(c.peer_interval_ms, 15);
     assert_int_equal(c.peer_miss_count, 3);
     assert_int_equal(c.peer_settle_ms, 1500);
     assert_int_equal(c.announce_count, 5);
