@@ -2,10 +2,10 @@
 # Benchmark 7 — master snmpd restart: rows back, no notification lost.
 #
 # A pair on loopback with one master each: instance 1 under master m1, instance 2
-# under m2; each agent's HA link goes to the other's master. Each run:
+# under m2; the HA link between the agents on two loopback ports. Each run:
 #   1. the backup's master is stopped (SIGTERM);
-#   2. the primary's agent is killed (kill -9): the backup sees its peer's rows gone
-#      (through the peer's master, still up), takes over, and raises siphaPeerLost,
+#   2. the primary's agent is killed (kill -9): the backup misses its heartbeats on
+#      the HA link (UDP on loopback), takes over, and raises siphaPeerLost,
 #      siphaRoleChange and siphaSwitchover while its own master is down — they wait
 #      in the agent's queue;
 #   3. the backup's master is started again: the time from its start to the agent's
@@ -17,14 +17,14 @@
 source "$(dirname "$0")/common.sh"
 b_setup
 
-declare -A PORT SIPP
+declare -A PORT SIPP LINK
 TPORT1=$(b_free_port) TPORT2=$(b_free_port)
 TPORT=("" "$TPORT1" "$TPORT2")
 TRAPS="$T/traps.log"
 b_start_trap_receiver "$TRAPS" "127.0.0.1:$TPORT1" "127.0.0.1:$TPORT2" || { echo "trap receiver did not start"; exit 1; }
-b_peer_cred
+b_peer_key
 for i in 1 2; do
-  PORT[$i]=$(b_free_port); SIPP[$i]=$(b_free_port)
+  PORT[$i]=$(b_free_port); SIPP[$i]=$(b_free_port); LINK[$i]=$(b_free_port)
   b_snmpd_conf "$T/m$i.conf" "$T/agentx-$i.sock" "udp:127.0.0.1:${PORT[$i]}" "udp:127.0.0.1:${TPORT[$i]}"
 done
 b_start_responder sip "127.0.0.1:${SIPP[1]}" "127.0.0.1:${SIPP[2]}"
@@ -34,8 +34,8 @@ pair_conf() { # INDEX NAME ROLE PEER-INDEX PEER-NAME
     b_xml_head "$1" "$2" "$3" "$T/agentx-$1.sock" 127.0.0.1 "${SIPP[$1]}"
     cat <<XML
   <notifications queue-limit="1000"/>
-  <peer name="$5" index="$4" address="udp:127.0.0.1:${PORT[$4]}" credentials="$T/peer.cred"
-        timeout-ms="1500"/>
+  <peer name="$5" index="$4" address="127.0.0.1:${LINK[$4]}" bind="127.0.0.1:${LINK[$1]}"
+        key-file="$T/halink.key"/>
 </sipha>
 XML
   } > "$T/agent$1.xml"

@@ -188,14 +188,7 @@ b_xml_head() {
 XML
 }
 
-# b_peer_cred: the HA link's SNMPv3 credentials ($T/peer.cred, mode 0600).
-b_peer_cred() {
-  ( umask 077; cat > "$T/peer.cred" <<CRED
-user $ADMIN_USER
-auth-protocol SHA-256
-auth-password $ADMIN_AUTH
-priv-protocol AES
-priv-password $ADMIN_PRIV
-CRED
-  )
+# b_peer_key: the HA link's pre-shared key ($T/halink.key, mode 0600).
+b_peer_key() {
+  ( umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$T/halink.key" )
 }
