@@ -265,15 +265,28 @@ declare -A CPU0=() CPU=() PSS=()
 cpu_of() { echo $(($(b_cpu_ns "${AGENT[$1]}") + $(b_cpu_ns "${SNMPD[$1]}"))); }
 IDLE_OK=1
 for h in a b; do [ -n "${AGENT[$h]:-}" ] && kill -0 "${AGENT[$h]}" 2>/dev/null || IDLE_OK=""; done
-if [ -n "$IDLE_OK" ]; then
-  t0=$EPOCHREALTIME
-  for h in a b; do CPU0[$h]=$(cpu_of "$h"); done
-  sleep "$FO_IDLE_S"
-  t1=$EPOCHREALTIME
-  for h in a b; do
-    CPU[$h]=$(b_calc %.4f "($(cpu_of "$h") - ${CPU0[$h]}) / 1e9 / ($t1 - $t0) * 100")
-    PSS[$h]=$(awk '/^Pss:/ {print $2}' "/proc/${AGENT[$h]}/smaps_rollup" 2>/dev/null)
+# idle_windows: FO_IDLE_S in 3 s windows; CPUW[primary] and CPUW[backup] get one
+# figure per window (agent + snmpd of that host).
+IDLE_W=3 IDLE_N=$(( (FO_IDLE_S + 2) / 3 ))
+declare -A CPUW=()
+idle_windows() {
+  local i h t0 t1 role
+  CPUW=()
+  for ((i = 0; i < IDLE_N; i++)); do
+    t0=$EPOCHREALTIME
+    for h in a b; do CPU0[$h]=$(cpu_of "$h"); done
+    sleep "$IDLE_W"
+    t1=$EPOCHREALTIME
+    for h in a b; do
+      if [ "$h" = "$PRIMARY" ]; then role=primary; else role=backup; fi
+      CPUW[$role]+=" $(b_calc %.4f "($(cpu_of "$h") - ${CPU0[$h]}) / 1e9 / ($t1 - $t0) * 100")"
+    done
   done
+}
+if [ -n "$IDLE_OK" ]; then
+  idle_windows
+  CPU[primary]=${CPUW[primary]} CPU[backup]=${CPUW[backup]}
+  for h in a b; do PSS[$h]=$(awk '/^Pss:/ {print $2}' "/proc/${AGENT[$h]}/smaps_rollup" 2>/dev/null); done
 else
   echo "  an agent is not running: no idle figures"
 fi
@@ -296,11 +309,8 @@ declare -A CPU100=()
 if [ -n "$IDLE_OK" ] && FO_INTERVAL_MS=100 fresh_pair; then
   echo "[sipha] idle at interval-ms 100: ${FO_IDLE_S} s"
   sleep 2
-  t0=$EPOCHREALTIME
-  for h in a b; do CPU0[$h]=$(cpu_of "$h"); done
-  sleep "$FO_IDLE_S"
-  t1=$EPOCHREALTIME
-  for h in a b; do CPU100[$h]=$(b_calc %.4f "($(cpu_of "$h") - ${CPU0[$h]}) / 1e9 / ($t1 - $t0) * 100"); done
+  idle_windows
+  CPU100[primary]=${CPUW[primary]} CPU100[backup]=${CPUW[backup]}
 fi
 
 # ------------------------------------------------------------------ results
@@ -335,9 +345,10 @@ if ran set; then
 fi
 for c in nic_shared nic_own kill term set; do ran "$c" && echo "$c: $(note_both "$c")"; done
 echo "(kill -9 leaves the VIP on the dead agent's host until its 3 s lifetime ends; here the script removes it, 0.8 s after the fault)"
-[ -n "$IDLE_OK" ] && for h in a b; do
-  echo "idle host $h: CPU ${CPU[$h]} % of a core (agent + snmpd) over $FO_IDLE_S s, agent PSS ${PSS[$h]} kB"
+[ -n "$IDLE_OK" ] && for r in primary backup; do
+  echo "idle, $r's host: CPU % of a core (agent + snmpd), ${IDLE_W} s windows:${CPU[$r]}"
 done
+[ -n "$IDLE_OK" ] && echo "agent PSS: a ${PSS[a]} kB, b ${PSS[b]} kB"
 
 # rec KEY TITLE OP TARGET TARGET-TEXT VALUES NOTE — ms records with p95/max in the note
 rec() {
@@ -377,14 +388,18 @@ if ran set; then
     "${SETSTART[set]:-}" "includes snmpset's start-up and SNMPv3 discovery"
 fi
 if [ -n "$IDLE_OK" ]; then
-  b_record failover_idle_cpu "sipha idle: CPU of a core per host, agent + snmpd (a, b)" "%" "max<=" 0.1 \
-    "< 0.1 % per host" "${CPU[a]} ${CPU[b]}" "over $FO_IDLE_S s, schedstat; beside keepalived_idle_cpu" >/dev/null
+  for r in primary backup; do
+    b_record "failover_idle_cpu_$r" "sipha idle: CPU of a core on the $r's host, agent + snmpd" "%" "<=" 0.1 \
+      "< 0.1 % per host" "${CPU[$r]}" "${IDLE_W} s windows, schedstat" >/dev/null
+  done
   b_record failover_pss "sipha idle: agent PSS per host (a, b)" kB "max<=" 5120 "< 5 MB" "${PSS[a]} ${PSS[b]}" \
     "smaps_rollup; beside keepalived_pss" >/dev/null
 fi
-[ -n "${CPU100[a]:-}" ] && b_record failover_idle_cpu_100 \
-  "sipha idle at interval-ms 100 (keepalived's rate): CPU of a core per host, agent + snmpd (a primary, b backup)" \
-  "%" "" "" "" "${CPU100[a]} ${CPU100[b]}" "over $FO_IDLE_S s, schedstat; beside keepalived_idle_cpu" >/dev/null
+for r in primary backup; do
+  [ -n "${CPU100[$r]:-}" ] && b_record "failover_idle_cpu_100_$r" \
+    "sipha idle at interval-ms 100 (keepalived's rate): CPU of a core on the $r's host, agent + snmpd" \
+    "%" "" "" "" "${CPU100[$r]}" "${IDLE_W} s windows, schedstat" >/dev/null
+done
 [ -n "$FLOOR_TX" ] && b_record failover_floor_tx \
   "floor: a bare process sending one datagram every $FO_INTERVAL_MS ms (nothing else)" "%" "" "" "" "$FLOOR_TX" \
   "getrusage over $FLOOR_S s; the least any user-space heartbeat sender of this period costs here" >/dev/null
