@@ -96,7 +96,8 @@ FUZZ_DEPS_hl_wire = halink/hl_wire.c
 FUZZ_LIBS_hl_wire = -lcrypto
 fuzz_corpus = $(or $(FUZZ_CORPUS_$(1)),tests/fuzz/corpus-$(1))
 fuzz_one = $(CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
-  $(INCLUDES) tests/fuzz/fuzz_$(1).c $(FUZZ_DEPS_$(1)) -o $(FUZZ_B)/fuzz_$(1) $(FUZZ_LIBS_$(1)) && \
+  $(INCLUDES) tests/fuzz/fuzz_$(1).c tests/fuzz/corpus_main.c $(FUZZ_DEPS_$(1)) \
+  -o $(FUZZ_B)/fuzz_$(1) $(FUZZ_LIBS_$(1)) && \
   $(FUZZ_B)/fuzz_$(1) $(call fuzz_corpus,$(1))
 check-fuzz:
 	@mkdir -p $(FUZZ_B)

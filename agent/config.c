@@ -494,7 +494,9 @@ static int finish_peer(struct pctx *p, const xmlNode *n, void *dst)
     if (peer.ss_family != self.ss_family)
         return fail(p, n, "address and bind must be of the same IP version");
     if (!c->peer_backup_interval_ms)
-        c->peer_backup_interval_ms = c->peer_interval_ms > 500 ? c->peer_interval_ms : 500;
+        c->peer_backup_interval_ms = c->peer_interval_ms > HL_DEFAULT_BACKUP_INTERVAL_MS
+                                         ? c->peer_interval_ms
+                                         : HL_DEFAULT_BACKUP_INTERVAL_MS;
     if (c->peer_backup_interval_ms < c->peer_interval_ms)
         return fail(p, n, "backup-interval-ms %u is shorter than interval-ms %u",
                     c->peer_backup_interval_ms, c->peer_interval_ms);
@@ -1022,8 +1024,8 @@ static void config_defaults(struct sipha_config *c)
     c->notif_queue_limit = 1000;
     c->sip_port = 5060;
     c->script_timeout_ms = 5000;
-    c->peer_interval_ms = 15;
-    c->peer_miss_count = 3;
+    c->peer_interval_ms = HL_DEFAULT_INTERVAL_MS;
+    c->peer_miss_count = HL_DEFAULT_MISS_COUNT;
     c->peer_settle_ms = 1500;
     c->announce_count = 5;
     c->announce_interval_ms = 200;

@@ -1,13 +1,10 @@
 /* ha_link.c — callbacks of the HA link: the peer's heartbeats and messages go to the
  * engine, its contacts to the contact table, the link's counters to the MIB. */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
@@ -16,6 +13,7 @@
 #include "ha_adapter.h"
 #include "ha_link.h"
 #include "hl_link.h"
+#include "persist.h"
 
 struct ha_peer_link {
     struct agent *a;
@@ -118,21 +116,14 @@ static uint64_t session_read(const struct agent *a)
 
 static void session_write(const struct agent *a, uint64_t session)
 {
-    char path[PATH_MAX], tmp[PATH_MAX + 8];
-    if (session_path(a, path, sizeof(path)) != 0 ||
-        snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+    char name[32], text[32], err[PATH_MAX + 64];
+    if (!a->cfg.state_dir[0])
         return;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    char text[32];
-    int n = snprintf(text, sizeof(text), "%llu\n", (unsigned long long)session);
-    bool ok = fd >= 0 && write(fd, text, (size_t)n) == n && fsync(fd) == 0;
-    if (fd >= 0)
-        close(fd);
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        snmp_log(LOG_WARNING, "sipha[%u]: %s: cannot keep the HA link session: %s\n",
-                 a->inst.index, path, strerror(errno));
-    }
+    snprintf(name, sizeof(name), "halink-%u.session", a->inst.index);
+    snprintf(text, sizeof(text), "%llu\n", (unsigned long long)session);
+    if (persist_write_text(a->cfg.state_dir, name, text, err, sizeof(err)) != 0)
+        snmp_log(LOG_WARNING, "sipha[%u]: cannot keep the HA link session: %s\n",
+                 a->inst.index, err);
 }
 
 int ha_link_start(struct agent *a)

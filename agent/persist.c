@@ -59,9 +59,11 @@ static int ensure_dir(const char *dir, char *err, size_t errlen)
     return 0;
 }
 
+#define STATE_NAME "instance-%u.state"
+
 static int state_path(char *buf, size_t cap, const char *dir, uint32_t index)
 {
-    return snprintf(buf, cap, "%s/instance-%u.state", dir, index) < (int)cap ? 0 : -1;
+    return snprintf(buf, cap, "%s/" STATE_NAME, dir, index) < (int)cap ? 0 : -1;
 }
 
 static int write_state(FILE *f, const struct sipha_instance *in)
@@ -84,21 +86,22 @@ static int sync_dir(const char *dir)
     return rc;
 }
 
-int persist_save(const char *state_dir, const struct sipha_instance *in, char *err,
-                 size_t errlen)
+/* Writes dir/name atomically (a temporary file in dir, mode 0600, synced, renamed over
+ * the old one, the directory synced); `write` fills the stream, 0 or -1. */
+static int write_atomic(const char *dir, const char *name, int (*write)(FILE *, const void *),
+                        const void *arg, char *err, size_t errlen)
 {
     char final[PATH_MAX], tmp[PATH_MAX];
-    if (ensure_dir(state_dir, err, errlen) < 0)
+    if (ensure_dir(dir, err, errlen) < 0)
         return -1;
-    if (state_path(final, sizeof final, state_dir, in->index) < 0 ||
-        snprintf(tmp, sizeof tmp, "%s/.instance-%u.state.XXXXXX", state_dir, in->index) >=
-            (int)sizeof tmp) {
-        errbuf_set(err, errlen, "%s: path too long", state_dir);
+    if (snprintf(final, sizeof final, "%s/%s", dir, name) >= (int)sizeof final ||
+        snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", dir, name) >= (int)sizeof tmp) {
+        errbuf_set(err, errlen, "%s: path too long", dir);
         return -1;
     }
     int fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
     if (fd < 0) {
-        errbuf_set(err, errlen, "%s: cannot create a temporary file: %s", state_dir, strerror(errno));
+        errbuf_set(err, errlen, "%s: cannot create a temporary file: %s", dir, strerror(errno));
         return -1;
     }
     FILE *f = fdopen(fd, "w");
@@ -108,8 +111,7 @@ int persist_save(const char *state_dir, const struct sipha_instance *in, char *e
         errbuf_set(err, errlen, "%s: %s", tmp, strerror(errno));
         return -1;
     }
-    int bad = fchmod(fd, 0600) < 0 || write_state(f, in) < 0 || fflush(f) != 0 ||
-              fsync(fd) < 0;
+    int bad = fchmod(fd, 0600) < 0 || write(f, arg) < 0 || fflush(f) != 0 || fsync(fd) < 0;
     int saved = errno;
     bad |= fclose(f) != 0;
     if (bad || rename(tmp, final) < 0) {
@@ -119,11 +121,35 @@ int persist_save(const char *state_dir, const struct sipha_instance *in, char *e
         errbuf_set(err, errlen, "%s: cannot write: %s", final, strerror(saved));
         return -1;
     }
-    if (sync_dir(state_dir) < 0) {
-        errbuf_set(err, errlen, "%s: cannot sync the directory: %s", state_dir, strerror(errno));
+    if (sync_dir(dir) < 0) {
+        errbuf_set(err, errlen, "%s: cannot sync the directory: %s", dir, strerror(errno));
         return -1;
     }
     return 0;
+}
+
+static int write_state_cb(FILE *f, const void *in)
+{
+    return write_state(f, in);
+}
+
+int persist_save(const char *state_dir, const struct sipha_instance *in, char *err,
+                 size_t errlen)
+{
+    char name[64];
+    snprintf(name, sizeof name, STATE_NAME, in->index);
+    return write_atomic(state_dir, name, write_state_cb, in, err, errlen);
+}
+
+static int write_text_cb(FILE *f, const void *text)
+{
+    return fputs(text, f) < 0 ? -1 : 0;
+}
+
+int persist_write_text(const char *state_dir, const char *name, const char *text, char *err,
+                       size_t errlen)
+{
+    return write_atomic(state_dir, name, write_text_cb, text, err, errlen);
 }
 
 /* Temporary files of this instance were left by a crash inside persist_save; one
@@ -131,7 +157,7 @@ int persist_save(const char *state_dir, const struct sipha_instance *in, char *e
 static void remove_stale_temps(const char *dir, uint32_t index)
 {
     char prefix[64];
-    snprintf(prefix, sizeof prefix, ".instance-%u.state.", index);
+    snprintf(prefix, sizeof prefix, "." STATE_NAME ".", index);
     DIR *d = opendir(dir);
     if (!d)
         return;

@@ -16,6 +16,11 @@
 int persist_save(const char *state_dir, const struct sipha_instance *in, char *err,
                  size_t errlen);
 
+/* Writes `text` as <state_dir>/<name> the same atomic way (mode 0600). For small
+ * state of other modules (the HA link's session number). 0, or -1 with err set. */
+int persist_write_text(const char *state_dir, const char *name, const char *text, char *err,
+                       size_t errlen);
+
 /* Reads the state saved for in->index into `in` (options and event log). Returns 1
  * loaded, 0 no file (in unchanged), -1 unreadable or malformed: `in` unchanged and
  * err says "file:line: what is wrong". Also removes temporary files a crash during

@@ -553,7 +553,6 @@ static void on_hello(struct hl_link *l, const struct hl_msg *m)
     l->peer_known = true;
     l->peer_session = m->h.session;
     l->peer_gen = h->contact_gen;
-    l->peer_tx_ms = h->tx_interval_ms;
     struct ha_peer_state ps = h->ps;
     ps.index = l->peer_index;
     bool tell = !l->have_told || l->want_fresh || !peer_state_equal(&ps, &l->told);

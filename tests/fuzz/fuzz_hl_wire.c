@@ -1,11 +1,12 @@
 /* fuzz_hl_wire.c — fuzz target for the HA link codec (halink/hl_wire.c).
  *
- * libFuzzer:   clang -g -O1 -fsanitize=fuzzer,address,undefined -DSIPHA_LIBFUZZER \
+ * libFuzzer:   clang -g -O1 -fsanitize=fuzzer,address,undefined \
  *                  -Ihalink -Iengine -Itrapgen tests/fuzz/fuzz_hl_wire.c halink/hl_wire.c \
  *                  -lcrypto -o fuzz_hl_wire
  *              ./fuzz_hl_wire -max_total_time=60 tests/fuzz/corpus-hl_wire
- * Plain build: without -DSIPHA_LIBFUZZER, a program that runs every file of the
- *              directories (or files) named on its command line once.
+ * Plain build: linked with tests/fuzz/corpus_main.c (what `make check-fuzz` does), a
+ *              program that runs every file of the directories (or files) named on its
+ *              command line once.
  *
  * A mutated datagram almost never carries a valid HMAC, so each input is decoded
  * twice: as it is (the checks before and at the MAC), and re-signed with the test
@@ -95,70 +96,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     return 0;
 }
 
-#ifndef SIPHA_LIBFUZZER
-#include <dirent.h>
-#include <sys/stat.h>
-
-/* Runs one file from a buffer of exactly its size (reads past it are caught). */
-static int run_file(const char *path)
+/* For tests/fuzz/corpus_main.c, the plain driver. */
+void fuzz_cleanup(void);
+void fuzz_cleanup(void)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    static uint8_t data[1 << 16];
-    size_t n = fread(data, 1, sizeof(data), f);
-    fclose(f);
-    uint8_t *exact = malloc(n ? n : 1);
-    if (!exact)
-        return 0;
-    memcpy(exact, data, n);
-    LLVMFuzzerTestOneInput(exact, n);
-    free(exact);
-    return 1;
-}
-
-static int run_path(const char *path)
-{
-    struct stat st;
-    if (stat(path, &st) < 0)
-        return -1;
-    if (!S_ISDIR(st.st_mode))
-        return run_file(path);
-    DIR *d = opendir(path);
-    if (!d)
-        return -1;
-    int count = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        char p[4096];
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
-        if (stat(p, &st) == 0 && S_ISREG(st.st_mode))
-            count += run_file(p);
-    }
-    closedir(d);
-    return count;
-}
-
-int main(int argc, char **argv)
-{
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s DIR-OR-FILE...\n", argv[0]);
-        return 2;
-    }
-    int total = 0;
-    for (int i = 1; i < argc; i++) {
-        int n = run_path(argv[i]);
-        if (n < 0) {
-            fprintf(stderr, "%s: cannot read %s\n", argv[0], argv[i]);
-            return 2;
-        }
-        total += n;
-    }
-    auth();
     hl_auth_free(auth());
-    printf("fuzz_hl_wire: %d passed, 0 failed\n", total);
-    return total > 0 ? 0 : 1;
 }
-#endif
