@@ -1,7 +1,9 @@
 # sipha — top-level build. `make` builds build/sipha-agent and build/sipha-trapgen;
 # `make run` starts the single-host demo; `make check` runs every test.
-# Sources are picked up by directory: a new engine/, agent/, monitors/ or trapgen/ file
-# joins libsipha.a; a new tests/unit/test_*.c becomes a unit test binary.
+# Sources are picked up by directory: a new base/, engine/, monitors/, halink/, mib/ or
+# agent/ file joins libsipha.a; a new tests/unit/test_*.c becomes a unit test binary.
+# Each layer compiles with its own include path (itself and the layers below it, see
+# ARCHITECTURE.md), so an include against the direction fails to build.
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -13,17 +15,28 @@ MIBDIR ?= $(PREFIX)/share/snmp/mibs
 CC ?= cc
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
-INCLUDES = -Iengine -Iagent -Imonitors -Itrapgen -Imib -Ihalink $(shell pkg-config --cflags libxml-2.0 libcurl 2>/dev/null)
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(INCLUDES) -MMD -MP
-# libcurl and libxml2 are not linked: agent/curl_lazy.c loads libcurl with dlopen on
+PKG_CFLAGS := $(shell pkg-config --cflags libxml-2.0 libcurl 2>/dev/null)
+# What each layer may include, bottom up (the layer's own folder first).
+INC_base     = -Ibase
+INC_engine   = -Iengine $(INC_base)
+INC_monitors = -Imonitors $(INC_base)
+INC_halink   = -Ihalink $(INC_engine)
+INC_mib      = -Imib -Imonitors -Ihalink $(INC_engine)
+INC_agent    = -Iagent $(INC_mib)
+INC_trapgen  = -Itrapgen $(INC_mib)
+INC_tests    = -Itests/unit -Itrapgen $(INC_agent)
+INCLUDES = $(INC_tests)
+layer_of = $(firstword $(subst /, ,$(1)))
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -MMD -MP
+# libcurl and libxml2 are not linked: base/curl_lazy.c loads libcurl with dlopen on
 # first use, agent/xml_lazy.c libxml2 for the length of a configuration load (only their
 # headers come from pkg-config above). dlopen is in libc since glibc 2.34.
 LIBS = -lnetsnmpagent -lnetsnmp $(shell pkg-config --libs libmnl 2>/dev/null) -lcrypto -lm
 
 B ?= build
-LIB_SRC := $(wildcard engine/*.c) $(filter-out agent/main.c,$(wildcard agent/*.c)) \
-           $(wildcard monitors/*.c) $(filter-out trapgen/trapgen_main.c,$(wildcard trapgen/*.c)) \
-           $(wildcard halink/*.c)
+LIB_SRC := $(wildcard base/*.c engine/*.c monitors/*.c halink/*.c mib/*.c) \
+           $(filter-out agent/main.c,$(wildcard agent/*.c)) \
+           $(filter-out trapgen/trapgen_main.c,$(wildcard trapgen/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
@@ -35,7 +48,7 @@ all: $(B)/sipha-agent $(B)/sipha-trapgen
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(INC_$(call layer_of,$<)) $(PKG_CFLAGS) -c $< -o $@
 
 $(B)/libsipha.a: $(LIB_OBJ)
 	@rm -f $@
@@ -96,7 +109,7 @@ FUZZ_DEPS_hl_wire = halink/hl_wire.c
 FUZZ_LIBS_hl_wire = -lcrypto
 fuzz_corpus = $(or $(FUZZ_CORPUS_$(1)),tests/fuzz/corpus-$(1))
 fuzz_one = $(CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
-  $(INCLUDES) tests/fuzz/fuzz_$(1).c tests/fuzz/corpus_main.c $(FUZZ_DEPS_$(1)) \
+  $(INCLUDES) $(PKG_CFLAGS) tests/fuzz/fuzz_$(1).c tests/fuzz/corpus_main.c $(FUZZ_DEPS_$(1)) \
   -o $(FUZZ_B)/fuzz_$(1) $(FUZZ_LIBS_$(1)) && \
   $(FUZZ_B)/fuzz_$(1) $(call fuzz_corpus,$(1))
 check-fuzz:

@@ -264,6 +264,7 @@ int agent_init(struct agent *a, const struct agent_options *opt)
     a->loop = loop_new();
     if (!a->loop || nq_init(&a->queue, a->cfg.notif_queue_limit) != 0)
         return -1;
+    snmp_loop_attach(&a->snmp_loop, a->loop);
     a->uptime_base = loop_now_ms();
     notify_init(a);
     return instance_from_config(a);
@@ -300,4 +301,5 @@ void agent_free(struct agent *a)
     instance_free(&a->inst);
     config_free(&a->cfg);
     loop_free(a->loop);
+    snmp_loop_free(&a->snmp_loop);
 }

@@ -10,9 +10,11 @@
 #include "instance.h"
 #include "loop.h"
 #include "notify_queue.h"
+#include "snmp_loop.h"
 
 struct agent {
     struct loop *loop;
+    struct snmp_loop snmp_loop; /* Net-SNMP run inside `loop` */
     char config_location[SIPHA_URI_MAX + SIPHA_PATH_MAX];
     const char *schema;
     struct sipha_config cfg;

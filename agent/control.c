@@ -34,7 +34,7 @@ void control_clear_alarm(struct agent *a, uint32_t event_index)
     e->alarm = ALARM_CLEARED;
     char detail[64];
     snprintf(detail, sizeof(detail), "%s (event %u)", e->id, event_index);
-    notify_emit(a, NOTIF_ALARM_CLEARED, event_index, detail);
+    notify_emit(a, HA_NOTIF_ALARM_CLEARED, event_index, detail);
     ha_adapter_alarm_cleared(a, e->code);
     agent_request_save(a);
 }

@@ -114,9 +114,9 @@ static void sync_state(struct sipha_instance *in, const struct ha_state *st)
 
 /* --- outputs --- */
 
-/* NOTIF_ALARM_CLEARED from the engine names the alarm's notification: every active
+/* HA_NOTIF_ALARM_CLEARED from the engine names the alarm's notification: every active
  * log row of that alarm is marked cleared and one siphaAlarmCleared is sent. */
-static void engine_cleared_alarm(struct agent *a, enum notif_id alarm)
+static void engine_cleared_alarm(struct agent *a, enum ha_notif alarm)
 {
     uint32_t last = 0;
     for (struct evlog_entry *e = evlog_next(&a->inst.events, 0, false); e;
@@ -127,7 +127,7 @@ static void engine_cleared_alarm(struct agent *a, enum notif_id alarm)
         }
     }
     if (last)
-        notify_emit(a, NOTIF_ALARM_CLEARED, last, "cleared automatically");
+        notify_emit(a, HA_NOTIF_ALARM_CLEARED, last, "cleared automatically");
 }
 
 static void describe_role(char *buf, size_t len, const struct ha_output *o)
@@ -151,13 +151,13 @@ static void apply_output(struct agent *a, const struct ha_output *o, char *role_
         ha_scripts_run(a, o->u.script.idx, o->u.script.up, o->u.script.seq);
         break;
     case HA_OUT_NOTIFY:
-        if (o->u.notify.id == NOTIF_SPLIT_BRAIN_RESOLVED || o->u.notify.id == NOTIF_PEER_FOUND)
+        if (o->u.notify.id == HA_NOTIF_SPLIT_BRAIN_RESOLVED || o->u.notify.id == HA_NOTIF_PEER_FOUND)
             vipkeep_reannounce(a);
-        if (o->u.notify.id == NOTIF_ALARM_CLEARED)
-            engine_cleared_alarm(a, (enum notif_id)o->u.notify.row);
+        if (o->u.notify.id == HA_NOTIF_ALARM_CLEARED)
+            engine_cleared_alarm(a, (enum ha_notif)o->u.notify.row);
         else
             notify_emit(a, o->u.notify.id, o->u.notify.row,
-                        (o->u.notify.id == NOTIF_ROLE_CHANGE || o->u.notify.id == NOTIF_SWITCHOVER)
+                        (o->u.notify.id == HA_NOTIF_ROLE_CHANGE || o->u.notify.id == HA_NOTIF_SWITCHOVER)
                             ? role_detail : NULL);
         break;
     case HA_OUT_PEER_SEND:
@@ -290,9 +290,9 @@ void ha_adapter_options_changed(struct agent *a)
 
 void ha_adapter_alarm_cleared(struct agent *a, unsigned code)
 {
-    enum notif_id id = 0;
-    for (unsigned n = 1; n <= NOTIF_COUNT; n++) {
-        const struct notif_def *d = notif_def_get((enum notif_id)n);
+    enum ha_notif id = 0;
+    for (unsigned n = 1; n <= HA_NOTIF_COUNT; n++) {
+        const struct notif_def *d = notif_def_get((enum ha_notif)n);
         if (d->is_alarm && d->code == code)
             id = d->id;
     }

@@ -38,12 +38,12 @@ static int64_t wall_ms(void)
 
 static unsigned event_code(const struct agent *a, const struct notif_def *d, uint32_t row)
 {
-    if (d->id != NOTIF_NIC_FAILURE && d->id != NOTIF_NIC_RECOVERY)
+    if (d->id != HA_NOTIF_NIC_FAILURE && d->id != HA_NOTIF_NIC_RECOVERY)
         return d->code;
     const struct sipha_nic *n = rows_find(&a->inst.nics, row);
     if (!n || n->purpose == NIC_PURPOSE_SIP)
         return d->code;
-    return d->id == NOTIF_NIC_FAILURE ? MGMT_NIC_FAILURE_CODE : MGMT_NIC_RECOVERY_CODE;
+    return d->id == HA_NOTIF_NIC_FAILURE ? MGMT_NIC_FAILURE_CODE : MGMT_NIC_RECOVERY_CODE;
 }
 
 static uint32_t log_event(struct agent *a, const struct notif_def *d, uint32_t row,
@@ -122,7 +122,7 @@ static void queue_or_send(struct agent *a, netsnmp_variable_list *vbs)
         a->notify_timer = loop_timer_add(a->loop, NOTIFY_DRAIN_MS, drain, a);
 }
 
-uint32_t notify_emit(struct agent *a, enum notif_id id, uint32_t row, const char *detail)
+uint32_t notify_emit(struct agent *a, enum ha_notif id, uint32_t row, const char *detail)
 {
     const struct notif_def *d = notif_def_get(id);
     if (!d)

@@ -10,7 +10,7 @@
 
 /* Logs and sends notification `id` about row `row` of its table (0 for the instance).
  * `detail` (may be NULL) is appended to the log text. Returns the event index. */
-uint32_t notify_emit(struct agent *a, enum notif_id id, uint32_t row, const char *detail);
+uint32_t notify_emit(struct agent *a, enum ha_notif id, uint32_t row, const char *detail);
 
 /* Sends queued notifications in order once the master is back, at the allowed rate
  * (the rest follow from a timer). */

@@ -13,7 +13,7 @@ void ha_emit(struct ha_engine *e, const struct ha_output *o)
     e->p.out[e->p.n_out++] = *o;
 }
 
-void ha_notify(struct ha_engine *e, enum notif_id id, uint32_t row)
+void ha_notify(struct ha_engine *e, enum ha_notif id, uint32_t row)
 {
     struct ha_output o = { .kind = HA_OUT_NOTIFY };
     o.u.notify.id = id;
@@ -52,7 +52,7 @@ void ha_update_status(struct ha_engine *e)
     struct ha_output o = { .kind = HA_OUT_STATUS };
     o.u.status = s;
     ha_emit(e, &o);
-    ha_notify(e, NOTIF_STATUS_CHANGE, 0);
+    ha_notify(e, HA_NOTIF_STATUS_CHANGE, 0);
 }
 
 void ha_set_cause(struct ha_engine *e, unsigned cause, bool on)
@@ -87,13 +87,13 @@ static void change_role(struct ha_engine *e, enum ha_role role, enum ha_reason r
     o.u.role.reason = reason;
     o.u.role.epoch = e->st.epoch;
     ha_emit(e, &o);
-    ha_notify(e, NOTIF_ROLE_CHANGE, 0);
+    ha_notify(e, HA_NOTIF_ROLE_CHANGE, 0);
     if (old != HA_ROLE_UNKNOWN) {
         /* primary <-> backup: a switchover (leaving "unknown" at startup is not) */
         e->st.switchovers++;
         e->st.last_switchover = e->p.now;
         e->st.last_reason = reason;
-        ha_notify(e, NOTIF_SWITCHOVER, 0);
+        ha_notify(e, HA_NOTIF_SWITCHOVER, 0);
     }
     if (role == HA_ROLE_PRIMARY) {
         e->p.primary_since = e->p.now;
@@ -198,7 +198,7 @@ bool ha_peer_ok(const struct ha_engine *e)
            e->st.peer.status == HA_STATUS_RUNNING && !e->st.peer.unavailable;
 }
 
-void ha_alarm_raise(struct ha_engine *e, struct ha_alarm *a, enum notif_id id)
+void ha_alarm_raise(struct ha_engine *e, struct ha_alarm *a, enum ha_notif id)
 {
     if (a->active)
         return;
@@ -207,12 +207,12 @@ void ha_alarm_raise(struct ha_engine *e, struct ha_alarm *a, enum notif_id id)
     ha_notify(e, id, 0);
 }
 
-void ha_alarm_clear(struct ha_engine *e, struct ha_alarm *a, enum notif_id id)
+void ha_alarm_clear(struct ha_engine *e, struct ha_alarm *a, enum ha_notif id)
 {
     if (!a->active)
         return;
     a->active = false;
-    ha_notify(e, NOTIF_ALARM_CLEARED, (uint32_t)id);
+    ha_notify(e, HA_NOTIF_ALARM_CLEARED, (uint32_t)id);
 }
 
 static bool autoclear_due(const struct ha_engine *e, const struct ha_alarm *a)
@@ -223,9 +223,9 @@ static bool autoclear_due(const struct ha_engine *e, const struct ha_alarm *a)
 void ha_alarm_eval(struct ha_engine *e)
 {
     if (autoclear_due(e, &e->st.listener_alarm))
-        ha_alarm_clear(e, &e->st.listener_alarm, NOTIF_LISTENER_BIND_FAILURE);
+        ha_alarm_clear(e, &e->st.listener_alarm, HA_NOTIF_LISTENER_BIND_FAILURE);
     if (autoclear_due(e, &e->st.split_brain_alarm))
-        ha_alarm_clear(e, &e->st.split_brain_alarm, NOTIF_SPLIT_BRAIN_DETECTED);
+        ha_alarm_clear(e, &e->st.split_brain_alarm, HA_NOTIF_SPLIT_BRAIN_DETECTED);
 }
 
 uint64_t ha_alarm_deadline(const struct ha_engine *e)

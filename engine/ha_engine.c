@@ -151,7 +151,7 @@ static bool valid_input(const struct ha_engine *e, const struct ha_input *in)
     case HA_IN_ADMIN: return valid_admin(e, &in->u.admin);
     case HA_IN_SCRIPT_DONE: return in->u.script.idx < s->n_vips;
     case HA_IN_SET_OPTIONS: return !(in->u.options & ~(unsigned)HA_OPT_ALL);
-    case HA_IN_ALARM_CLEAR: return (unsigned)in->u.alarm <= NOTIF_COUNT;
+    case HA_IN_ALARM_CLEAR: return (unsigned)in->u.alarm <= HA_NOTIF_COUNT;
     }
     return false;
 }
@@ -165,12 +165,12 @@ static void set_options(struct ha_engine *e, unsigned opts)
     ha_nic_options(e, old);
 }
 
-static void alarm_clear_in(struct ha_engine *e, enum notif_id id)
+static void alarm_clear_in(struct ha_engine *e, enum ha_notif id)
 {
-    if (id == 0 || id == NOTIF_LISTENER_BIND_FAILURE)
-        ha_alarm_clear(e, &e->st.listener_alarm, NOTIF_LISTENER_BIND_FAILURE);
-    if (id == 0 || id == NOTIF_SPLIT_BRAIN_DETECTED)
-        ha_alarm_clear(e, &e->st.split_brain_alarm, NOTIF_SPLIT_BRAIN_DETECTED);
+    if (id == 0 || id == HA_NOTIF_LISTENER_BIND_FAILURE)
+        ha_alarm_clear(e, &e->st.listener_alarm, HA_NOTIF_LISTENER_BIND_FAILURE);
+    if (id == 0 || id == HA_NOTIF_SPLIT_BRAIN_DETECTED)
+        ha_alarm_clear(e, &e->st.split_brain_alarm, HA_NOTIF_SPLIT_BRAIN_DETECTED);
 }
 
 static void admin_in(struct ha_engine *e, const struct ha_peer_msg *m)

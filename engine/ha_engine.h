@@ -17,7 +17,6 @@
 #include <stdint.h>
 
 #include "ha_types.h"
-#include "notify_defs.h"
 
 /* Bounds of the fixed arrays (a config beyond them is refused by ha_config_check). */
 #define HA_MAX_NICS 8
@@ -173,7 +172,7 @@ struct ha_input {
         struct ha_peer_msg admin;
         struct { uint32_t idx; uint32_t seq; int32_t exit_status; } script;
         unsigned options;
-        enum notif_id alarm;
+        enum ha_notif alarm;
     } u;
 };
 
@@ -195,8 +194,8 @@ struct ha_output {
         struct { enum ha_role role; enum ha_reason reason; uint32_t epoch; } role;
         enum ha_status status;
         struct { uint32_t idx; bool up; uint32_t seq; } script; /* seq: echo in SCRIPT_DONE */
-        struct { enum notif_id id; uint32_t row; } notify; /* row: 1-based row, 0 = none;
-                         NOTIF_ALARM_CLEARED: the notif_id of the alarm that cleared */
+        struct { enum ha_notif id; uint32_t row; } notify; /* row: 1-based row, 0 = none;
+                         HA_NOTIF_ALARM_CLEARED: the ha_notif of the alarm that cleared */
         struct ha_peer_msg peer;
         enum ha_admin_result admin;
     } u;

@@ -16,7 +16,7 @@
 
 /* ha_core.c */
 void ha_emit(struct ha_engine *e, const struct ha_output *o);
-void ha_notify(struct ha_engine *e, enum notif_id id, uint32_t row);
+void ha_notify(struct ha_engine *e, enum ha_notif id, uint32_t row);
 void ha_emit_admin_result(struct ha_engine *e, enum ha_admin_result r);
 void ha_update_status(struct ha_engine *e);
 void ha_set_cause(struct ha_engine *e, unsigned cause, bool on);
@@ -32,8 +32,8 @@ bool ha_peer_ok(const struct ha_engine *e);
 bool ha_self_unavailable(const struct ha_engine *e);
 bool ha_loses_tiebreak(const struct ha_engine *e);
 uint64_t ha_backoff_hold_until(const struct ha_engine *e);
-void ha_alarm_raise(struct ha_engine *e, struct ha_alarm *a, enum notif_id id);
-void ha_alarm_clear(struct ha_engine *e, struct ha_alarm *a, enum notif_id id);
+void ha_alarm_raise(struct ha_engine *e, struct ha_alarm *a, enum ha_notif id);
+void ha_alarm_clear(struct ha_engine *e, struct ha_alarm *a, enum ha_notif id);
 void ha_alarm_eval(struct ha_engine *e);
 uint64_t ha_alarm_deadline(const struct ha_engine *e);
 

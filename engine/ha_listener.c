@@ -19,7 +19,7 @@ void ha_listener_in(struct ha_engine *e, bool bound)
     if (bound) {
         if (e->st.listener != HA_LISTENER_BOUND) {
             e->st.listener = HA_LISTENER_BOUND;
-            ha_notify(e, NOTIF_LISTENER_BOUND, 0);
+            ha_notify(e, HA_NOTIF_LISTENER_BOUND, 0);
         }
         return;
     }
@@ -27,7 +27,7 @@ void ha_listener_in(struct ha_engine *e, bool bound)
         e->st.listener = HA_LISTENER_FAILED;
         e->p.listener_fail_since = e->p.now;
     }
-    ha_alarm_raise(e, &e->st.listener_alarm, NOTIF_LISTENER_BIND_FAILURE);
+    ha_alarm_raise(e, &e->st.listener_alarm, HA_NOTIF_LISTENER_BIND_FAILURE);
 }
 
 static bool failing_primary(const struct ha_engine *e)

@@ -58,9 +58,9 @@ void ha_nic_state_in(struct ha_engine *e, uint32_t idx, bool up)
         n->failures++;
     if (ha_opt(e, option_of(n->purpose))) {
         if (now == HA_OPER_DOWN)
-            ha_notify(e, NOTIF_NIC_FAILURE, idx + 1);
+            ha_notify(e, HA_NOTIF_NIC_FAILURE, idx + 1);
         else if (old == HA_OPER_DOWN)
-            ha_notify(e, NOTIF_NIC_RECOVERY, idx + 1);
+            ha_notify(e, HA_NOTIF_NIC_RECOVERY, idx + 1);
     }
     refresh_cause(e, was_unfit);
 }
@@ -75,7 +75,7 @@ void ha_nic_options(struct ha_engine *e, unsigned old_opts)
         if ((old_opts & opt) || !ha_opt(e, opt))
             continue;
         if (e->st.nics[i].oper == HA_OPER_DOWN)
-            ha_notify(e, NOTIF_NIC_FAILURE, (uint32_t)i + 1);
+            ha_notify(e, HA_NOTIF_NIC_FAILURE, (uint32_t)i + 1);
     }
     refresh_cause(e, was_unfit);
 }

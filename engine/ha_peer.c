@@ -19,14 +19,14 @@ static void set_link(struct ha_engine *e, enum ha_link l)
         return;
     e->st.peer_link = l;
     if (l == HA_LINK_UP) {
-        ha_notify(e, NOTIF_PEER_FOUND, 0);
+        ha_notify(e, HA_NOTIF_PEER_FOUND, 0);
         return;
     }
     e->p.ho_active = false;
     e->p.ho_waiting = false;
     e->p.noprim = false;
     if (old == HA_LINK_UP)
-        ha_notify(e, NOTIF_PEER_LOST, 0);
+        ha_notify(e, HA_NOTIF_PEER_LOST, 0);
 }
 
 void ha_peer_state_in(struct ha_engine *e, const struct ha_peer_state *ps)
@@ -73,9 +73,9 @@ void ha_arbiter_in(struct ha_engine *e, bool reachable)
     if (l == HA_LINK_UP)
         e->p.arbiter_up_since = e->p.now;
     if (l == HA_LINK_DOWN)
-        ha_notify(e, NOTIF_ARBITER_LOST, 0);
+        ha_notify(e, HA_NOTIF_ARBITER_LOST, 0);
     else if (!first)
-        ha_notify(e, NOTIF_ARBITER_FOUND, 0);
+        ha_notify(e, HA_NOTIF_ARBITER_FOUND, 0);
 }
 
 /* Discovery ends after settle_ms without a word; the peer then counts as lost. */
@@ -201,7 +201,7 @@ void ha_peer_eval_split(struct ha_engine *e)
     if (both) {
         if (!e->st.split_brain) {
             e->st.split_brain = true;
-            ha_alarm_raise(e, &e->st.split_brain_alarm, NOTIF_SPLIT_BRAIN_DETECTED);
+            ha_alarm_raise(e, &e->st.split_brain_alarm, HA_NOTIF_SPLIT_BRAIN_DETECTED);
         }
         if (self_yields(e))
             ha_become_backup(e, HA_REASON_SPLIT_BRAIN);
@@ -209,8 +209,8 @@ void ha_peer_eval_split(struct ha_engine *e)
     }
     if (!both && e->st.split_brain) {
         e->st.split_brain = false;
-        ha_notify(e, NOTIF_SPLIT_BRAIN_RESOLVED, 0);
-        ha_alarm_clear(e, &e->st.split_brain_alarm, NOTIF_SPLIT_BRAIN_DETECTED);
+        ha_notify(e, HA_NOTIF_SPLIT_BRAIN_RESOLVED, 0);
+        ha_alarm_clear(e, &e->st.split_brain_alarm, HA_NOTIF_SPLIT_BRAIN_DETECTED);
     }
 }
 

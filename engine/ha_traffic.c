@@ -67,7 +67,7 @@ static void seen(struct ha_engine *e)
     }
     e->p.traffic_in_term = true;
     if (e->st.causes & HA_CAUSE_TRAFFIC_LOST) {
-        ha_notify(e, NOTIF_SIP_TRAFFIC_RESTORED, 0);
+        ha_notify(e, HA_NOTIF_SIP_TRAFFIC_RESTORED, 0);
         ha_set_cause(e, HA_CAUSE_TRAFFIC_LOST, false);
     }
 }
@@ -95,7 +95,7 @@ void ha_traffic_dn(struct ha_engine *e, uint32_t idx, bool in_service)
     /* "Back in service" only after "out of service": a DN's first answer is its
      * starting state, not news — 10,000 DNs must not make 10,000 traps at start. */
     if (!in_service || old == HA_DN_OUT_OF_SERVICE)
-        ha_notify(e, in_service ? NOTIF_DN_IN_SERVICE : NOTIF_DN_OUT_OF_SERVICE, idx + 1);
+        ha_notify(e, in_service ? HA_NOTIF_DN_IN_SERVICE : HA_NOTIF_DN_OUT_OF_SERVICE, idx + 1);
     /* The DN came back because it answered: that answer is SIP traffic. */
     if (in_service)
         seen(e);
@@ -155,7 +155,7 @@ void ha_traffic_takeover(struct ha_engine *e, const struct ha_peer_msg *m)
         f = HA_BACKOFF_MAX;
     set_factor(e, f);
     e->st.double_switchovers++;
-    ha_notify(e, NOTIF_DOUBLE_SWITCHOVER, 0);
+    ha_notify(e, HA_NOTIF_DOUBLE_SWITCHOVER, 0);
 }
 
 void ha_traffic_options(struct ha_engine *e, unsigned old_opts)
@@ -185,7 +185,7 @@ void ha_traffic_eval(struct ha_engine *e)
     uint64_t due = ha_traffic_deadline(e);
     if (due == HA_NEVER || e->p.now < due)
         return;
-    ha_notify(e, NOTIF_SIP_TRAFFIC_LOST, 0);
+    ha_notify(e, HA_NOTIF_SIP_TRAFFIC_LOST, 0);
     ha_set_cause(e, HA_CAUSE_TRAFFIC_LOST, true);
 }
 

@@ -69,6 +69,35 @@ enum ha_option {
     HA_OPT_SIP_NIC_MONITORING = 1u << 4,   /* sip-nic-monitoring */
 };
 
+/* What the engine reports (HA_OUT_NOTIFY), and the monitors through the agent: one
+ * kind per SIPHA-MIB notification. The value is the notification's sub-identifier
+ * under siphaNotifications (siphaMIB.0.N); mib/notify_defs.c maps each kind to its
+ * OID, log event id and varbinds. */
+enum ha_notif {
+    HA_NOTIF_ROLE_CHANGE = 1,
+    HA_NOTIF_STATUS_CHANGE = 2,
+    HA_NOTIF_SWITCHOVER = 3,
+    HA_NOTIF_SIP_TRAFFIC_LOST = 4,
+    HA_NOTIF_SIP_TRAFFIC_RESTORED = 5,
+    HA_NOTIF_DN_OUT_OF_SERVICE = 6,
+    HA_NOTIF_DN_IN_SERVICE = 7,
+    HA_NOTIF_DOUBLE_SWITCHOVER = 8,
+    HA_NOTIF_LISTENER_BIND_FAILURE = 9, /* 00-04200 */
+    HA_NOTIF_LISTENER_BOUND = 10,
+    HA_NOTIF_NIC_FAILURE = 11,          /* SIP NIC: 00-52027 */
+    HA_NOTIF_NIC_RECOVERY = 12,         /* SIP NIC: 00-52028 */
+    HA_NOTIF_VIP_FAILURE = 13,          /* 00-52029 */
+    HA_NOTIF_VIP_SUCCESS = 14,          /* 00-52030 */
+    HA_NOTIF_PEER_LOST = 15,
+    HA_NOTIF_PEER_FOUND = 16,
+    HA_NOTIF_ARBITER_LOST = 17,
+    HA_NOTIF_ARBITER_FOUND = 18,
+    HA_NOTIF_SPLIT_BRAIN_DETECTED = 19,
+    HA_NOTIF_SPLIT_BRAIN_RESOLVED = 20,
+    HA_NOTIF_ALARM_CLEARED = 21,
+    HA_NOTIF_COUNT = 21,
+};
+
 const char *ha_role_name(enum ha_role r);
 const char *ha_status_name(enum ha_status s);
 const char *ha_reason_name(enum ha_reason r);

@@ -71,7 +71,7 @@ static void ok(struct ha_engine *e, uint32_t idx)
     if (!v->failed)
         return;
     v->failed = false;
-    ha_notify(e, NOTIF_VIP_SUCCESS, idx + 1);
+    ha_notify(e, HA_NOTIF_VIP_SUCCESS, idx + 1);
     refresh_cause(e);
 }
 
@@ -90,7 +90,7 @@ static void fail(struct ha_engine *e, uint32_t idx)
     struct ha_vip_state *v = &e->st.vips[idx];
     if (!v->failed) {
         v->failed = true;
-        ha_notify(e, NOTIF_VIP_FAILURE, idx + 1);
+        ha_notify(e, HA_NOTIF_VIP_FAILURE, idx + 1);
     }
     schedule_retry(e, v);
     refresh_cause(e);

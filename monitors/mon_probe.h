@@ -26,7 +26,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "instance.h"
 #include "loop.h"
 #include "monitor.h"
 #include "sip_parse.h"

@@ -3,7 +3,7 @@
 #   1. smilint at full strictness prints nothing;
 #   2. Net-SNMP loads the module without a message;
 #   3. SIPHA_MIB_ARC of mib/sipha_mib.h is the OID of siphaMIB (per snmptranslate);
-#   4. a small C program, compiled here against mib/sipha_mib.h, trapgen/notify_defs.c
+#   4. a small C program, compiled here against mib/sipha_mib.h, mib/notify_defs.c
 #      and engine/ha_types.c, loads the MIB with Net-SNMP's parser and compares every
 #      notification (sub-id, descriptor, OBJECTS in varbind order, event id), every
 #      column of the sipha_mib.h enums (number, descriptor, type, access, enum labels)
@@ -386,9 +386,9 @@ static void check_notification(const struct notif_def *d, unsigned id)
 static void check_notifications(void)
 {
     unsigned count = 0;
-    for (unsigned id = 1; id <= NOTIF_COUNT; id++) {
-        const struct notif_def *d = notif_def_get((enum notif_id)id);
-        if (!d || d->id != (enum notif_id)id) {
+    for (unsigned id = 1; id <= HA_NOTIF_COUNT; id++) {
+        const struct notif_def *d = notif_def_get((enum ha_notif)id);
+        if (!d || d->id != (enum ha_notif)id) {
             ERR("notify_defs.c: entry %u is out of place", id);
             continue;
         }
@@ -396,10 +396,10 @@ static void check_notifications(void)
     }
     struct tree *base = NODE(SIPHA_NOTIFICATIONS);
     for (struct tree *t = base ? base->child_list : NULL; t; t = t->next_peer, count++)
-        if (t->subid < 1 || t->subid > NOTIF_COUNT)
+        if (t->subid < 1 || t->subid > HA_NOTIF_COUNT)
             ERR("%s (siphaNotifications.%lu) is not in notify_defs.c", t->label, t->subid);
-    if (count != NOTIF_COUNT)
-        ERR("the MIB has %u notifications, notify_defs.c %d", count, NOTIF_COUNT);
+    if (count != HA_NOTIF_COUNT)
+        ERR("the MIB has %u notifications, notify_defs.c %d", count, HA_NOTIF_COUNT);
 }
 
 /* The shared enumerations print the MIB's labels (ha_types.c). */
@@ -455,8 +455,8 @@ int main(int argc, char **argv)
 }
 EOF
 
-cc_out=$("${CC:-cc}" -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iengine -Itrapgen -Imib \
-         -o "$work/mibcheck" "$work/mibcheck.c" trapgen/notify_defs.c engine/ha_types.c \
+cc_out=$("${CC:-cc}" -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Imib -Imonitors -Ihalink -Iengine -Ibase \
+         -o "$work/mibcheck" "$work/mibcheck.c" mib/notify_defs.c engine/ha_types.c \
          -lnetsnmp 2>&1) || { printf '%s\n' "$cc_out" >&2; fail "cannot build the MIB checker"; }
 "$work/mibcheck" "$IETF:mib" "$work/columns.tsv" || fail "the C tables and $MIB differ"
 exit 0

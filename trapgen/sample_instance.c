@@ -154,7 +154,7 @@ static uint32_t log_event(struct sipha_instance *in, const struct notif_def *def
  * speaks of. */
 static int add_cleared_alarm(struct sipha_instance *in, uint64_t now)
 {
-    const struct notif_def *def = notif_def_get(NOTIF_LISTENER_BIND_FAILURE);
+    const struct notif_def *def = notif_def_get(HA_NOTIF_LISTENER_BIND_FAILURE);
     uint32_t ev = log_event(in, def, 0, now, 1800000);
     struct evlog_entry *e = ev ? evlog_find(&in->events, ev) : NULL;
     if (!e)
@@ -200,35 +200,35 @@ uint32_t sample_row_index(const struct sipha_instance *in, enum sipha_table_id t
 }
 
 /* State changes of the HA notifications (instance-wide). */
-static void apply_ha(struct sipha_instance *in, enum notif_id id, uint64_t now)
+static void apply_ha(struct sipha_instance *in, enum ha_notif id, uint64_t now)
 {
     switch (id) {
-    case NOTIF_ROLE_CHANGE: in->epoch++; break;
-    case NOTIF_SWITCHOVER: in->switchovers++; in->epoch++; in->last_switchover = now; break;
-    case NOTIF_SIP_TRAFFIC_LOST:
+    case HA_NOTIF_ROLE_CHANGE: in->epoch++; break;
+    case HA_NOTIF_SWITCHOVER: in->switchovers++; in->epoch++; in->last_switchover = now; break;
+    case HA_NOTIF_SIP_TRAFFIC_LOST:
         in->traffic = TRAFFIC_LOST;
         in->last_sip_msg = before(now, (uint64_t)in->oos_timeout_eff * 1000);
         break;
-    case NOTIF_SIP_TRAFFIC_RESTORED: in->traffic = TRAFFIC_FLOWING; in->last_sip_msg = now; break;
-    case NOTIF_DOUBLE_SWITCHOVER:
+    case HA_NOTIF_SIP_TRAFFIC_RESTORED: in->traffic = TRAFFIC_FLOWING; in->last_sip_msg = now; break;
+    case HA_NOTIF_DOUBLE_SWITCHOVER:
         in->double_switchovers++;
         in->backoff_factor = 2;
         in->oos_timeout_eff = in->oos_timeout_base * 2;
         break;
-    case NOTIF_LISTENER_BIND_FAILURE: in->listener_bound = false; break;
-    case NOTIF_LISTENER_BOUND: in->listener_bound = true; break;
-    case NOTIF_PEER_LOST: in->peer_link = LINK_DOWN; break;
-    case NOTIF_PEER_FOUND: in->peer_link = LINK_UP; in->peer_last_seen = now; break;
-    case NOTIF_ARBITER_LOST: in->arbiter = LINK_DOWN; break;
-    case NOTIF_ARBITER_FOUND: in->arbiter = LINK_UP; break;
-    case NOTIF_SPLIT_BRAIN_DETECTED: in->role = in->peer_role = HA_ROLE_PRIMARY; break;
-    case NOTIF_SPLIT_BRAIN_RESOLVED: in->peer_role = HA_ROLE_BACKUP; break;
+    case HA_NOTIF_LISTENER_BIND_FAILURE: in->listener_bound = false; break;
+    case HA_NOTIF_LISTENER_BOUND: in->listener_bound = true; break;
+    case HA_NOTIF_PEER_LOST: in->peer_link = LINK_DOWN; break;
+    case HA_NOTIF_PEER_FOUND: in->peer_link = LINK_UP; in->peer_last_seen = now; break;
+    case HA_NOTIF_ARBITER_LOST: in->arbiter = LINK_DOWN; break;
+    case HA_NOTIF_ARBITER_FOUND: in->arbiter = LINK_UP; break;
+    case HA_NOTIF_SPLIT_BRAIN_DETECTED: in->role = in->peer_role = HA_ROLE_PRIMARY; break;
+    case HA_NOTIF_SPLIT_BRAIN_RESOLVED: in->peer_role = HA_ROLE_BACKUP; break;
     default: break;
     }
 }
 
 /* State changes of the notifications about a row. */
-static void apply_rows(struct sipha_instance *in, enum notif_id id, uint64_t now)
+static void apply_rows(struct sipha_instance *in, enum ha_notif id, uint64_t now)
 {
     struct sipha_nic *nic = rows_find(&in->nics, SAMPLE_NIC_SIP);
     struct sipha_vip *vip = rows_find(&in->vips, SAMPLE_VIP);
@@ -236,18 +236,18 @@ static void apply_rows(struct sipha_instance *in, enum notif_id id, uint64_t now
     if (!nic || !vip || !dn)
         return;
     switch (id) {
-    case NOTIF_DN_OUT_OF_SERVICE: dn->state = DN_OUT_OF_SERVICE; dn->timeouts++; break;
-    case NOTIF_DN_IN_SERVICE: dn->state = DN_IN_SERVICE; dn->last_status = 200; break;
-    case NOTIF_NIC_FAILURE: nic->oper = OPER_DOWN; nic->failures++; nic->last_change = now; break;
-    case NOTIF_NIC_RECOVERY: nic->oper = OPER_UP; nic->last_change = now; break;
-    case NOTIF_VIP_FAILURE:
+    case HA_NOTIF_DN_OUT_OF_SERVICE: dn->state = DN_OUT_OF_SERVICE; dn->timeouts++; break;
+    case HA_NOTIF_DN_IN_SERVICE: dn->state = DN_IN_SERVICE; dn->last_status = 200; break;
+    case HA_NOTIF_NIC_FAILURE: nic->oper = OPER_DOWN; nic->failures++; nic->last_change = now; break;
+    case HA_NOTIF_NIC_RECOVERY: nic->oper = OPER_UP; nic->last_change = now; break;
+    case HA_NOTIF_VIP_FAILURE:
         vip->actual = vip->expected == VIP_EXPECT_PRESENT ? VIP_ACTUAL_ABSENT : VIP_ACTUAL_PRESENT;
         vip->status = VIP_STATUS_FAILED;
         vip->script_runs++;
         vip->last_exit = 1;
         vip->last_change = now;
         break;
-    case NOTIF_VIP_SUCCESS:
+    case HA_NOTIF_VIP_SUCCESS:
         vip->actual = vip->expected == VIP_EXPECT_PRESENT ? VIP_ACTUAL_PRESENT : VIP_ACTUAL_ABSENT;
         vip->status = VIP_STATUS_OK;
         vip->last_change = now;

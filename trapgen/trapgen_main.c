@@ -109,8 +109,8 @@ static const char *severity_name(enum notif_severity s)
 
 static void print_list(void)
 {
-    for (unsigned id = 1; id <= NOTIF_COUNT; id++) {
-        const struct notif_def *d = notif_def_get((enum notif_id)id);
+    for (unsigned id = 1; id <= HA_NOTIF_COUNT; id++) {
+        const struct notif_def *d = notif_def_get((enum ha_notif)id);
         oid trap[NOTIFY_OID_MAX];
         size_t len = notify_trap_oid(d, trap);
         char oidtxt[128];
@@ -125,8 +125,8 @@ static void print_list(void)
 static void print_valid_names(FILE *f)
 {
     fprintf(f, "valid names: all");
-    for (unsigned id = 1; id <= NOTIF_COUNT; id++)
-        fprintf(f, " %s", notif_def_get((enum notif_id)id)->name);
+    for (unsigned id = 1; id <= HA_NOTIF_COUNT; id++)
+        fprintf(f, " %s", notif_def_get((enum ha_notif)id)->name);
     fputc('\n', f);
 }
 
@@ -225,15 +225,15 @@ static int parse_args(struct tg_opts *o, int argc, char **argv)
     return o->version == SNMP_VERSION_3 ? check_v3_args(o) : check_v2c_args(o);
 }
 
-/* Resolves the NAME arguments into `out` (NOTIF_COUNT * nnames room); "all" expands
+/* Resolves the NAME arguments into `out` (HA_NOTIF_COUNT * nnames room); "all" expands
  * to every notification. Every name is checked before anything is sent. */
 static int resolve_names(const struct tg_opts *o, const struct notif_def **out, size_t *n)
 {
     *n = 0;
     for (int i = 0; i < o->nnames; i++) {
         if (strcmp(o->names[i], "all") == 0) {
-            for (unsigned id = 1; id <= NOTIF_COUNT; id++)
-                out[(*n)++] = notif_def_get((enum notif_id)id);
+            for (unsigned id = 1; id <= HA_NOTIF_COUNT; id++)
+                out[(*n)++] = notif_def_get((enum ha_notif)id);
             continue;
         }
         const struct notif_def *d = notif_def_by_name(o->names[i]);
@@ -490,7 +490,7 @@ static void init_client(void)
  * does not answer one inform will not answer the next). */
 static int run(const struct tg_opts *o)
 {
-    const struct notif_def **defs = calloc((size_t)o->nnames * NOTIF_COUNT, sizeof(*defs));
+    const struct notif_def **defs = calloc((size_t)o->nnames * HA_NOTIF_COUNT, sizeof(*defs));
     size_t n = 0;
     int rc = defs ? resolve_names(o, defs, &n) : EXIT_SEND;
     if (rc == 0) {

@@ -49,12 +49,12 @@ trap 'exit 130' INT TERM HUP
 
 # ------------------------------------------------------------------ build the driver
 CFLAGS="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g ${VIPNET_DRIVER_CFLAGS:-}"
-INC="-I$ROOT/engine -I$ROOT/agent -I$ROOT/trapgen -I$ROOT/mib -I$ROOT/monitors"
+INC="-I$ROOT/agent -I$ROOT/mib -I$ROOT/monitors -I$ROOT/halink -I$ROOT/engine -I$ROOT/base"
 DRV=$T/vip_net_driver
 # shellcheck disable=SC2086
 if ! cc $CFLAGS $INC -o "$DRV" "$ROOT/tests/hosts/vip_net_driver.c" "$ROOT/agent/vip_lifetime.c" \
-     "$ROOT/agent/vip_announce.c" "$ROOT/agent/loop.c" "$ROOT/agent/errbuf.c" \
-     -lmnl -lnetsnmpagent -lnetsnmp 2>"$T/build.log"; then
+     "$ROOT/agent/vip_announce.c" "$ROOT"/base/{loop,array,addr,errbuf}.c \
+     -lmnl 2>"$T/build.log"; then
   cat "$T/build.log"
   echo "FAIL  $NAME: vip_net_driver does not build"
   exit 1

@@ -23,7 +23,7 @@ static struct evlog_entry entry(const char *text)
     e.mono_ms = 1234;
     e.wall_ms = 1700000000000;
     snprintf(e.text, sizeof(e.text), "%s", text);
-    e.notif = NOTIF_NIC_FAILURE;
+    e.notif = HA_NOTIF_NIC_FAILURE;
     e.alarm = ALARM_NONE;
     return e;
 }

@@ -100,10 +100,10 @@ static void traffic_lost_exactly_at_T(void **state)
     assert_int_equal(ha_next_deadline(E(r, 0)), 1000 + T_MS);
     size_t m = rig_mark(r);
     rig_advance(r, 1000 + T_MS - 1);
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_SIP_TRAFFIC_LOST), 0);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_SIP_TRAFFIC_LOST), 0);
     assert_int_equal(S(r, 0)->status, HA_STATUS_RUNNING);
     rig_advance(r, 1000 + T_MS);
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_SIP_TRAFFIC_LOST), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_SIP_TRAFFIC_LOST), 1);
     assert_int_equal(S(r, 0)->status, HA_STATUS_SERVICE_UNAVAILABLE);
     assert_int_equal(S(r, 0)->traffic, HA_TRAFFIC_LOST);
     /* no peer to take over: it stays primary, and said serviceUnavailable */
@@ -114,7 +114,7 @@ static void traffic_lost_exactly_at_T(void **state)
     assert_int_equal(st->o.u.status, HA_STATUS_SERVICE_UNAVAILABLE);
     /* traffic again: restored, running */
     rig_in(r, 0, in_sip(1));
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_SIP_TRAFFIC_RESTORED), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_SIP_TRAFFIC_RESTORED), 1);
     assert_int_equal(S(r, 0)->status, HA_STATUS_RUNNING);
     assert_int_equal(S(r, 0)->traffic, HA_TRAFFIC_FLOWING);
     rig_free(r);
@@ -130,9 +130,9 @@ static void traffic_one_ms_before_T_restarts_the_period(void **state)
     rig_advance(r, 1000 + T_MS - 1);
     rig_in(r, 0, in_sip(1));
     rig_advance(r, 1000 + T_MS - 1 + T_MS - 1);
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_SIP_TRAFFIC_LOST), 0);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_SIP_TRAFFIC_LOST), 0);
     rig_advance(r, 1000 + T_MS - 1 + T_MS);
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_SIP_TRAFFIC_LOST), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_SIP_TRAFFIC_LOST), 1);
     rig_free(r);
 }
 
@@ -145,9 +145,9 @@ static void oos_force_below_5_counts_as_5(void **state)
     rig_in(r, 0, in_dn(0, false));
     size_t m = rig_mark(r);
     rig_advance(r, 1000 + 8999);
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_SIP_TRAFFIC_LOST), 0);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_SIP_TRAFFIC_LOST), 0);
     rig_advance(r, 1000 + 9000);
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_SIP_TRAFFIC_LOST), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_SIP_TRAFFIC_LOST), 1);
     rig_free(r);
 }
 
@@ -162,19 +162,19 @@ static void partial_outage_never_fires(void **state)
     rig_in(r, 0, in_dn(0, false));
     rig_in(r, 0, in_dn(1, true));
     /* a DN's first answer is its starting state: no "back in service" */
-    assert_int_equal(rig_notifs(r, first, 0, NOTIF_DN_IN_SERVICE), 0);
-    assert_int_equal(rig_notifs(r, first, 0, NOTIF_DN_OUT_OF_SERVICE), 1);
+    assert_int_equal(rig_notifs(r, first, 0, HA_NOTIF_DN_IN_SERVICE), 0);
+    assert_int_equal(rig_notifs(r, first, 0, HA_NOTIF_DN_OUT_OF_SERVICE), 1);
     size_t m = rig_mark(r);
     rig_advance(r, 1000 + 10 * T_MS);
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_SIP_TRAFFIC_LOST), 0);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_SIP_TRAFFIC_LOST), 0);
     /* the last DN going out after a long silence: lost at once */
     rig_in(r, 0, in_dn(1, false));
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_SIP_TRAFFIC_LOST), 1);
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_DN_OUT_OF_SERVICE), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_SIP_TRAFFIC_LOST), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_DN_OUT_OF_SERVICE), 1);
     /* a DN answering again is traffic */
     rig_in(r, 0, in_dn(0, true));
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_DN_IN_SERVICE), 1);
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_SIP_TRAFFIC_RESTORED), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_DN_IN_SERVICE), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_SIP_TRAFFIC_RESTORED), 1);
     assert_int_equal(S(r, 0)->status, HA_STATUS_RUNNING);
     const struct rig_event *ev = rig_find(r, m, 0, HA_OUT_NOTIFY, 0);
     assert_int_equal(ev->o.u.notify.row, 2); /* DN rows are 1-based */
@@ -190,7 +190,7 @@ static void no_service_dn_never_fires(void **state)
     rig_in(r, 0, in_dn(0, false));
     size_t m = rig_mark(r);
     rig_advance(r, 3600000);
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_SIP_TRAFFIC_LOST), 0);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_SIP_TRAFFIC_LOST), 0);
     assert_int_equal(S(r, 0)->traffic, HA_TRAFFIC_NOT_MONITORED);
     assert_int_equal(S(r, 0)->oos_base_s, 0);
     assert_int_equal(ha_next_deadline(E(r, 0)), UINT64_MAX);
@@ -213,13 +213,13 @@ static void pass_check_off_then_on_counts_from_now(void **state)
     rig_in(r, 0, in_dn(0, false));
     size_t m = rig_mark(r);
     rig_advance(r, 101000);
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_SIP_TRAFFIC_LOST), 0);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_SIP_TRAFFIC_LOST), 0);
     assert_int_equal(S(r, 0)->traffic, HA_TRAFFIC_NOT_MONITORED);
     rig_in(r, 0, in_options(HA_OPT_SIP_PASS_CHECK));
     rig_advance(r, 101000 + T_MS - 1);
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_SIP_TRAFFIC_LOST), 0);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_SIP_TRAFFIC_LOST), 0);
     rig_advance(r, 101000 + T_MS);
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_SIP_TRAFFIC_LOST), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_SIP_TRAFFIC_LOST), 1);
     assert_int_equal(S(r, 0)->status, HA_STATUS_SERVICE_UNAVAILABLE);
     /* off again: the rule stops and its cause goes */
     rig_in(r, 0, in_options(0));
@@ -251,11 +251,11 @@ static void traffic_lost_hands_over_in_order(void **state)
                                        HA_OUT_STATUS, HA_OUT_NOTIFY };
     for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
         assert_int_equal(out_at(r, i + k)->kind, kinds[k]);
-    assert_int_equal(out_at(r, i)->u.notify.id, NOTIF_SIP_TRAFFIC_LOST);
+    assert_int_equal(out_at(r, i)->u.notify.id, HA_NOTIF_SIP_TRAFFIC_LOST);
     assert_int_equal(out_at(r, i + 1)->u.status, HA_STATUS_SERVICE_UNAVAILABLE);
     assert_int_equal(out_at(r, i + 3)->u.role.role, HA_ROLE_BACKUP);
     assert_int_equal(out_at(r, i + 3)->u.role.reason, HA_REASON_SIP_TRAFFIC_LOST);
-    assert_int_equal(out_at(r, i + 5)->u.notify.id, NOTIF_SWITCHOVER);
+    assert_int_equal(out_at(r, i + 5)->u.notify.id, HA_NOTIF_SWITCHOVER);
     assert_false(out_at(r, i + 6)->u.script.up);
     assert_int_equal(out_at(r, i + 7)->u.status, HA_STATUS_RUNNING);
     assert_null(rig_find(r, i, 0, HA_OUT_PEER_SEND, 0));
@@ -418,11 +418,11 @@ static void vip_retries_then_fails_then_succeeds(void **state)
         rig_advance(r, t + 1000);
         if (k < 3) {
             assert_int_equal(S(r, 0)->vips[0].script_runs, k + 1);
-            assert_int_equal(rig_notifs(r, m, 0, NOTIF_VIP_FAILURE), 0);
+            assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_VIP_FAILURE), 0);
         }
     }
     assert_int_equal(S(r, 0)->vips[0].script_runs, 3);
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_VIP_FAILURE), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_VIP_FAILURE), 1);
     assert_int_equal(rig_find(r, m, 0, HA_OUT_NOTIFY, 2)->o.u.notify.row, 1);
     assert_int_equal(S(r, 0)->vips[0].status, HA_VIP_FAILED);
     assert_int_equal(S(r, 0)->status, HA_STATUS_SERVICE_UNAVAILABLE);
@@ -441,9 +441,9 @@ static void vip_retries_then_fails_then_succeeds(void **state)
         rig_advance(r, r->now + 1000); /* its recheck fails */
         assert_int_equal(S(r, 0)->vips[0].status, HA_VIP_FAILED);
     }
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_VIP_FAILURE), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_VIP_FAILURE), 1);
     rig_in(r, 0, in_vip(0, true));
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_VIP_SUCCESS), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_VIP_SUCCESS), 1);
     assert_int_equal(S(r, 0)->vips[0].status, HA_VIP_OK);
     assert_int_equal(S(r, 0)->status, HA_STATUS_RUNNING);
     rig_free(r);
@@ -527,7 +527,7 @@ static void sip_nic_down_and_up(void **state)
     rig_in(r, 0, in_nic(1, true));
     size_t m = rig_mark(r);
     rig_in(r, 0, in_nic(1, false));
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_NIC_FAILURE), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_NIC_FAILURE), 1);
     assert_int_equal(rig_find(r, m, 0, HA_OUT_NOTIFY, 0)->o.u.notify.row, 2);
     assert_int_equal(S(r, 0)->status, HA_STATUS_SERVICE_UNAVAILABLE);
     assert_int_equal(S(r, 0)->nics[1].failures, 1);
@@ -535,9 +535,9 @@ static void sip_nic_down_and_up(void **state)
     /* a second cause: the NIC's recovery alone does not make it running */
     rig_in(r, 0, in_dn(0, false));
     rig_advance(r, 1000 + T_MS);
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_SIP_TRAFFIC_LOST), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_SIP_TRAFFIC_LOST), 1);
     rig_in(r, 0, in_nic(1, true));
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_NIC_RECOVERY), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_NIC_RECOVERY), 1);
     assert_int_equal(S(r, 0)->status, HA_STATUS_SERVICE_UNAVAILABLE);
     rig_in(r, 0, in_sip(3));
     assert_int_equal(S(r, 0)->status, HA_STATUS_RUNNING);
@@ -552,12 +552,12 @@ static void sip_nic_option_off_does_nothing(void **state)
     rig_start(r);
     size_t m = rig_mark(r);
     rig_in(r, 0, in_nic(1, false));
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_NIC_FAILURE), 0);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_NIC_FAILURE), 0);
     assert_int_equal(S(r, 0)->status, HA_STATUS_RUNNING);
     assert_int_equal(S(r, 0)->nics[1].failures, 1); /* still counted for the MIB */
     /* turned on with the NIC down: detected now */
     rig_in(r, 0, in_options(HA_OPT_SIP_NIC_MONITORING));
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_NIC_FAILURE), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_NIC_FAILURE), 1);
     assert_int_equal(S(r, 0)->status, HA_STATUS_SERVICE_UNAVAILABLE);
     rig_free(r);
 }
@@ -570,7 +570,7 @@ static void mgmt_nic_down_switches_to_backup(void **state)
     assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
     size_t m = rig_mark(r);
     rig_in(r, 0, in_nic(0, false));
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_NIC_FAILURE), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_NIC_FAILURE), 1);
     assert_int_equal(rig_find(r, m, 0, HA_OUT_NOTIFY, 0)->o.u.notify.row, 1);
     assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
     assert_int_equal(S(r, 0)->last_reason, HA_REASON_NIC_FAILURE);
@@ -589,7 +589,7 @@ static void mgmt_nic_down_switches_to_backup(void **state)
     assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
     uint64_t back = r->now;
     rig_in(r, 0, in_nic(0, true));
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_NIC_RECOVERY), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_NIC_RECOVERY), 1);
     /* NIC back, peer still lost, no arbiter: it may take over, after settle_ms
      * (changed: at once before; the HA link may run on that NIC and bring back a
      * peer that took over meanwhile — taking over now would fail back, I3) */
@@ -628,26 +628,26 @@ static void listener_failure_hands_over_and_alarm_autoclears(void **state)
     size_t m = rig_mark(r);
     uint64_t t0 = r->now;
     rig_in(r, 0, in_flag(HA_IN_LISTENER, false));
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_LISTENER_BIND_FAILURE), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_LISTENER_BIND_FAILURE), 1);
     assert_int_equal(S(r, 0)->status, HA_STATUS_RUNNING);
     assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
     assert_int_equal(S(r, 0)->last_reason, HA_REASON_LISTENER_BIND);
     assert_true(S(r, 0)->listener_alarm.active);
     /* a repeated failure while the alarm is active is the same alarm */
     rig_in(r, 0, in_flag(HA_IN_LISTENER, false));
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_LISTENER_BIND_FAILURE), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_LISTENER_BIND_FAILURE), 1);
     rig_advance(r, t0 + 59999);
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_ALARM_CLEARED), 0);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_ALARM_CLEARED), 0);
     rig_advance(r, t0 + 60000);
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_ALARM_CLEARED), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_ALARM_CLEARED), 1);
     const struct rig_event *ev = NULL;
     for (int k = 0; (ev = rig_find(r, m, 0, HA_OUT_NOTIFY, k)); k++)
-        if (ev->o.u.notify.id == NOTIF_ALARM_CLEARED)
+        if (ev->o.u.notify.id == HA_NOTIF_ALARM_CLEARED)
             break;
-    assert_int_equal(ev->o.u.notify.row, NOTIF_LISTENER_BIND_FAILURE);
+    assert_int_equal(ev->o.u.notify.row, HA_NOTIF_LISTENER_BIND_FAILURE);
     assert_false(S(r, 0)->listener_alarm.active);
     rig_in(r, 0, in_flag(HA_IN_LISTENER, true));
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_LISTENER_BOUND), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_LISTENER_BOUND), 1);
     rig_free(r);
 }
 
@@ -661,12 +661,12 @@ static void listener_alarm_cleared_by_operator(void **state)
     assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY); /* no peer to hand to */
     rig_advance(r, r->now + 3600000);
     assert_true(S(r, 0)->listener_alarm.active); /* no auto-clear configured */
-    struct ha_input clr = { .kind = HA_IN_ALARM_CLEAR, .u.alarm = NOTIF_LISTENER_BIND_FAILURE };
+    struct ha_input clr = { .kind = HA_IN_ALARM_CLEAR, .u.alarm = HA_NOTIF_LISTENER_BIND_FAILURE };
     rig_in(r, 0, clr);
     assert_false(S(r, 0)->listener_alarm.active);
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_ALARM_CLEARED), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_ALARM_CLEARED), 1);
     rig_in(r, 0, clr);
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_ALARM_CLEARED), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_ALARM_CLEARED), 1);
     rig_free(r);
 }
 
@@ -711,7 +711,7 @@ static void takeover_does_not_bounce_on_a_stale_peer_view(void **state)
     rig_advance(r, r->now + 1000);
     assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
     assert_int_equal(rig_count(r, m, 0, HA_OUT_PEER_SEND), 0);
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_SPLIT_BRAIN_DETECTED), 0);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_SPLIT_BRAIN_DETECTED), 0);
     rig_free(r);
 }
 
@@ -751,8 +751,8 @@ static void arbiter_lost_lower_priority_yields(void **state)
     peer_turns_primary(r, 0, HA_LINK_DOWN);
     assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
     assert_int_equal(S(r, 0)->last_reason, HA_REASON_SPLIT_BRAIN);
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_SPLIT_BRAIN_DETECTED), 1);
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_SPLIT_BRAIN_RESOLVED), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_SPLIT_BRAIN_DETECTED), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_SPLIT_BRAIN_RESOLVED), 1);
     rig_free(r);
 
     /* higher priority stays, even with the older epoch */
@@ -784,8 +784,8 @@ static void split_brain_epoch_then_priority_then_index(void **state)
     size_t m = rig_mark(r);
     peer_turns_primary(r, 2, HA_LINK_NOT_CONFIGURED); /* ours is 1 */
     assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_SPLIT_BRAIN_DETECTED), 1);
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_SPLIT_BRAIN_RESOLVED), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_SPLIT_BRAIN_DETECTED), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_SPLIT_BRAIN_RESOLVED), 1);
     assert_false(S(r, 0)->split_brain_alarm.active);
     rig_free(r);
 
@@ -799,7 +799,7 @@ static void split_brain_epoch_then_priority_then_index(void **state)
     r->peer.role = HA_ROLE_BACKUP;
     rig_advance(r, r->now + 250);
     assert_false(S(r, 0)->split_brain);
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_SPLIT_BRAIN_RESOLVED), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_SPLIT_BRAIN_RESOLVED), 1);
     rig_free(r);
 
     /* same epoch: priority */
@@ -850,10 +850,10 @@ static void quorum_with_arbiter(void **state)
     assert_int_equal(S(r, 0)->peer_link, HA_LINK_UP);
     rig_advance(r, last + 1500);
     assert_int_equal(S(r, 0)->peer_link, HA_LINK_DOWN);
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_PEER_LOST), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_PEER_LOST), 1);
     assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY); /* the arbiter still answers */
     rig_in(r, 0, in_flag(HA_IN_ARBITER, false));
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_ARBITER_LOST), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_ARBITER_LOST), 1);
     assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
     assert_int_equal(S(r, 0)->last_reason, HA_REASON_QUORUM_LOST);
     /* and does not take it back, not even when asked */
@@ -866,7 +866,7 @@ static void quorum_with_arbiter(void **state)
      * to bring the peer's heartbeat back too) the backup takes over */
     uint64_t t = r->now;
     rig_in(r, 0, in_flag(HA_IN_ARBITER, true));
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_ARBITER_FOUND), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_ARBITER_FOUND), 1);
     rig_advance(r, t + 1499);
     assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
     rig_advance(r, t + 1500);
@@ -1019,7 +1019,7 @@ static void startup_primary_defers_to_running_primary(void **state)
     const struct rig_event *ev = rig_find(r, m, 0, HA_OUT_ROLE, 0);
     assert_int_equal(ev->o.u.role.reason, HA_REASON_STARTUP);
     assert_int_equal(S(r, 0)->switchovers, 0); /* leaving "unknown" is no switchover */
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_SWITCHOVER), 0);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_SWITCHOVER), 0);
     rig_free(r);
 }
 
@@ -1404,16 +1404,16 @@ static void listener_lost_after_bound_is_a_failure(void **state)
     rig_advance(r, r->now + 250);
     size_t m = rig_mark(r);
     rig_in(r, 0, in_flag(HA_IN_LISTENER, false));
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_LISTENER_BIND_FAILURE), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_LISTENER_BIND_FAILURE), 1);
     assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
     rig_in(r, 0, in_flag(HA_IN_LISTENER, true));
     assert_true(S(r, 0)->listener_alarm.active); /* bound again: the alarm stays */
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_ALARM_CLEARED), 0);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_ALARM_CLEARED), 0);
     rig_in(r, 0, (struct ha_input){ .kind = HA_IN_ALARM_CLEAR });
     rig_in(r, 0, in_flag(HA_IN_LISTENER, false)); /* dies again: raised again */
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_LISTENER_BIND_FAILURE), 2);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_LISTENER_BIND_FAILURE), 2);
     rig_in(r, 0, in_flag(HA_IN_LISTENER, false)); /* still active: not again */
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_LISTENER_BIND_FAILURE), 2);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_LISTENER_BIND_FAILURE), 2);
     rig_free(r);
 }
 
@@ -1429,13 +1429,13 @@ static void nic_notifications_carry_their_row(void **state)
     rig_in(r, 0, in_nic(0, true));
     rig_in(r, 0, in_nic(1, true));
     const uint32_t rows[] = { 2, 1, 1, 2 };
-    const enum notif_id ids[] = { NOTIF_NIC_FAILURE, NOTIF_NIC_FAILURE, NOTIF_NIC_RECOVERY,
-                                  NOTIF_NIC_RECOVERY };
+    const enum ha_notif ids[] = { HA_NOTIF_NIC_FAILURE, HA_NOTIF_NIC_FAILURE, HA_NOTIF_NIC_RECOVERY,
+                                  HA_NOTIF_NIC_RECOVERY };
     int k = 0;
     for (size_t i = m; i < r->nlog; i++) {
         const struct ha_output *o = &r->log[i].o;
-        if (o->kind != HA_OUT_NOTIFY || (o->u.notify.id != NOTIF_NIC_FAILURE &&
-                                         o->u.notify.id != NOTIF_NIC_RECOVERY))
+        if (o->kind != HA_OUT_NOTIFY || (o->u.notify.id != HA_NOTIF_NIC_FAILURE &&
+                                         o->u.notify.id != HA_NOTIF_NIC_RECOVERY))
             continue;
         assert_true(k < 4);
         assert_int_equal(o->u.notify.id, ids[k]);
@@ -1654,7 +1654,7 @@ static void bad_input_changes_nothing(void **state)
     bad[n++].u.script.idx = 0;
     bad[n++] = in_options(1u << 7);
     bad[n] = (struct ha_input){ .kind = HA_IN_ALARM_CLEAR };
-    bad[n++].u.alarm = (enum notif_id)99;
+    bad[n++].u.alarm = (enum ha_notif)99;
     bad[n++] = (struct ha_input){ .kind = (enum ha_in_kind)0 };
     bad[n++] = (struct ha_input){ .kind = (enum ha_in_kind)99 };
     struct ha_output out[HA_MAX_OUTPUTS];

@@ -56,15 +56,15 @@ static void backoff_sequence_and_reset(void **state)
         assert_int_equal(t[k] - t[k - 1], factor[k - 1] * T_MS);
     }
     /* each side doubled on getting the role back: A at 2T and 4T..., B one term later */
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_DOUBLE_SWITCHOVER) +
-                     rig_notifs(r, m, 1, NOTIF_DOUBLE_SWITCHOVER),
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_DOUBLE_SWITCHOVER) +
+                     rig_notifs(r, m, 1, HA_NOTIF_DOUBLE_SWITCHOVER),
                      (int)(S(r, 0)->double_switchovers + S(r, 1)->double_switchovers));
     assert_true(S(r, 0)->double_switchovers >= 3);
     assert_true(S(r, 1)->double_switchovers >= 3);
     assert_int_equal(S(r, 0)->backoff_factor, 4);
     assert_int_equal(S(r, 1)->backoff_factor, 4);
     assert_int_equal(S(r, 0)->oos_eff_s, 60);
-    assert_int_equal(rig_notifs(r, m, -1, NOTIF_SPLIT_BRAIN_DETECTED), 0);
+    assert_int_equal(rig_notifs(r, m, -1, HA_NOTIF_SPLIT_BRAIN_DETECTED), 0);
     /* every handover was for lost traffic, with its notification on the giver */
     for (int k = 0; k < 8; k++) {
         const struct rig_event *ev = rig_find(r, m, -1, HA_OUT_PEER_SEND, k);
@@ -102,8 +102,8 @@ static void expect_one_switchover(struct rig *r, size_t m, int new_primary)
 {
     assert_int_equal(rig_count(r, m, 0, HA_OUT_ROLE), 1);
     assert_int_equal(rig_count(r, m, 1, HA_OUT_ROLE), 1);
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_SWITCHOVER), 1);
-    assert_int_equal(rig_notifs(r, m, 1, NOTIF_SWITCHOVER), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_SWITCHOVER), 1);
+    assert_int_equal(rig_notifs(r, m, 1, HA_NOTIF_SWITCHOVER), 1);
     assert_int_equal(S(r, new_primary)->role, HA_ROLE_PRIMARY);
     assert_int_equal(S(r, 1 - new_primary)->role, HA_ROLE_BACKUP);
 }
@@ -153,7 +153,7 @@ static void admin_from_either_side_is_one_switchover(void **state)
     assert_int_equal(S(r, 0)->admin_result, HA_RESULT_SUCCESS);
     assert_int_equal(S(r, 1)->admin_result, HA_RESULT_SUCCESS);
     /* a handover is never mistaken for two primaries */
-    assert_int_equal(rig_notifs(r, 0, -1, NOTIF_SPLIT_BRAIN_DETECTED), 0);
+    assert_int_equal(rig_notifs(r, 0, -1, HA_NOTIF_SPLIT_BRAIN_DETECTED), 0);
     rig_free(r);
 }
 
@@ -168,7 +168,7 @@ static void listener_failing_on_both_alternates_until_one_binds(void **state)
     size_t m = rig_mark(r);
     rig_in(r, 0, in_flag(HA_IN_LISTENER, false));
     assert_int_equal(S(r, 0)->status, HA_STATUS_RUNNING);
-    assert_int_equal(rig_notifs(r, m, 0, NOTIF_LISTENER_BIND_FAILURE), 1);
+    assert_int_equal(rig_notifs(r, m, 0, HA_NOTIF_LISTENER_BIND_FAILURE), 1);
     rig_advance(r, t1 + 12000);
     uint64_t t[8];
     int who[8];
@@ -212,9 +212,9 @@ static void split_brain_resolved_when_link_returns(void **state)
     assert_int_equal(S(r, 0)->last_reason, HA_REASON_SPLIT_BRAIN);
     assert_int_equal(S(r, 1)->role, HA_ROLE_PRIMARY);
     for (int i = 0; i < 2; i++) {
-        assert_int_equal(rig_notifs(r, m, i, NOTIF_SPLIT_BRAIN_DETECTED), 1);
-        assert_int_equal(rig_notifs(r, m, i, NOTIF_SPLIT_BRAIN_RESOLVED), 1);
-        assert_int_equal(rig_notifs(r, m, i, NOTIF_PEER_FOUND), 1);
+        assert_int_equal(rig_notifs(r, m, i, HA_NOTIF_SPLIT_BRAIN_DETECTED), 1);
+        assert_int_equal(rig_notifs(r, m, i, HA_NOTIF_SPLIT_BRAIN_RESOLVED), 1);
+        assert_int_equal(rig_notifs(r, m, i, HA_NOTIF_PEER_FOUND), 1);
         assert_false(S(r, i)->split_brain);
     }
     assert_int_equal(rig_count(r, m, 1, HA_OUT_ROLE), 0);
@@ -398,7 +398,7 @@ static void sip_nic_down_with_the_link_on_it(void **state)
     assert_int_equal(rig_count(r, m, -1, HA_OUT_ROLE), 0);
     assert_int_equal(S(r, 1)->role, HA_ROLE_PRIMARY);
     assert_int_equal(S(r, 0)->peer_link, HA_LINK_UP);
-    assert_int_equal(rig_notifs(r, 0, -1, NOTIF_SPLIT_BRAIN_DETECTED), 0);
+    assert_int_equal(rig_notifs(r, 0, -1, HA_NOTIF_SPLIT_BRAIN_DETECTED), 0);
     rig_free(r);
 }
 

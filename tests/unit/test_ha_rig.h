@@ -4,7 +4,7 @@
  * direction of which can be cut (`mute`), or a scripted fake peer for a lone
  * engine, and optional VIP scripts that succeed at once. With `one_primary` set,
  * two live primaries at any instant fail the test. Every step is checked against the engine's
- * invariants (one NOTIF_ROLE_CHANGE per ROLE output, valid roles, outputs within
+ * invariants (one HA_NOTIF_ROLE_CHANGE per ROLE output, valid roles, outputs within
  * HA_MAX_OUTPUTS, a next deadline in the future). Included by test_ha_*.c only. */
 #ifndef TEST_HA_RIG_H
 #define TEST_HA_RIG_H
@@ -134,7 +134,7 @@ static inline void rig_check_step(struct rig *r, int who, const struct ha_output
             roles++;
             assert_true(o[k].u.role.role == HA_ROLE_PRIMARY || o[k].u.role.role == HA_ROLE_BACKUP);
         }
-        if (o[k].kind == HA_OUT_NOTIFY && o[k].u.notify.id == NOTIF_ROLE_CHANGE)
+        if (o[k].kind == HA_OUT_NOTIFY && o[k].u.notify.id == HA_NOTIF_ROLE_CHANGE)
             role_notifs++;
     }
     assert_int_equal(roles, role_notifs);
@@ -321,7 +321,7 @@ static inline int rig_count(const struct rig *r, size_t from, int who, enum ha_o
     return c;
 }
 
-static inline int rig_notifs(const struct rig *r, size_t from, int who, enum notif_id id)
+static inline int rig_notifs(const struct rig *r, size_t from, int who, enum ha_notif id)
 {
     int c = 0;
     for (size_t i = from; i < r->nlog; i++)

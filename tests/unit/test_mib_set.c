@@ -41,7 +41,7 @@ static int setup(void **state)
     full_config(&f);
     instance_init(&f.in);
     f.in.index = 1;
-    struct evlog_entry e = { .alarm = ALARM_ACTIVE, .notif = NOTIF_LISTENER_BIND_FAILURE };
+    struct evlog_entry e = { .alarm = ALARM_ACTIVE, .notif = HA_NOTIF_LISTENER_BIND_FAILURE };
     snprintf(e.id, sizeof(e.id), "00-04200");
     evlog_append(&f.in.events, &e);          /* index 1: active alarm */
     e.alarm = ALARM_NONE;

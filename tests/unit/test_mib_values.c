@@ -157,7 +157,7 @@ static int setup(void **state)
     fill_rows(&f->in);
     /* 2023-11-14T22:13:20.123Z */
     f->ev_alarm = log_event(&f->in, "00-04200", 4200, SEV_ALARM, 1700000000123ll,
-                            NOTIF_LISTENER_BIND_FAILURE, ALARM_ACTIVE);
+                            HA_NOTIF_LISTENER_BIND_FAILURE, ALARM_ACTIVE);
     f->ev_plain = log_event(&f->in, "00-52101", 52101, SEV_STANDARD, 0, 0, ALARM_NONE);
     *state = f;
     return 0;
@@ -518,13 +518,13 @@ static void test_event_values(void **state)
     assert_memory_equal(f->vb.val.objid, zero, sizeof zero);
     struct evlog_entry *e = evlog_find(&f->in.events, f->ev_plain);
     assert_non_null(e);
-    e->notif = NOTIF_COUNT + 1;
+    e->notif = HA_NOTIF_COUNT + 1;
     assert_int_equal(get(f, T, EVENT_COL_NOTIFICATION, f->ev_plain), 0);
     assert_memory_equal(f->vb.val.objid, zero, sizeof zero);
-    e->notif = NOTIF_ALARM_CLEARED;
+    e->notif = HA_NOTIF_ALARM_CLEARED;
     assert_int_equal(get(f, T, EVENT_COL_NOTIFICATION, f->ev_plain), 0);
     assert_int_equal(f->vb.val_len, sizeof want);
-    assert_int_equal(f->vb.val.objid[9], NOTIF_ALARM_CLEARED);
+    assert_int_equal(f->vb.val.objid[9], HA_NOTIF_ALARM_CLEARED);
 }
 
 /* A failed lookup returns -1 and leaves the varbind as it was. */

@@ -19,7 +19,7 @@
 
 static const struct notif_def *def_of(unsigned id)
 {
-    const struct notif_def *d = notif_def_get((enum notif_id)id);
+    const struct notif_def *d = notif_def_get((enum ha_notif)id);
     assert_non_null(d);
     return d;
 }
@@ -27,21 +27,21 @@ static const struct notif_def *def_of(unsigned id)
 static void every_id_present(void **state)
 {
     (void)state;
-    for (unsigned id = 1; id <= NOTIF_COUNT; id++)
+    for (unsigned id = 1; id <= HA_NOTIF_COUNT; id++)
         assert_int_equal(def_of(id)->id, id);
-    assert_null(notif_def_get((enum notif_id)0));
-    assert_null(notif_def_get((enum notif_id)(NOTIF_COUNT + 1)));
+    assert_null(notif_def_get((enum ha_notif)0));
+    assert_null(notif_def_get((enum ha_notif)(HA_NOTIF_COUNT + 1)));
 }
 
 static void names_unique_and_found(void **state)
 {
     (void)state;
-    for (unsigned a = 1; a <= NOTIF_COUNT; a++) {
+    for (unsigned a = 1; a <= HA_NOTIF_COUNT; a++) {
         const struct notif_def *d = def_of(a);
         assert_non_null(d->name);
         assert_true(strncmp(d->name, "sipha", 5) == 0);
         assert_ptr_equal(notif_def_by_name(d->name), d);
-        for (unsigned b = a + 1; b <= NOTIF_COUNT; b++)
+        for (unsigned b = a + 1; b <= HA_NOTIF_COUNT; b++)
             assert_string_not_equal(d->name, def_of(b)->name);
     }
     assert_null(notif_def_by_name("siphaNoSuchThing"));
@@ -53,7 +53,7 @@ static void names_unique_and_found(void **state)
 static void event_ids_well_formed_and_unique(void **state)
 {
     (void)state;
-    for (unsigned a = 1; a <= NOTIF_COUNT; a++) {
+    for (unsigned a = 1; a <= HA_NOTIF_COUNT; a++) {
         const struct notif_def *d = def_of(a);
         const char *e = d->event_id;
         assert_int_equal(strlen(e), 8);
@@ -66,7 +66,7 @@ static void event_ids_well_formed_and_unique(void **state)
         unsigned code = (unsigned)((e[0] - '0') * 10 + (e[1] - '0')) * 100000u
                       + (unsigned)strtoul(e + 3, NULL, 10);
         assert_int_equal(d->code, code);
-        for (unsigned b = a + 1; b <= NOTIF_COUNT; b++) {
+        for (unsigned b = a + 1; b <= HA_NOTIF_COUNT; b++) {
             assert_string_not_equal(e, def_of(b)->event_id);
             assert_int_not_equal(d->code, def_of(b)->code);
         }
@@ -103,7 +103,7 @@ static bool has_varbind(const struct notif_def *d, unsigned table, unsigned colu
 static void varbinds_valid(void **state)
 {
     (void)state;
-    for (unsigned id = 1; id <= NOTIF_COUNT; id++) {
+    for (unsigned id = 1; id <= HA_NOTIF_COUNT; id++) {
         const struct notif_def *d = def_of(id);
         assert_true(d->severity >= SEV_ALARM && d->severity <= SEV_DEBUG);
         if (d->is_alarm)
@@ -213,7 +213,7 @@ static void check_build(const struct notif_def *d, uint32_t inst)
         assert_int_not_equal(v->type, ASN_NULL);
         if (vb->table == SIPHA_T_EVENT && vb->column == EVENT_COL_ID) {
             /* The event row is this notification's (or, for alarm-cleared, the alarm's). */
-            const char *id = d->id == NOTIF_ALARM_CLEARED ? "00-04200" : d->event_id;
+            const char *id = d->id == HA_NOTIF_ALARM_CLEARED ? "00-04200" : d->event_id;
             assert_int_equal(v->val_len, strlen(id));
             assert_memory_equal(v->val.string, id, strlen(id));
         }
@@ -231,7 +231,7 @@ static void check_build(const struct notif_def *d, uint32_t inst)
 static void build_every_notification(void **state)
 {
     (void)state;
-    for (unsigned id = 1; id <= NOTIF_COUNT; id++) {
+    for (unsigned id = 1; id <= HA_NOTIF_COUNT; id++) {
         check_build(def_of(id), 1);
         check_build(def_of(id), 254); /* sip-b, highest even siphaInstIndex */
     }
@@ -243,7 +243,7 @@ static void uptime_counts_from_base(void **state)
     struct sipha_instance in;
     uint64_t now = now_ms();
     assert_int_equal(sample_instance_fill_at(&in, 1, now), 0);
-    const struct notif_def *d = def_of(NOTIF_STATUS_CHANGE);
+    const struct notif_def *d = def_of(HA_NOTIF_STATUS_CHANGE);
     uint32_t ev = sample_instance_notify(&in, d, now);
     netsnmp_variable_list *list = NULL;
     assert_int_equal(notify_build_varbinds(d, &in, 0, ev, now - 5000, &list), 0);
@@ -259,7 +259,7 @@ static void build_fails_cleanly_on_missing_rows(void **state)
     uint64_t now = now_ms();
     assert_int_equal(sample_instance_fill_at(&in, 1, now), 0);
     netsnmp_variable_list *list = (netsnmp_variable_list *)&list; /* must be reset */
-    const struct notif_def *vip = def_of(NOTIF_VIP_FAILURE);
+    const struct notif_def *vip = def_of(HA_NOTIF_VIP_FAILURE);
     uint32_t ev = sample_instance_notify(&in, vip, now);
     assert_int_equal(notify_build_varbinds(vip, &in, 99, ev, 0, &list), -1);
     assert_null(list);
@@ -299,9 +299,9 @@ static void sample_rows_and_states(void **state)
     assert_int_equal(a.contacts.count, 1);
     assert_int_equal(a.events.count, 1);
     /* The notification's state is the one it reports. */
-    sample_instance_notify(&a, def_of(NOTIF_NIC_FAILURE), now);
+    sample_instance_notify(&a, def_of(HA_NOTIF_NIC_FAILURE), now);
     assert_int_equal(((struct sipha_nic *)rows_find(&a.nics, 2))->oper, OPER_DOWN);
-    sample_instance_notify(&a, def_of(NOTIF_VIP_FAILURE), now);
+    sample_instance_notify(&a, def_of(HA_NOTIF_VIP_FAILURE), now);
     assert_int_equal(((struct sipha_vip *)rows_find(&a.vips, 1))->status, VIP_STATUS_FAILED);
     assert_int_equal(a.events.count, 3);
     instance_free(&b);

@@ -7,31 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Sub-identifier under siphaNotifications (siphaMIB.0.N). */
-enum notif_id {
-    NOTIF_ROLE_CHANGE = 1,
-    NOTIF_STATUS_CHANGE = 2,
-    NOTIF_SWITCHOVER = 3,
-    NOTIF_SIP_TRAFFIC_LOST = 4,
-    NOTIF_SIP_TRAFFIC_RESTORED = 5,
-    NOTIF_DN_OUT_OF_SERVICE = 6,
-    NOTIF_DN_IN_SERVICE = 7,
-    NOTIF_DOUBLE_SWITCHOVER = 8,
-    NOTIF_LISTENER_BIND_FAILURE = 9, /* 00-04200 */
-    NOTIF_LISTENER_BOUND = 10,
-    NOTIF_NIC_FAILURE = 11,          /* SIP NIC: 00-52027 */
-    NOTIF_NIC_RECOVERY = 12,         /* SIP NIC: 00-52028 */
-    NOTIF_VIP_FAILURE = 13,          /* 00-52029 */
-    NOTIF_VIP_SUCCESS = 14,          /* 00-52030 */
-    NOTIF_PEER_LOST = 15,
-    NOTIF_PEER_FOUND = 16,
-    NOTIF_ARBITER_LOST = 17,
-    NOTIF_ARBITER_FOUND = 18,
-    NOTIF_SPLIT_BRAIN_DETECTED = 19,
-    NOTIF_SPLIT_BRAIN_RESOLVED = 20,
-    NOTIF_ALARM_CLEARED = 21,
-    NOTIF_COUNT = 21,
-};
+#include "ha_types.h"
 
 /* siphaEventSeverity: the log levels of Genesys-style servers. */
 enum notif_severity {
@@ -53,7 +29,7 @@ struct notif_varbind {
 #define NOTIF_MAX_VARBINDS 8
 
 struct notif_def {
-    enum notif_id id;
+    enum ha_notif id;
     const char *name;        /* SIPHA-MIB descriptor, e.g. "siphaRoleChange" */
     const char *event_id;    /* log event id, e.g. "00-52100" */
     unsigned code;           /* numeric form of event_id */
@@ -66,7 +42,7 @@ struct notif_def {
 };
 
 /* Returns the definition of `id`, or NULL when out of range. */
-const struct notif_def *notif_def_get(enum notif_id id);
+const struct notif_def *notif_def_get(enum ha_notif id);
 /* Returns the definition named `name` (case-sensitive descriptor), or NULL. */
 const struct notif_def *notif_def_by_name(const char *name);
 

@@ -2,8 +2,7 @@
  *
  * Plain data: the MIB handlers read it, SETs and the HA engine's decisions write it,
  * monitors feed it through the engine. Rows of every sub-table are kept in arrays
- * sorted by their index, so a lookup is a binary search (bulkwalks of large tables
- * stay O(log n) per value). */
+ * sorted by their index (base/rows.h), so a lookup is a binary search. */
 #ifndef SIPHA_INSTANCE_H
 #define SIPHA_INSTANCE_H
 
@@ -11,18 +10,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ha_types.h"
+#include "addr.h"
 #include "eventlog.h"
+#include "ha_types.h"
+#include "monitor.h"
+#include "rows.h"
 
 #define SIPHA_NAME_MAX 64
 #define SIPHA_URI_MAX 256
 #define SIPHA_PATH_MAX 256
-
-/* An IP address as InetAddressType/InetAddress want it. */
-struct sipha_addr {
-    uint8_t family; /* 0 = none, 4 = ipv4(1), 6 = ipv6(2) */
-    uint8_t bytes[16];
-};
 
 enum nic_purpose { NIC_PURPOSE_MANAGEMENT = 1, NIC_PURPOSE_SIP = 2 };
 enum oper_state { OPER_UNKNOWN = 1, OPER_UP = 2, OPER_DOWN = 3 };
@@ -31,7 +27,6 @@ enum link_state { LINK_NOT_CONFIGURED = 1, LINK_UP = 2, LINK_DOWN = 3 };
 enum vip_expect { VIP_EXPECT_PRESENT = 1, VIP_EXPECT_ABSENT = 2 };
 enum vip_actual { VIP_ACTUAL_UNKNOWN = 1, VIP_ACTUAL_PRESENT = 2, VIP_ACTUAL_ABSENT = 3 };
 enum vip_status { VIP_STATUS_OK = 1, VIP_STATUS_MISMATCH = 2, VIP_STATUS_FAILED = 3, VIP_STATUS_NOT_MONITORED = 4 };
-enum dn_state { DN_UNKNOWN = 1, DN_IN_SERVICE = 2, DN_OUT_OF_SERVICE = 3 };
 enum contact_origin { CONTACT_LOCAL = 1, CONTACT_SYNCED = 2 };
 
 /* Times are milliseconds of CLOCK_MONOTONIC (0 = never); the SNMP adapter turns
@@ -87,12 +82,6 @@ struct sipha_contact {
     uint64_t seen;       /* last time a source confirmed it (sync bookkeeping) */
 };
 
-/* A growable array of rows kept sorted by `index` (first member of every row type). */
-struct sipha_rows {
-    void *items;
-    size_t count, cap, size; /* size = sizeof one row */
-};
-
 struct sipha_instance {
     /* identity and configuration */
     uint32_t index;
@@ -146,22 +135,5 @@ struct sipha_instance {
 /* Initialises `in` with defaults (unknown role, initializing status, empty tables). */
 void instance_init(struct sipha_instance *in);
 void instance_free(struct sipha_instance *in);
-
-/* Sorted row arrays. `rows_init` sets the row size; `rows_insert` copies `row` in
- * place by its index (replacing a row of the same index); `rows_find` returns the row
- * of exactly `index`, `rows_next` the first row whose index is > index (or >= when
- * `inclusive`); both NULL when none. Rows of 0 index are not allowed. */
-void rows_init(struct sipha_rows *r, size_t row_size);
-void rows_free(struct sipha_rows *r);
-void *rows_insert(struct sipha_rows *r, const void *row);
-bool rows_remove(struct sipha_rows *r, uint32_t index);
-void *rows_find(const struct sipha_rows *r, uint32_t index);
-void *rows_next(const struct sipha_rows *r, uint32_t index, bool inclusive);
-void *rows_at(const struct sipha_rows *r, size_t pos);
-
-/* Address helpers: parse "192.0.2.1" / "2001:db8::1" (returns 0, or -1 on error),
- * and format into buf. */
-int sipha_addr_parse(struct sipha_addr *a, const char *text);
-const char *sipha_addr_format(const struct sipha_addr *a, char *buf, size_t len);
 
 #endif

@@ -1,9 +1,6 @@
-/* loop.c — poll(2) loop that merges Net-SNMP's sockets and alarms with sipha's own
- * fds and timers.
- *
- * Net-SNMP's descriptor set is re-read with snmp_select_info2() on every iteration:
- * its sockets change when the AgentX session reconnects, and a closed fd number may be
- * reused by the new session, so nothing about them is cached between iterations. */
+/* loop.c — the poll(2) loop: sipha's own fds and timers, and one foreign loop (the
+ * agent bridges Net-SNMP's in agent/snmp_loop.c) whose descriptors are asked for
+ * afresh before every poll, so nothing about them is cached between iterations. */
 #include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -11,11 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <net-snmp/net-snmp-config.h>
-#include <net-snmp/net-snmp-includes.h>
-#include <net-snmp/agent/net-snmp-agent-includes.h>
-#include <net-snmp/library/large_fd_set.h>
-
+#include "array.h"
 #include "loop.h"
 
 struct loop_fd {
@@ -42,6 +35,7 @@ struct loop {
     void *idle_arg;
     struct pollfd *pfds;
     size_t cappfds;
+    struct loop_source source; /* prepare == NULL: none */
 };
 
 uint64_t loop_now_ms(void)
@@ -81,14 +75,10 @@ int loop_watch_fd(struct loop *lp, int fd, unsigned events, loop_fd_cb cb, void 
 {
     struct loop_fd *s = fd_slot(lp, fd);
     if (!s) {
-        if (lp->nfds == lp->capfds) {
-            size_t cap = lp->capfds ? lp->capfds * 2 : 8;
-            struct loop_fd *n = realloc(lp->fds, cap * sizeof(*n));
-            if (!n)
-                return -1;
-            lp->fds = n;
-            lp->capfds = cap;
-        }
+        void *items = lp->fds;
+        if (array_reserve(&items, &lp->capfds, lp->nfds + 1, sizeof(*lp->fds), 8) < 0)
+            return -1;
+        lp->fds = items;
         s = &lp->fds[lp->nfds++];
     }
     *s = (struct loop_fd){ .fd = fd, .events = events, .cb = cb, .arg = arg };
@@ -148,14 +138,10 @@ static void heap_remove_at(struct loop *lp, size_t i)
 
 uint64_t loop_timer_add(struct loop *lp, uint64_t delay_ms, loop_timer_cb cb, void *arg)
 {
-    if (lp->ntimers == lp->captimers) {
-        size_t cap = lp->captimers ? lp->captimers * 2 : 16;
-        struct loop_timer *n = realloc(lp->timers, cap * sizeof(*n));
-        if (!n)
-            return 0;
-        lp->timers = n;
-        lp->captimers = cap;
-    }
+    void *items = lp->timers;
+    if (array_reserve(&items, &lp->captimers, lp->ntimers + 1, sizeof(*lp->timers), 16) < 0)
+        return 0;
+    lp->timers = items;
     uint64_t id = lp->next_timer_id++;
     lp->timers[lp->ntimers] = (struct loop_timer){ id, loop_now_ms() + delay_ms, cb, arg };
     heap_up(lp->timers, lp->ntimers++);
@@ -186,37 +172,30 @@ static void run_due_timers(struct loop *lp)
 
 static int ensure_pfds(struct loop *lp, size_t n)
 {
-    if (n <= lp->cappfds)
-        return 0;
-    struct pollfd *p = realloc(lp->pfds, n * sizeof(*p));
-    if (!p)
+    void *items = lp->pfds;
+    if (array_reserve(&items, &lp->cappfds, n, sizeof(*lp->pfds), 16) < 0)
         return -1;
-    lp->pfds = p;
-    lp->cappfds = n;
+    lp->pfds = items;
     return 0;
 }
 
-/* Fills pfds with Net-SNMP's fds first (readable only), then ours; returns the count
- * of Net-SNMP entries through *n_snmp and the poll timeout in ms. */
-static int build_poll_set(struct loop *lp, size_t *n_snmp, size_t *n_total)
+/* Fills pfds with the foreign source's fds first (readable only), then ours; returns
+ * the poll timeout in ms (>= 0), or -1 when memory is short. */
+static int build_poll_set(struct loop *lp, size_t *n_src, size_t *n_total)
 {
-    netsnmp_large_fd_set rset;
-    int maxfd = 0, block = 1;
-    struct timeval tv = { 0, 0 };
-
-    netsnmp_large_fd_set_init(&rset, FD_SETSIZE);
-    snmp_select_info2(&maxfd, &rset, &tv, &block);
-
-    size_t n = 0;
-    if (ensure_pfds(lp, (size_t)maxfd + lp->nfds + 1) < 0) {
-        netsnmp_large_fd_set_cleanup(&rset);
-        return -1;
+    const int *src_fds = NULL;
+    size_t n = 0, n_src_fds = 0;
+    int64_t timeout = -1;
+    if (lp->source.prepare) {
+        int t = -1;
+        lp->source.prepare(lp->source.arg, &src_fds, &n_src_fds, &t);
+        timeout = t;
     }
-    for (int fd = 0; fd < maxfd; fd++)
-        if (NETSNMP_LARGE_FD_ISSET(fd, &rset))
-            lp->pfds[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
-    netsnmp_large_fd_set_cleanup(&rset);
-    *n_snmp = n;
+    if (ensure_pfds(lp, n_src_fds + lp->nfds + 1) < 0)
+        return -1;
+    for (size_t i = 0; i < n_src_fds; i++)
+        lp->pfds[n++] = (struct pollfd){ .fd = src_fds[i], .events = POLLIN };
+    *n_src = n;
     for (size_t i = 0; i < lp->nfds; i++) {
         short ev = 0;
         if (lp->fds[i].events & LOOP_READ)
@@ -227,7 +206,6 @@ static int build_poll_set(struct loop *lp, size_t *n_snmp, size_t *n_total)
     }
     *n_total = n;
 
-    int64_t timeout = block ? -1 : (int64_t)tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000;
     if (lp->ntimers > 0) {
         uint64_t now = loop_now_ms();
         int64_t t = lp->timers[0].due > now ? (int64_t)(lp->timers[0].due - now) : 0;
@@ -241,22 +219,22 @@ static int build_poll_set(struct loop *lp, size_t *n_snmp, size_t *n_total)
     return (int)timeout;
 }
 
-static void dispatch_snmp(struct loop *lp, size_t n_snmp)
+/* The source's readable fds, compacted to the front of its part of pfds. */
+static void dispatch_source(struct loop *lp, size_t n_src)
 {
-    netsnmp_large_fd_set rset;
-    netsnmp_large_fd_set_init(&rset, FD_SETSIZE);
-    bool any = false;
-    for (size_t i = 0; i < n_snmp; i++) {
-        if (lp->pfds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
-            NETSNMP_LARGE_FD_SET(lp->pfds[i].fd, &rset);
-            any = true;
+    if (!lp->source.dispatch)
+        return;
+    int ready[64];
+    size_t n = 0;
+    for (size_t i = 0; i < n_src; i++) {
+        if (!(lp->pfds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        if (n == sizeof ready / sizeof ready[0]) { /* more next iteration */
+            break;
         }
+        ready[n++] = lp->pfds[i].fd;
     }
-    if (any)
-        snmp_read2(&rset);
-    else
-        snmp_timeout();
-    netsnmp_large_fd_set_cleanup(&rset);
+    lp->source.dispatch(lp->source.arg, ready, n);
 }
 
 /* Our fds: callbacks may unwatch fds, so each is looked up again before its call. */
@@ -282,21 +260,21 @@ int loop_run(struct loop *lp)
 {
     lp->stop = false;
     while (!lp->stop) {
-        size_t n_snmp = 0, n_total = 0;
-        int timeout = build_poll_set(lp, &n_snmp, &n_total);
-        if (timeout < -1)
+        size_t n_src = 0, n_total = 0;
+        int timeout = build_poll_set(lp, &n_src, &n_total);
+        if (timeout < 0)
             return -1;
         int rc = poll(lp->pfds, n_total, timeout);
         if (rc < 0 && errno != EINTR)
             return -1;
         if (rc > 0) {
-            dispatch_snmp(lp, n_snmp);
-            dispatch_own(lp, n_snmp, n_total);
-        } else {
-            snmp_timeout();
+            dispatch_source(lp, n_src);
+            dispatch_own(lp, n_src, n_total);
+        } else if (lp->source.dispatch) {
+            lp->source.dispatch(lp->source.arg, NULL, 0);
         }
-        run_alarms();
-        netsnmp_check_outstanding_agent_requests();
+        if (lp->source.after)
+            lp->source.after(lp->source.arg);
         run_due_timers(lp);
         if (lp->idle)
             lp->idle(lp->idle_arg);
@@ -313,4 +291,12 @@ void loop_set_idle(struct loop *lp, void (*idle)(void *arg), void *arg)
 {
     lp->idle = idle;
     lp->idle_arg = arg;
+}
+
+void loop_set_source(struct loop *lp, const struct loop_source *src)
+{
+    if (src)
+        lp->source = *src;
+    else
+        memset(&lp->source, 0, sizeof lp->source);
 }

@@ -25,7 +25,7 @@ struct evlog_entry {
     uint64_t mono_ms;             /* CLOCK_MONOTONIC ms at logging */
     int64_t wall_ms;              /* CLOCK_REALTIME ms since the epoch (DateAndTime) */
     char text[EVLOG_TEXT_MAX];
-    unsigned notif;               /* enum notif_id sent for this event, 0 = none */
+    unsigned notif;               /* enum ha_notif sent for this event, 0 = none */
     enum alarm_state alarm;
 };
 

@@ -1,9 +1,11 @@
-/* loop.h — the single event loop of sipha-agent: Net-SNMP's sockets and alarms,
- * the agent's own file descriptors (netlink, packet socket, probes, curl) and timers.
- * Everything runs on this thread; callbacks must not block. */
+/* loop.h — the single event loop of sipha-agent: its file descriptors (netlink,
+ * packet socket, probes, HA link, curl), its timers, and one foreign loop bridged in
+ * (Net-SNMP's: agent/snmp_loop.c). Everything runs on this thread; callbacks must
+ * not block. */
 #ifndef SIPHA_LOOP_H
 #define SIPHA_LOOP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define LOOP_READ 1u
@@ -33,5 +35,20 @@ uint64_t loop_now_ms(void);
 int loop_run(struct loop *lp);
 void loop_stop(struct loop *lp);
 void loop_set_idle(struct loop *lp, void (*idle)(void *arg), void *arg);
+
+/* A foreign event loop run inside this one (a library that owns its sockets and
+ * alarms). Before each poll, `prepare` hands over the descriptors it wants read
+ * (storage its own, valid until dispatch) and may set *timeout_ms (-1 = no deadline)
+ * to its next deadline; after the poll, `dispatch` gets those that became readable
+ * (n = 0 when the poll timed out), before the loop's own fds; `after` (may be NULL)
+ * runs once per iteration after every fd callback, before the loop's timers. */
+struct loop_source {
+    void (*prepare)(void *arg, const int **fds, size_t *n, int *timeout_ms);
+    void (*dispatch)(void *arg, const int *ready, size_t n);
+    void (*after)(void *arg);
+    void *arg;
+};
+/* Sets the one foreign source (copied), or removes it with NULL. */
+void loop_set_source(struct loop *lp, const struct loop_source *src);
 
 #endif

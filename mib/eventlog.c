@@ -360,7 +360,7 @@ static int parse_entry(char *line, struct evlog_entry *e)
         || parse_u32(f[3], SEV_ALARM, SEV_DEBUG, &sev) < 0
         || parse_u64(f[4], UINT64_MAX, &mono) < 0
         || parse_i64(f[5], &e->wall_ms) < 0
-        || parse_u32(f[6], 0, NOTIF_COUNT, &notif) < 0
+        || parse_u32(f[6], 0, HA_NOTIF_COUNT, &notif) < 0
         || parse_u32(f[7], ALARM_NONE, ALARM_CLEARED, &alarm) < 0
         || unescape(f[8], e->text, sizeof(e->text)) < 0)
         return -1;

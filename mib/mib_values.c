@@ -249,7 +249,7 @@ static int set_notification(netsnmp_variable_list *vb, unsigned notif)
 {
     static const oid none[] = { 0, 0 };
     oid name[] = { SIPHA_NOTIFICATIONS, 0 };
-    if (notif < 1 || notif > NOTIF_COUNT)
+    if (notif < 1 || notif > HA_NOTIF_COUNT)
         return snmp_set_var_typed_value(vb, ASN_OBJECT_ID, none, sizeof none) == 0 ? 0 : -1;
     name[OID_LENGTH(name) - 1] = notif;
     return snmp_set_var_typed_value(vb, ASN_OBJECT_ID, name, sizeof name) == 0 ? 0 : -1;
