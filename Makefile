@@ -43,7 +43,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
 .PHONY: all deps check check-unit check-asan check-valgrind check-fuzz check-agent check-hosts \
-        run lint install clean mibs bench
+        run lint install clean mibs bench graph
 all: $(B)/sipha-agent $(B)/sipha-trapgen
 
 $(B)/obj/%.o: %.c
@@ -76,6 +76,12 @@ mibs:
 
 lint: mibs
 	@scripts/lint.sh
+
+# docs/architecture.svg (folders) and docs/architecture-files.svg (modules) from the
+# includes, with Graphviz; not part of `make check`. lint fails when the layer edges in
+# docs/architecture.dot differ from the tree's (include counts are not compared).
+graph:
+	@scripts/include_graph.py graph docs
 
 check: deps
 	$(MAKE) all unit-bins

@@ -14,6 +14,7 @@
 #include "contacts.h"
 #include "control.h"
 #include "ha_adapter.h"
+#include "ha_link.h"
 #include "notify.h"
 #include "persist.h"
 #include "subagent.h"
@@ -40,11 +41,6 @@ static void install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-void agent_request_save(struct agent *a)
-{
-    a->save_pending = true;
-}
-
 static void save_now(struct agent *a)
 {
     char err[CONFIG_ERR_MAX];
@@ -61,15 +57,13 @@ static void add_rows_from_config(struct sipha_instance *in, const struct sipha_c
 {
     for (size_t i = 0; i < c->n_nics; i++) {
         struct sipha_nic n = { .index = (uint32_t)i + 1, .purpose = c->nics[i].purpose,
-                               .addr = c->nics[i].addr, .oper = OPER_UNKNOWN };
+                               .addr = c->nics[i].addr };
         snprintf(n.name, sizeof(n.name), "%s", c->nics[i].name);
         rows_insert(&in->nics, &n);
     }
     for (size_t i = 0; i < c->n_vips; i++) {
         struct sipha_vip v = { .index = (uint32_t)i + 1, .addr = c->vips[i].addr,
-                               .prefix_len = c->vips[i].prefix_len, .expected = VIP_EXPECT_ABSENT,
-                               .actual = VIP_ACTUAL_UNKNOWN, .status = VIP_STATUS_NOT_MONITORED,
-                               .last_exit = -1 };
+                               .prefix_len = c->vips[i].prefix_len };
         snprintf(v.interface, sizeof(v.interface), "%s", c->vips[i].interface);
         snprintf(v.up_script, sizeof(v.up_script), "%s", c->vips[i].up_script);
         snprintf(v.down_script, sizeof(v.down_script), "%s", c->vips[i].down_script);
@@ -77,7 +71,7 @@ static void add_rows_from_config(struct sipha_instance *in, const struct sipha_c
     }
     for (size_t i = 0; i < c->n_dns; i++) {
         struct sipha_dn d = { .index = (uint32_t)i + 1, .oos_check = c->dns[i].oos_check,
-                              .oos_force = c->dns[i].oos_force, .state = DN_UNKNOWN };
+                              .oos_force = c->dns[i].oos_force };
         snprintf(d.name, sizeof(d.name), "%s", c->dns[i].name);
         snprintf(d.uri, sizeof(d.uri), "%s", c->dns[i].uri);
         rows_insert(&in->dns, &d);
@@ -91,13 +85,9 @@ static void apply_identity(struct sipha_instance *in, const struct sipha_config 
     in->priority = c->priority;
     in->sip_addr = c->sip_addr;
     in->sip_port = c->sip_port;
-    in->options = c->options;
-    if (c->has_peer) {
+    in->boot_options = c->options;
+    if (c->has_peer)
         snprintf(in->peer_name, sizeof(in->peer_name), "%s", c->peer_name);
-        in->peer_link = LINK_DOWN;
-    }
-    if (c->has_arbiter)
-        in->arbiter = LINK_DOWN;
 }
 
 static int instance_from_config(struct agent *a)
@@ -115,9 +105,9 @@ static int instance_from_config(struct agent *a)
         fprintf(stderr, "sipha-agent: %s\n", err);
         return -1;
     }
-    if (rc > 0 && in->options != a->cfg.options)
+    if (rc > 0 && in->boot_options != a->cfg.options)
         snmp_log(LOG_INFO, "sipha[%u]: option flags set by SNMP (0x%x) override the file's (0x%x)\n",
-                 in->index, in->options, a->cfg.options);
+                 in->index, in->boot_options, a->cfg.options);
     return 0;
 }
 
@@ -224,8 +214,8 @@ static void begin_stop(struct agent *a)
     a->stopping = true;
     a->stop_deadline = loop_now_ms() + STOP_LIMIT_MS;
     snmp_log(LOG_NOTICE, "sipha[%u]: stop requested as %s: %s\n", a->inst.index,
-             ha_role_name(a->inst.role),
-             a->inst.role == HA_ROLE_PRIMARY ? "handing the role over first" : "nothing to hand over");
+             ha_role_name(instance_ha(&a->inst)->role),
+             instance_ha(&a->inst)->role == HA_ROLE_PRIMARY ? "handing the role over first" : "nothing to hand over");
     ha_adapter_shutdown(a);
     stop_poll(a);
 }
@@ -253,6 +243,8 @@ int agent_init(struct agent *a, const struct agent_options *opt)
 {
     char err[CONFIG_ERR_MAX];
     memset(a, 0, sizeof(*a));
+    a->ha_input = ha_adapter_input;
+    a->contacts_changed = ha_link_contacts_changed;
     snprintf(a->config_location, sizeof(a->config_location), "%s", opt->config);
     a->schema = config_default_schema();
     if (config_load(&a->cfg, opt->config, a->schema, err, sizeof(err)) != 0) {
@@ -267,7 +259,10 @@ int agent_init(struct agent *a, const struct agent_options *opt)
     snmp_loop_attach(&a->snmp_loop, a->loop);
     a->uptime_base = loop_now_ms();
     notify_init(a);
-    return instance_from_config(a);
+    if (instance_from_config(a) != 0)
+        return -1;
+    a->inst.queue = &a->queue; /* the MIB reads the queue's counters */
+    return 0;
 }
 
 int agent_run(struct agent *a)
@@ -280,7 +275,7 @@ int agent_run(struct agent *a)
     contacts_start_expiry(a);
     loop_set_idle(a->loop, on_idle, a);
     snmp_log(LOG_NOTICE, "sipha[%u]: %s started as %s\n", a->inst.index, a->inst.name,
-             ha_role_name(a->inst.role));
+             ha_role_name(instance_ha(&a->inst)->role));
     loop_run(a->loop);
     snmp_log(LOG_NOTICE, "sipha[%u]: stopping\n", a->inst.index);
     if (a->stop_timer)

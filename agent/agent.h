@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "ha_engine.h"
 #include "instance.h"
 #include "loop.h"
 #include "notify_queue.h"
@@ -40,10 +41,33 @@ struct agent {
     struct ha_peer_link *link;       /* the HA link to the peer (ha_link.c) */
     struct ha_scripts *scripts; /* VIP scripts (ha_scripts.c) */
     struct vip_keeper *vips;    /* VIP announcements and lifetime (vip_keeper.c) */
+
+    /* Wiring set by agent.c, so that the modules below it call up through these
+     * instead of depending on the modules above them (no file circle in agent/). */
+    void (*ha_input)(struct agent *a, const struct ha_input *in); /* the engine's inputs */
+    void (*contacts_changed)(struct agent *a); /* our local contacts changed */
 };
+
+/* Hands one input to the HA engine (ha_adapter.c): monitors, the HA link and the VIP
+ * scripts report through this. */
+static inline void agent_ha_input(struct agent *a, const struct ha_input *in)
+{
+    if (a->ha_input)
+        a->ha_input(a, in);
+}
+
+/* Tells whoever listens (the HA link: the peer pulls) that our contacts changed. */
+static inline void agent_contacts_changed(struct agent *a)
+{
+    if (a->contacts_changed)
+        a->contacts_changed(a);
+}
 
 /* Rewrites the state file at the end of the current loop iteration (coalesces the
  * writes of a multi-varbind SET or a burst of events). */
-void agent_request_save(struct agent *a);
+static inline void agent_request_save(struct agent *a)
+{
+    a->save_pending = true;
+}
 
 #endif

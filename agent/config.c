@@ -23,6 +23,7 @@
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
+#include "array.h"
 #include "errbuf.h"
 #include "config.h"
 #include "hl_link.h"
@@ -101,7 +102,7 @@ static const struct choice roles[] = {
     { "primary", HA_ROLE_PRIMARY }, { "backup", HA_ROLE_BACKUP }, { NULL, 0 }
 };
 static const struct choice purposes[] = {
-    { "management", NIC_PURPOSE_MANAGEMENT }, { "sip", NIC_PURPOSE_SIP }, { NULL, 0 }
+    { "management", HA_NIC_MANAGEMENT }, { "sip", HA_NIC_SIP }, { NULL, 0 }
 };
 
 static const struct attr_spec a_instance[] = {
@@ -154,10 +155,11 @@ static const struct attr_spec a_peer[] = {
     ATTR_S("address", A_TEXT, true, CFG, peer_address, 0),
     ATTR_S("bind", A_TEXT, true, CFG, peer_bind, 0),
     ATTR_S("key-file", A_PATH, true, CFG, peer_key_file, 0),
-    ATTR_U("interval-ms", false, CFG, peer_interval_ms, 10, 10000),
-    ATTR_U("miss-count", false, CFG, peer_miss_count, 2, 100),
-    ATTR_U("backup-interval-ms", false, CFG, peer_backup_interval_ms, 10, 10000),
-    ATTR_U("settle-ms", false, CFG, peer_settle_ms, 100, 600000),
+    ATTR_U("interval-ms", false, CFG, peer_interval_ms, HL_INTERVAL_MIN_MS, HL_INTERVAL_MAX_MS),
+    ATTR_U("miss-count", false, CFG, peer_miss_count, HL_MISS_COUNT_MIN, HL_MISS_COUNT_MAX),
+    ATTR_U("backup-interval-ms", false, CFG, peer_backup_interval_ms, HL_INTERVAL_MIN_MS,
+           HL_INTERVAL_MAX_MS),
+    ATTR_U("settle-ms", false, CFG, peer_settle_ms, 100, HA_MAX_TIMER_MS),
     ATTR_END
 };
 static const struct attr_spec a_takeover[] = {
@@ -350,7 +352,7 @@ static int set_flag(struct pctx *p, const xmlNode *n, const struct attr_spec *a,
 
 /* A_CHOICE fields are enums written as int. */
 _Static_assert(sizeof(enum ha_role) == sizeof(int), "enum ha_role is not int-sized");
-_Static_assert(sizeof(enum nic_purpose) == sizeof(int), "enum nic_purpose is not int-sized");
+_Static_assert(sizeof(enum ha_nic_purpose) == sizeof(int), "enum ha_nic_purpose is not int-sized");
 
 static int set_choice(struct pctx *p, const xmlNode *n, const struct attr_spec *a, void *field,
                       const char *v)
@@ -555,14 +557,10 @@ static int elem_find(const char *name)
 
 static int nodelist_add(struct nodelist *l, const xmlNode *n)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
-        const xmlNode **v = realloc(l->v, cap * sizeof(*v));
-        if (!v)
-            return -1;
-        l->v = v;
-        l->cap = cap;
-    }
+    void *items = l->v;
+    if (array_reserve(&items, &l->cap, l->n + 1, sizeof(*l->v), 8) < 0)
+        return -1;
+    l->v = items;
     l->v[l->n++] = n;
     return 0;
 }
@@ -769,7 +767,7 @@ static int merge_sip_nic(struct pctx *p)
         return 0;
     for (size_t i = 0; i < c->n_nics; i++) {
         struct config_nic *nic = &c->nics[i];
-        if (nic->purpose != NIC_PURPOSE_SIP)
+        if (nic->purpose != HA_NIC_SIP)
             continue;
         if (addr_equal(&nic->addr, &c->sip_nic_address))
             return 0;
@@ -785,7 +783,7 @@ static int merge_sip_nic(struct pctx *p)
                     "<nic purpose=\"sip\"> elements");
     if (!c->nics && !(c->nics = calloc(1, sizeof(*c->nics))))
         return fail(p, p->root, "out of memory");
-    c->nics[c->n_nics++] = (struct config_nic){ .purpose = NIC_PURPOSE_SIP,
+    c->nics[c->n_nics++] = (struct config_nic){ .purpose = HA_NIC_SIP,
                                                 .addr = c->sip_nic_address };
     return 0;
 }
@@ -808,8 +806,8 @@ const char *config_options_problem(const struct sipha_config *cfg, unsigned opti
 {
     bool mgmt = false, sip = false, probed = false, scripts = cfg->n_vips > 0;
     for (size_t i = 0; i < cfg->n_nics; i++) {
-        mgmt |= cfg->nics[i].purpose == NIC_PURPOSE_MANAGEMENT;
-        sip |= cfg->nics[i].purpose == NIC_PURPOSE_SIP;
+        mgmt |= cfg->nics[i].purpose == HA_NIC_MANAGEMENT;
+        sip |= cfg->nics[i].purpose == HA_NIC_SIP;
     }
     for (size_t i = 0; i < cfg->n_dns; i++)
         probed |= cfg->dns[i].oos_check > 0;
@@ -1026,7 +1024,7 @@ static void config_defaults(struct sipha_config *c)
     c->script_timeout_ms = 5000;
     c->peer_interval_ms = HL_DEFAULT_INTERVAL_MS;
     c->peer_miss_count = HL_DEFAULT_MISS_COUNT;
-    c->peer_settle_ms = 1500;
+    c->peer_settle_ms = HA_DEFAULT_SETTLE_MS;
     c->announce_count = 5;
     c->announce_interval_ms = 200;
     c->vip_lifetime_s = 3;

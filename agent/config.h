@@ -13,7 +13,7 @@
 #define CONFIG_DEFAULT_STATE_DIR "/var/lib/sipha" /* <state dir=> left out */
 
 struct config_nic {
-    enum nic_purpose purpose;
+    enum ha_nic_purpose purpose;
     char name[SIPHA_NAME_MAX];     /* interface name, may be empty for SIP NIC found by address */
     struct sipha_addr addr;        /* sip-nic-address for the SIP NIC; optional otherwise */
 };

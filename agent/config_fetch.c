@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <net-snmp/net-snmp-config.h>
+#include <net-snmp/net-snmp-includes.h>
 
 #include "errbuf.h"
 #include "config_fetch.h"
@@ -32,15 +34,17 @@ struct body {
 
 /* --- locations --- */
 
-static int hexval(int c)
+/* The byte of the two hex digits at `p` (the text after a '%'), or -1 when they are
+ * not two hex digits. Net-SNMP converts; the pair is cut out first because it reads
+ * to the end of the string and takes a "0x" prefix. */
+static int pct_byte(const char *p)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    char pair[3] = { p[0], p[0] ? p[1] : '\0', '\0' };
+    u_char byte = 0, *out = &byte;
+    size_t cap = 1, n = 0;
+    if (!netsnmp_hex_to_binary(&out, &cap, &n, 0, pair, NULL) || n != 1)
+        return -1;
+    return byte;
 }
 
 /* Percent-decodes a file:// URL path; refuses bad escapes and %00. */
@@ -50,10 +54,9 @@ static int url_path_decode(const char *in, char *out, size_t cap)
     for (const char *p = in; *p; p++) {
         int c = (unsigned char)*p;
         if (c == '%') {
-            int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
-            if (lo < 0 || (hi == 0 && lo == 0))
+            c = pct_byte(p + 1);
+            if (c <= 0) /* a bad escape, or %00 */
                 return -1;
-            c = hi * 16 + lo;
             p += 2;
         }
         if (o + 1 >= cap)

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "contacts.h"
-#include "ha_link.h"
 
 static uint32_t next_index(struct agent *a)
 {
@@ -44,7 +43,7 @@ static void put(struct agent *a, const char *aor, const char *uri, uint64_t expi
     if (a->loop)
         contacts_start_expiry(a);
     if (origin == CONTACT_LOCAL)
-        ha_link_contacts_changed(a);
+        agent_contacts_changed(a);
 }
 
 void contacts_apply_config(struct agent *a)
@@ -58,7 +57,7 @@ void contacts_apply_config(struct agent *a)
         if (c->origin == CONTACT_LOCAL && c->seen != mark)
             rows_remove(&a->inst.contacts, c->index);
     }
-    ha_link_contacts_changed(a);
+    agent_contacts_changed(a);
 }
 
 void contacts_upsert_synced(struct agent *a, const char *aor, const char *uri, uint32_t expiry_s)
@@ -96,7 +95,7 @@ static void expiry_tick(void *arg)
         }
     }
     if (local_gone)
-        ha_link_contacts_changed(a);
+        agent_contacts_changed(a);
     contacts_start_expiry(a);
 }
 

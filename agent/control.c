@@ -7,15 +7,13 @@
 
 #include "control.h"
 #include "ha_adapter.h"
-#include "mib_set.h"
 #include "notify.h"
 
 void control_set_options(struct agent *a, unsigned options)
 {
-    if (options == a->inst.options)
+    if (options == instance_options(&a->inst))
         return;
-    a->inst.options = options;
-    ha_adapter_options_changed(a);
+    ha_adapter_set_options(a, options);
     agent_request_save(a);
 }
 
@@ -37,21 +35,4 @@ void control_clear_alarm(struct agent *a, uint32_t event_index)
     notify_emit(a, HA_NOTIF_ALARM_CLEARED, event_index, detail);
     ha_adapter_alarm_cleared(a, e->code);
     agent_request_save(a);
-}
-
-void mibset_apply(struct agent *a, enum sipha_table_id table, unsigned col, uint32_t row,
-                  const netsnmp_variable_list *vb)
-{
-    long v = *vb->val.integer;
-    if (table == SIPHA_T_EVENT) {
-        control_clear_alarm(a, row);
-        return;
-    }
-    unsigned bit = mibset_option_bit(col);
-    if (bit) {
-        control_set_options(a, v == 1 ? (a->inst.options | bit) : (a->inst.options & ~bit));
-        return;
-    }
-    if (col == INST_COL_ADMIN_COMMAND)
-        control_admin(a, (enum ha_admin_cmd)v);
 }

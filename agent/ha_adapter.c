@@ -1,8 +1,8 @@
 /* ha_adapter.c — the engine's inputs and outputs.
  *
- * After every step the engine's state is copied into the instance before the
- * step's notifications are sent, so each notification carries the values the step
- * produced. One loop timer is kept armed at the engine's next deadline. */
+ * The MIB reads the engine's state in place (a->inst.ha), so a notification sent
+ * for an output of a step carries the values that step produced. One loop timer is
+ * kept armed at the engine's next deadline. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +24,12 @@ struct ha_adapter {
     enum ha_nic_purpose *nic_cfg;
     uint64_t timer, timer_due;
     bool stepping;
+    /* Inputs that arrive while a step's outputs are carried out (a script that fails
+     * to start reports at once, a send error loses the peer): fed after the step, in
+     * order. More than fit in a pass are counted and logged, never dropped quietly. */
+    struct ha_input pending[HA_ADAPTER_PENDING_MAX];
+    size_t n_pending;
+    uint32_t pending_dropped;
 };
 
 static void arm_timer(struct agent *a);
@@ -50,66 +56,6 @@ static void arm_timer(struct agent *a)
     uint64_t now = loop_now_ms();
     h->timer = loop_timer_add(a->loop, due > now ? due - now : 0, on_timer, a);
     h->timer_due = due;
-}
-
-/* --- engine state → instance (what the MIB shows) --- */
-
-static void sync_rows(struct sipha_instance *in, const struct ha_state *st)
-{
-    for (size_t i = 0; i < st->n_nics; i++) {
-        struct sipha_nic *n = rows_find(&in->nics, (uint32_t)i + 1);
-        if (!n)
-            continue;
-        n->oper = (enum oper_state)st->nics[i].oper;
-        n->failures = st->nics[i].failures;
-        n->last_change = st->nics[i].last_change;
-    }
-    for (size_t i = 0; i < st->n_vips; i++) {
-        struct sipha_vip *v = rows_find(&in->vips, (uint32_t)i + 1);
-        if (!v)
-            continue;
-        v->expected = (enum vip_expect)st->vips[i].expected;
-        v->actual = (enum vip_actual)st->vips[i].actual;
-        v->status = (enum vip_status)st->vips[i].status;
-        v->script_runs = st->vips[i].script_runs;
-        v->last_exit = st->vips[i].last_exit;
-        v->last_change = st->vips[i].last_change;
-    }
-}
-
-static void sync_dn(struct sipha_instance *in, const struct ha_state *st, size_t i)
-{
-    struct sipha_dn *d = rows_find(&in->dns, (uint32_t)i + 1);
-    if (d && i < st->n_dns)
-        d->state = (enum dn_state)st->dn_state[i];
-}
-
-static void sync_state(struct sipha_instance *in, const struct ha_state *st)
-{
-    in->role = st->role;
-    in->status = st->status;
-    in->epoch = st->epoch;
-    in->options = st->options;
-    in->listener_bound = st->listener == HA_LISTENER_BOUND;
-    in->traffic = (enum traffic_state)st->traffic;
-    in->sip_msgs_in = st->sip_msgs;
-    in->last_sip_msg = st->last_sip_msg;
-    in->oos_timeout_base = st->oos_base_s;
-    in->oos_timeout_eff = st->oos_eff_s;
-    in->backoff_factor = st->backoff_factor;
-    in->switchovers = st->switchovers;
-    in->double_switchovers = st->double_switchovers;
-    in->last_switchover = st->last_switchover;
-    in->last_reason = st->last_reason;
-    in->peer_link = (enum link_state)st->peer_link;
-    if (st->peer_last_seen) {
-        in->peer_role = st->peer.role;
-        in->peer_status = st->peer.status;
-    }
-    in->peer_last_seen = st->peer_last_seen;
-    in->arbiter = (enum link_state)st->arbiter;
-    in->admin_result = st->admin_result;
-    sync_rows(in, st);
 }
 
 /* --- outputs --- */
@@ -169,17 +115,12 @@ static void apply_output(struct agent *a, const struct ha_output *o, char *role_
     }
 }
 
-void ha_adapter_input(struct agent *a, const struct ha_input *in)
+/* One engine step on `in` (NULL: just the timers) and its outputs. */
+static void step(struct agent *a, const struct ha_input *in)
 {
     struct ha_adapter *h = a->ha;
-    if (!h || h->stepping)
-        return; /* outputs are carried out after the step; no re-entry */
-    h->stepping = true;
     size_t n = ha_step(&h->engine, loop_now_ms(), in, h->out, HA_MAX_OUTPUTS);
     const struct ha_state *st = ha_state(&h->engine);
-    sync_state(&a->inst, st);
-    if (in && in->kind == HA_IN_DN_STATE)
-        sync_dn(&a->inst, st, in->u.dn.idx);
     char role_detail[96] = "";
     for (size_t i = 0; i < n; i++)
         apply_output(a, &h->out[i], role_detail, sizeof(role_detail));
@@ -187,6 +128,30 @@ void ha_adapter_input(struct agent *a, const struct ha_input *in)
     struct ha_peer_state self;
     ha_peer_summary(&h->engine, &self);
     ha_link_publish(a, &self);
+}
+
+void ha_adapter_input(struct agent *a, const struct ha_input *in)
+{
+    struct ha_adapter *h = a->ha;
+    if (!h)
+        return;
+    if (h->stepping) { /* called back from an output: after this step */
+        if (in && h->n_pending < HA_ADAPTER_PENDING_MAX)
+            h->pending[h->n_pending++] = *in;
+        else if (in && h->pending_dropped++ == 0)
+            snmp_log(LOG_ERR, "sipha[%u]: HA engine: more than %d inputs during one step; "
+                     "the excess is dropped\n", a->inst.index, HA_ADAPTER_PENDING_MAX);
+        return;
+    }
+    h->stepping = true;
+    step(a, in);
+    /* Each pending input is its own step, as if it had come from the loop; the
+     * ones those steps raise queue up behind it. */
+    for (size_t i = 0; i < h->n_pending; i++) {
+        struct ha_input next = h->pending[i];
+        step(a, &next);
+    }
+    h->n_pending = 0;
     h->stepping = false;
     arm_timer(a);
 }
@@ -204,10 +169,10 @@ static int engine_config(struct agent *a, struct ha_config *c)
     for (size_t i = 0; i < cfg->n_dns; i++)
         h->dn_cfg[i] = (struct ha_dn_cfg){ cfg->dns[i].oos_check, cfg->dns[i].oos_force };
     for (size_t i = 0; i < cfg->n_nics; i++)
-        h->nic_cfg[i] = (enum ha_nic_purpose)cfg->nics[i].purpose;
+        h->nic_cfg[i] = cfg->nics[i].purpose;
     *c = (struct ha_config){
         .index = cfg->index, .priority = cfg->priority, .initial_role = cfg->initial_role,
-        .initial_epoch = a->inst.epoch, .options = a->inst.options,
+        .initial_epoch = a->inst.boot_epoch, .options = a->inst.boot_options,
         .has_peer = cfg->has_peer, .has_arbiter = cfg->has_arbiter,
         .peer_timeout_ms = cfg->peer_interval_ms * cfg->peer_miss_count,
         .peer_loss_reported = true, /* the HA link times the peer out (ha_link.c) */
@@ -232,9 +197,7 @@ int ha_adapter_start(struct agent *a)
                  a->inst.index, why ? why : "?");
         return -1;
     }
-    sync_state(&a->inst, ha_state(&a->ha->engine));
-    for (size_t i = 0; i < a->cfg.n_dns; i++)
-        sync_dn(&a->inst, ha_state(&a->ha->engine), i);
+    a->inst.ha = ha_state(&a->ha->engine); /* the MIB reads the engine's state */
     if (ha_scripts_start(a) != 0 || vipkeep_start(a) != 0 || ha_link_start(a) != 0 ||
         ha_monitors_start(a) != 0)
         return -1;
@@ -253,6 +216,12 @@ void ha_adapter_stop(struct agent *a)
     ha_scripts_stop(a);
     if (h->timer)
         loop_timer_cancel(a->loop, h->timer);
+    /* What the state file keeps, and the MIB shows until the engine runs again. */
+    if (a->inst.ha) {
+        a->inst.boot_options = a->inst.ha->options;
+        a->inst.boot_epoch = a->inst.ha->epoch;
+        a->inst.ha = NULL;
+    }
     free(h->dn_cfg);
     free(h->nic_cfg);
     free(h);
@@ -276,15 +245,13 @@ void ha_adapter_admin(struct agent *a, enum ha_admin_cmd cmd)
     ha_adapter_input(a, &in);
 }
 
-void ha_adapter_peer_message(struct agent *a, const struct ha_peer_msg *m)
+void ha_adapter_set_options(struct agent *a, unsigned options)
 {
-    struct ha_input in = { .kind = HA_IN_ADMIN, .u.admin = *m };
-    ha_adapter_input(a, &in);
-}
-
-void ha_adapter_options_changed(struct agent *a)
-{
-    struct ha_input in = { .kind = HA_IN_SET_OPTIONS, .u.options = a->inst.options };
+    if (!a->ha) {
+        a->inst.boot_options = options;
+        return;
+    }
+    struct ha_input in = { .kind = HA_IN_SET_OPTIONS, .u.options = options };
     ha_adapter_input(a, &in);
 }
 

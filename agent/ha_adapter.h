@@ -13,11 +13,20 @@ int ha_adapter_start(struct agent *a);
 void ha_adapter_shutdown(struct agent *a);
 bool ha_adapter_shutdown_done(struct agent *a);
 void ha_adapter_stop(struct agent *a);
-/* Feeds one input to the engine now and carries out what it decides. */
+/* At most this many inputs raised while a step's outputs are carried out wait for
+ * their own step (the engine writes at most a few script runs and messages per step). */
+#define HA_ADAPTER_PENDING_MAX 32
+
+/* Feeds one input to the engine (NULL: only its timers) and carries out what it
+ * decides, in this order: the outputs in the engine's order (role, scripts,
+ * notifications, peer messages), then the VIPs' announcement/lifetime keeper, then
+ * the heartbeat's content; the MIB reads the engine's state in place throughout.
+ * An input that arrives from inside that work (a callback of an output) gets its own
+ * step right after, never a nested one. The engine's timer is re-armed last. */
 void ha_adapter_input(struct agent *a, const struct ha_input *in);
 void ha_adapter_admin(struct agent *a, enum ha_admin_cmd cmd);
-void ha_adapter_peer_message(struct agent *a, const struct ha_peer_msg *m);
-void ha_adapter_options_changed(struct agent *a);
+/* The operator set the option flags (before the engine runs: its boot options). */
+void ha_adapter_set_options(struct agent *a, unsigned options);
 /* An operator cleared an alarm of event code `code` (4200, 52115). */
 void ha_adapter_alarm_cleared(struct agent *a, unsigned code);
 

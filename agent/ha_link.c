@@ -1,5 +1,5 @@
 /* ha_link.c — callbacks of the HA link: the peer's heartbeats and messages go to the
- * engine, its contacts to the contact table, the link's counters to the MIB. */
+ * engine, its contacts to the contact table (the MIB reads its counters itself). */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -10,7 +10,6 @@
 #include <net-snmp/net-snmp-includes.h>
 
 #include "contacts.h"
-#include "ha_adapter.h"
 #include "ha_link.h"
 #include "hl_link.h"
 #include "persist.h"
@@ -24,23 +23,22 @@ struct ha_peer_link {
 static void on_state(void *ctx, const struct ha_peer_state *ps)
 {
     struct ha_peer_link *l = ctx;
-    l->a->inst.peer_hears_us = ps->hears_peer;
     struct ha_input in = { .kind = HA_IN_PEER_STATE, .u.peer = *ps };
-    ha_adapter_input(l->a, &in);
+    agent_ha_input(l->a, &in);
 }
 
 static void on_lost(void *ctx)
 {
     struct ha_peer_link *l = ctx;
-    l->a->inst.peer_hears_us = false;
     struct ha_input in = { .kind = HA_IN_PEER_LOST };
-    ha_adapter_input(l->a, &in);
+    agent_ha_input(l->a, &in);
 }
 
 static void on_msg(void *ctx, const struct ha_peer_msg *m)
 {
     struct ha_peer_link *l = ctx;
-    ha_adapter_peer_message(l->a, m);
+    struct ha_input in = { .kind = HA_IN_ADMIN, .u.admin = *m };
+    agent_ha_input(l->a, &in);
 }
 
 static size_t contacts_after(void *ctx, uint32_t after_row, struct hl_contact *out, size_t max)
@@ -152,6 +150,7 @@ int ha_link_start(struct agent *a)
         return -1;
     }
     a->link = l;
+    a->inst.link = l->link; /* the MIB reads its counters */
     session_write(a, hl_session(l->link));
     ha_link_contacts_changed(a);
     return 0;
@@ -162,6 +161,7 @@ void ha_link_stop(struct agent *a)
     struct ha_peer_link *l = a->link;
     if (!l)
         return;
+    a->inst.link = NULL;
     hl_close(l->link);
     free(l);
     a->link = NULL;
@@ -196,23 +196,4 @@ void ha_link_contacts_changed(struct agent *a)
     for (size_t i = 0; i < a->inst.contacts.count; i++)
         n += ((const struct sipha_contact *)rows_at(&a->inst.contacts, i))->origin == CONTACT_LOCAL;
     hl_contacts_changed(a->link->link, n);
-}
-
-void ha_link_refresh_counters(struct agent *a)
-{
-    if (!a->link)
-        return;
-    struct hl_counters c;
-    hl_get_counters(a->link->link, &c);
-    a->inst.halink_in = c.dgrams_in;
-    a->inst.halink_out = c.dgrams_out;
-    a->inst.halink_auth_failures = (uint32_t)c.rejected[HL_E_AUTH];
-    uint64_t bad = 0;
-    for (int i = 1; i < HL_E_COUNT; i++)
-        if (i != HL_E_AUTH)
-            bad += c.rejected[i];
-    a->inst.halink_bad = (uint32_t)bad;
-    /* The engine hears only the peer's news; the link knows the last datagram. */
-    if (c.last_rx_ms)
-        a->inst.peer_last_seen = c.last_rx_ms;
 }

@@ -1,5 +1,5 @@
 /* ha_link.h — the HA link of this instance (halink/hl_link.h) wired to the engine,
- * the contact table and the MIB counters. Without a <peer> all of these do nothing. */
+ * and the contact table. Without a <peer> all of these do nothing. */
 #ifndef SIPHA_HA_LINK_H
 #define SIPHA_HA_LINK_H
 
@@ -16,7 +16,5 @@ void ha_link_publish(struct agent *a, const struct ha_peer_state *self);
 void ha_link_role_changed(struct agent *a, enum ha_role role);
 /* Our local contacts changed: the peer's next heartbeat tells it to pull. */
 void ha_link_contacts_changed(struct agent *a);
-/* Copies the link's counters into the instance (what the MIB shows). */
-void ha_link_refresh_counters(struct agent *a);
 
 #endif

@@ -10,7 +10,7 @@
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
 
-#include "ha_adapter.h"
+#include "array.h"
 #include "ha_monitors.h"
 #include "mon_arbiter.h"
 #include "mon_listener.h"
@@ -47,7 +47,7 @@ struct ha_mon {
 
 static void feed(struct agent *a, const struct ha_input *in)
 {
-    ha_adapter_input(a, in);
+    agent_ha_input(a, in);
 }
 
 static struct link_seen *link_slot(struct ha_mon *m, int32_t ifindex, bool create)
@@ -57,14 +57,10 @@ static struct link_seen *link_slot(struct ha_mon *m, int32_t ifindex, bool creat
             return &m->links[i];
     if (!create)
         return NULL;
-    if (m->n_links == m->cap_links) {
-        size_t cap = m->cap_links ? m->cap_links * 2 : 8;
-        struct link_seen *n = realloc(m->links, cap * sizeof(*n));
-        if (!n)
-            return NULL;
-        m->links = n;
-        m->cap_links = cap;
-    }
+    void *items = m->links;
+    if (array_reserve(&items, &m->cap_links, m->n_links + 1, sizeof(*m->links), 8) < 0)
+        return NULL;
+    m->links = items;
     m->links[m->n_links] = (struct link_seen){ ifindex, false };
     return &m->links[m->n_links++];
 }

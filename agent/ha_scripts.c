@@ -7,7 +7,6 @@
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
 
-#include "ha_adapter.h"
 #include "ha_scripts.h"
 #include "script.h"
 
@@ -28,7 +27,7 @@ static void finish(struct vip_slot *s, int exit_status)
 {
     struct ha_input in = { .kind = HA_IN_SCRIPT_DONE,
                            .u.script = { s->idx, s->seq, exit_status } };
-    ha_adapter_input(s->a, &in);
+    agent_ha_input(s->a, &in);
 }
 
 static void log_output(struct agent *a, uint32_t idx, const char *output)

@@ -1,6 +1,8 @@
-/* mib_set.c — which SIPHA-MIB columns may be written, with which values. */
+/* mib_set.c — which SIPHA-MIB columns may be written, with which values, and which
+ * control.c action an accepted SET becomes. */
 #include <string.h>
 
+#include "control.h"
 #include "mib_set.h"
 
 #define TV_TRUE 1
@@ -36,7 +38,7 @@ static int check_admin(const struct sipha_instance *in, const struct sipha_confi
         return SNMP_ERR_WRONGVALUE;
     /* One command at a time: a second one while a switchover is under way would race
      * the handover. */
-    if (in->admin_result == HA_RESULT_IN_PROGRESS)
+    if (instance_ha(in)->admin_result == HA_RESULT_IN_PROGRESS)
         return SNMP_ERR_INCONSISTENTVALUE;
     return SNMP_ERR_NOERROR;
 }
@@ -48,7 +50,7 @@ static int check_option(const struct sipha_instance *in, const struct sipha_conf
 {
     if (v != TV_TRUE && v != TV_FALSE)
         return SNMP_ERR_WRONGVALUE;
-    unsigned opts = v == TV_TRUE ? (in->options | bit) : (in->options & ~bit);
+    unsigned opts = v == TV_TRUE ? (instance_options(in) | bit) : (instance_options(in) & ~bit);
     return config_options_problem(cfg, opts) ? SNMP_ERR_INCONSISTENTVALUE : SNMP_ERR_NOERROR;
 }
 
@@ -96,4 +98,21 @@ int mibset_check(const struct sipha_instance *in, const struct sipha_config *cfg
     case SIPHA_T_EVENT: return check_event(in, col, row, vb);
     default: return SNMP_ERR_NOTWRITABLE;
     }
+}
+
+void mibset_apply(struct agent *a, enum sipha_table_id table, unsigned col, uint32_t row,
+                  const netsnmp_variable_list *vb)
+{
+    long v = *vb->val.integer;
+    if (table == SIPHA_T_EVENT) {
+        control_clear_alarm(a, row);
+        return;
+    }
+    unsigned bit = mibset_option_bit(col);
+    if (bit) {
+        control_set_options(a, v == 1 ? (instance_options(&a->inst) | bit) : (instance_options(&a->inst) & ~bit));
+        return;
+    }
+    if (col == INST_COL_ADMIN_COMMAND)
+        control_admin(a, (enum ha_admin_cmd)v);
 }

@@ -21,7 +21,8 @@ int mibset_check(const struct sipha_instance *in, const struct sipha_config *cfg
                  enum sipha_table_id table, unsigned col, uint32_t row,
                  const netsnmp_variable_list *vb);
 
-/* Applies a value mibset_check accepted. */
+/* Applies a value mibset_check accepted, through control.h (alarm clear, option
+ * flags, admin command). */
 void mibset_apply(struct agent *a, enum sipha_table_id table, unsigned col, uint32_t row,
                   const netsnmp_variable_list *vb);
 

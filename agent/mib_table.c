@@ -16,16 +16,12 @@
 #include "mib_table.h"
 #include "mib_values.h"
 
-static const oid objects_oid[] = { SIPHA_OBJECTS };
-#define OBJECTS_LEN (SIPHA_MIB_ARC_LEN + 1)
-
-
 int mib_oid_parse(const oid *name, size_t len, struct mib_pos *pos, bool *has_row, bool *extra)
 {
-    if (len < MIB_COLUMN_PREFIX_LEN || memcmp(name, objects_oid, sizeof(objects_oid)) != 0)
+    if (len < MIB_COLUMN_PREFIX_LEN || memcmp(name, mib_objects_oid, sizeof(mib_objects_oid)) != 0)
         return -1;
-    oid t = name[OBJECTS_LEN], e = name[OBJECTS_LEN + 1], c = name[OBJECTS_LEN + 2];
-    oid inst = name[OBJECTS_LEN + 3];
+    oid t = name[MIB_OBJECTS_LEN], e = name[MIB_OBJECTS_LEN + 1], c = name[MIB_OBJECTS_LEN + 2];
+    oid inst = name[MIB_OBJECTS_LEN + 3];
     if (t < SIPHA_T_INSTANCE || t > SIPHA_T_EVENT || e != 1)
         return -1;
     if (c < 2 || c > mibval_last_column((enum sipha_table_id)t) || inst > UINT32_MAX)
@@ -137,10 +133,6 @@ static int table_handler(netsnmp_mib_handler *handler, netsnmp_handler_registrat
 {
     (void)reg;
     struct agent *a = handler->myvoid;
-    /* The HA link's counters move with every heartbeat: copied when asked, not 50
-     * times a second. */
-    if (ri->mode == MODE_GET || ri->mode == MODE_GETNEXT)
-        ha_link_refresh_counters(a);
     for (netsnmp_request_info *req = requests; req; req = req->next) {
         if (req->processed)
             continue;

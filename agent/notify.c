@@ -41,7 +41,7 @@ static unsigned event_code(const struct agent *a, const struct notif_def *d, uin
     if (d->id != HA_NOTIF_NIC_FAILURE && d->id != HA_NOTIF_NIC_RECOVERY)
         return d->code;
     const struct sipha_nic *n = rows_find(&a->inst.nics, row);
-    if (!n || n->purpose == NIC_PURPOSE_SIP)
+    if (!n || n->purpose == HA_NIC_SIP)
         return d->code;
     return d->id == HA_NOTIF_NIC_FAILURE ? MGMT_NIC_FAILURE_CODE : MGMT_NIC_RECOVERY_CODE;
 }
@@ -89,12 +89,6 @@ static void refill(struct agent *a)
     a->notify_tokens_at = now;
 }
 
-static void update_counters(struct agent *a)
-{
-    a->inst.notifs_queued = (uint32_t)nq_count(&a->queue);
-    a->inst.notifs_dropped = nq_dropped(&a->queue);
-}
-
 static void send_one(struct agent *a, netsnmp_variable_list *vbs)
 {
     send_v2trap(vbs);
@@ -117,7 +111,6 @@ static void queue_or_send(struct agent *a, netsnmp_variable_list *vbs)
         return;
     }
     nq_push(&a->queue, vbs);
-    update_counters(a);
     if (a->master_connected && !a->notify_timer)
         a->notify_timer = loop_timer_add(a->loop, NOTIFY_DRAIN_MS, drain, a);
 }
@@ -143,7 +136,6 @@ void notify_flush(struct agent *a)
     refill(a);
     while (a->master_connected && a->notify_tokens > 0 && (vbs = nq_pop(&a->queue)) != NULL)
         send_one(a, vbs);
-    update_counters(a);
     if (a->master_connected && nq_count(&a->queue) > 0 && !a->notify_timer)
         a->notify_timer = loop_timer_add(a->loop, NOTIFY_DRAIN_MS, drain, a);
 }

@@ -69,7 +69,7 @@ static int state_path(char *buf, size_t cap, const char *dir, uint32_t index)
 static int write_state(FILE *f, const struct sipha_instance *in)
 {
     fprintf(f, "sipha-state %d\ninstance %u\noptions %u\nepoch %u\neventlog\n", PERSIST_VERSION,
-            in->index, in->options & OPTION_MASK, in->epoch);
+            in->index, instance_options(in) & OPTION_MASK, instance_epoch(in));
     if (evlog_save(&in->events, f) < 0)
         return -1;
     fputs("end\n", f);
@@ -320,8 +320,8 @@ int persist_load(const char *state_dir, struct sipha_instance *in, char *err, si
         rc = -1;
     }
     if (rc == 0) {
-        in->options = (in->options & ~(unsigned)OPTION_MASK) | st.options;
-        in->epoch = st.epoch;
+        in->boot_options = (in->boot_options & ~(unsigned)OPTION_MASK) | st.options;
+        in->boot_epoch = st.epoch;
         forget_monotonic_times(&in->events);
     }
     free(buf);

@@ -11,7 +11,7 @@
 
 #define PERSIST_VERSION 1
 
-/* Writes the state of `in` (in->index, in->options, in->events). Creates state_dir
+/* Writes the state of `in` (its index, option flags and epoch now, event log). Creates state_dir
  * (mode 0700) if missing; the file is mode 0600. Returns 0, or -1 with err set. */
 int persist_save(const char *state_dir, const struct sipha_instance *in, char *err,
                  size_t errlen);
@@ -21,7 +21,7 @@ int persist_save(const char *state_dir, const struct sipha_instance *in, char *e
 int persist_write_text(const char *state_dir, const char *name, const char *text, char *err,
                        size_t errlen);
 
-/* Reads the state saved for in->index into `in` (options and event log). Returns 1
+/* Reads the state saved for in->index into `in` (boot options and epoch, event log). Returns 1
  * loaded, 0 no file (in unchanged), -1 unreadable or malformed: `in` unchanged and
  * err says "file:line: what is wrong". Also removes temporary files a crash during
  * persist_save may have left. */

@@ -56,7 +56,7 @@ static void on_renew(void *arg)
     struct vip_keeper *k = arg;
     struct agent *a = k->a;
     k->renew_timer = loop_timer_add(a->loop, k->renew_ms, on_renew, k);
-    bool peer_unheard = a->cfg.has_peer && a->inst.peer_link != LINK_UP;
+    bool peer_unheard = a->cfg.has_peer && instance_ha(&a->inst)->peer_link != HA_LINK_UP;
     for (size_t i = 0; i < a->cfg.n_vips; i++) {
         if (!k->held[i])
             continue;

@@ -1,6 +1,6 @@
 /* curl_lazy.h — libcurl loaded on first use.
  *
- * sipha is not linked with libcurl: agent/curl_lazy.c defines the part of the libcurl
+ * sipha is not linked with libcurl: base/curl_lazy.c defines the part of the libcurl
  * API sipha calls (same names and prototypes as <curl/curl.h>, which callers keep
  * including) and forwards each call to the real function, looked up once with
  * dlopen("libcurl.so.4") + dlsym on the first call that needs one. An agent with no

@@ -1,4 +1,4 @@
-/* curl_loop.h — one libcurl multi handle driven by the agent loop (agent/loop.h).
+/* curl_loop.h — one libcurl multi handle driven by the agent loop (base/loop.h).
  *
  * curl reports the sockets it wants watched and the one timeout it wants through
  * CURLMOPT_SOCKETFUNCTION and CURLMOPT_TIMERFUNCTION; this module maps them onto

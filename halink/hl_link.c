@@ -694,12 +694,13 @@ static int check_config(const struct hl_config *c, char *err, size_t errlen)
     else if (c->self_index < 1 || c->self_index > 255 || c->peer_index < 1 ||
              c->peer_index > 255 || c->self_index == c->peer_index)
         why = "instance indexes must be 1..255 and differ";
-    else if (c->interval_ms && (c->interval_ms < 10 || c->interval_ms > 10000))
+    else if (c->interval_ms &&
+             (c->interval_ms < HL_INTERVAL_MIN_MS || c->interval_ms > HL_INTERVAL_MAX_MS))
         why = "interval must be 10..10000 ms";
-    else if (c->miss_count && (c->miss_count < 2 || c->miss_count > 100))
+    else if (c->miss_count && (c->miss_count < HL_MISS_COUNT_MIN || c->miss_count > HL_MISS_COUNT_MAX))
         why = "miss count must be 2..100";
     else if (c->backup_interval_ms &&
-             (c->backup_interval_ms > 10000 ||
+             (c->backup_interval_ms > HL_INTERVAL_MAX_MS ||
               c->backup_interval_ms < (c->interval_ms ? c->interval_ms : HL_DEFAULT_INTERVAL_MS)))
         why = "backup interval must be from the interval up to 10000 ms";
     if (why)

@@ -36,7 +36,11 @@
 
 #define HL_DEFAULT_INTERVAL_MS 15u
 #define HL_DEFAULT_MISS_COUNT 3u
-#define HL_DEFAULT_BACKUP_INTERVAL_MS 500u
+#define HL_DEFAULT_BACKUP_INTERVAL_MS 500u /* or interval_ms when that is longer */
+#define HL_INTERVAL_MIN_MS 10u    /* range of interval_ms; backup_interval_ms runs */
+#define HL_INTERVAL_MAX_MS 10000u /* from interval_ms to HL_INTERVAL_MAX_MS */
+#define HL_MISS_COUNT_MIN 2u      /* range of miss_count */
+#define HL_MISS_COUNT_MAX 100u
 #define HL_MSG_REPEATS 2u        /* repeats after the first send of a message */
 #define HL_PASS_MIN_GAP_MS 1000u /* full contact passes start at most this often */
 #define HL_REQ_TIMEOUT_MIN_MS 100u
@@ -53,7 +57,7 @@ struct hl_config {
     uint32_t miss_count;     /* 2..100, 0 = 3: HELLO periods of the peer without a datagram
                                 before the peer is lost */
     uint32_t backup_interval_ms; /* HELLO period of a backup that hears its primary,
-                                interval_ms..10000, 0 = 500 */
+                                interval_ms..10000, 0 = 500 (interval_ms when longer) */
     uint64_t session_floor;  /* the last session this instance used, 0 = unknown: the new
                                 session is above it even after the clock stepped back */
 };

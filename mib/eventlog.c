@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <net-snmp/net-snmp-config.h>
+#include <net-snmp/net-snmp-includes.h>
+
 #include "eventlog.h"
 
 /* Upper bound on the ring's capacity: an entry is ~300 bytes, so this keeps one
@@ -302,15 +305,17 @@ static int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
     return 0;
 }
 
-static int hex_digit(char c)
+/* The byte of the two hex digits at `s` (after "\\x"), or -1 when they are not two
+ * hex digits. Net-SNMP converts; the pair is cut out first because it reads to the
+ * end of the string and takes a "0x" prefix. */
+static int hex_byte(const char *s)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    char pair[3] = { s[0], s[0] ? s[1] : '\0', '\0' };
+    u_char byte = 0, *out = &byte;
+    size_t cap = 1, n = 0;
+    if (!netsnmp_hex_to_binary(&out, &cap, &n, 0, pair, NULL) || n != 1)
+        return -1;
+    return byte;
 }
 
 /* Reverses put_escaped into dst (size bytes, NUL included). Rejects unknown or
@@ -329,10 +334,10 @@ static int unescape(const char *s, char *dst, size_t size)
             else if (k == 'n') c = '\n';
             else if (k == 'r') c = '\r';
             else if (k == 'x') {
-                int hi = hex_digit(s[0]), lo = hi < 0 ? -1 : hex_digit(s[1]);
-                if (hi < 0 || lo < 0 || (hi | lo) == 0)
+                int b = hex_byte(s);
+                if (b <= 0) /* not hex, or an escaped NUL */
                     return -1;
-                c = (unsigned char)(hi * 16 + lo);
+                c = (unsigned char)b;
                 s += 2;
             } else
                 return -1;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hl_link.h"
 #include "instance.h"
 
 void instance_init(struct sipha_instance *in)
@@ -9,17 +10,7 @@ void instance_init(struct sipha_instance *in)
     if (!in)
         return;
     memset(in, 0, sizeof *in);
-    in->role = HA_ROLE_UNKNOWN;
-    in->status = HA_STATUS_INITIALIZING;
-    in->traffic = TRAFFIC_UNKNOWN;
-    in->backoff_factor = 1;
-    in->last_reason = HA_REASON_NONE;
-    in->peer_role = HA_ROLE_UNKNOWN;
-    in->peer_status = HA_STATUS_UNKNOWN;
-    in->peer_link = LINK_NOT_CONFIGURED;
-    in->arbiter = LINK_NOT_CONFIGURED;
     in->admin_cmd = HA_CMD_NONE;
-    in->admin_result = HA_RESULT_NONE;
     rows_init(&in->nics, sizeof(struct sipha_nic));
     rows_init(&in->vips, sizeof(struct sipha_vip));
     rows_init(&in->dns, sizeof(struct sipha_dn));
@@ -40,3 +31,55 @@ void instance_free(struct sipha_instance *in)
     evlog_free(&in->events);
 }
 
+/* What an engine shows before its first step (tables empty: rows read as unknown). */
+static const struct ha_state not_started = {
+    .role = HA_ROLE_UNKNOWN,
+    .status = HA_STATUS_INITIALIZING,
+    .listener = HA_LISTENER_UNKNOWN,
+    .traffic = HA_TRAFFIC_UNKNOWN,
+    .backoff_factor = 1,
+    .last_reason = HA_REASON_NONE,
+    .peer_link = HA_LINK_NOT_CONFIGURED,
+    .arbiter = HA_LINK_NOT_CONFIGURED,
+    .admin_result = HA_RESULT_NONE,
+};
+
+const struct ha_state *instance_ha(const struct sipha_instance *in)
+{
+    return in->ha ? in->ha : &not_started;
+}
+
+unsigned instance_options(const struct sipha_instance *in)
+{
+    return in->ha ? in->ha->options : in->boot_options;
+}
+
+uint32_t instance_epoch(const struct sipha_instance *in)
+{
+    return in->ha ? in->ha->epoch : in->boot_epoch;
+}
+
+enum ha_role instance_peer_role(const struct sipha_instance *in)
+{
+    return in->ha && in->ha->peer_last_seen ? in->ha->peer.role : HA_ROLE_UNKNOWN;
+}
+
+enum ha_status instance_peer_status(const struct sipha_instance *in)
+{
+    return in->ha && in->ha->peer_last_seen ? in->ha->peer.status : HA_STATUS_UNKNOWN;
+}
+
+sipha_ms instance_peer_last_seen(const struct sipha_instance *in)
+{
+    if (!in->link)
+        return instance_ha(in)->peer_last_seen;
+    struct hl_counters c;
+    hl_get_counters(in->link, &c);
+    return c.last_rx_ms;
+}
+
+bool instance_peer_hears_us(const struct sipha_instance *in)
+{
+    const struct ha_state *st = instance_ha(in);
+    return st->peer_link == HA_LINK_UP && st->peer_last_seen && st->peer.hears_peer;
+}

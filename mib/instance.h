@@ -12,21 +12,20 @@
 
 #include "addr.h"
 #include "eventlog.h"
-#include "ha_types.h"
+#include "ha_engine.h"
 #include "monitor.h"
 #include "rows.h"
+
+struct hl_link; /* halink/hl_link.h */
+struct nq;      /* mib/notify_queue.h */
 
 #define SIPHA_NAME_MAX 64
 #define SIPHA_URI_MAX 256
 #define SIPHA_PATH_MAX 256
 
-enum nic_purpose { NIC_PURPOSE_MANAGEMENT = 1, NIC_PURPOSE_SIP = 2 };
-enum oper_state { OPER_UNKNOWN = 1, OPER_UP = 2, OPER_DOWN = 3 };
-enum traffic_state { TRAFFIC_UNKNOWN = 1, TRAFFIC_FLOWING = 2, TRAFFIC_LOST = 3, TRAFFIC_NOT_MONITORED = 4 };
-enum link_state { LINK_NOT_CONFIGURED = 1, LINK_UP = 2, LINK_DOWN = 3 };
-enum vip_expect { VIP_EXPECT_PRESENT = 1, VIP_EXPECT_ABSENT = 2 };
-enum vip_actual { VIP_ACTUAL_UNKNOWN = 1, VIP_ACTUAL_PRESENT = 2, VIP_ACTUAL_ABSENT = 3 };
-enum vip_status { VIP_STATUS_OK = 1, VIP_STATUS_MISMATCH = 2, VIP_STATUS_FAILED = 3, VIP_STATUS_NOT_MONITORED = 4 };
+/* The HA facts of an instance (role, status, NIC, VIP and DN states, counters) are
+ * the engine's (engine/ha_engine.h, struct ha_state) and are read from it, never
+ * copied here; their enums are the engine's too. */
 enum contact_origin { CONTACT_LOCAL = 1, CONTACT_SYNCED = 2 };
 
 /* Times are milliseconds of CLOCK_MONOTONIC (0 = never); the SNMP adapter turns
@@ -35,13 +34,11 @@ typedef uint64_t sipha_ms;
 
 struct sipha_nic {
     uint32_t index;
-    enum nic_purpose purpose;
+    enum ha_nic_purpose purpose;
     int32_t ifindex;
     char name[SIPHA_NAME_MAX];
     struct sipha_addr addr;
-    enum oper_state oper;
-    sipha_ms last_change;
-    uint32_t failures;
+    /* state, last change and failures: the engine's nics[index - 1] */
 };
 
 struct sipha_vip {
@@ -51,12 +48,8 @@ struct sipha_vip {
     char interface[SIPHA_NAME_MAX];
     char up_script[SIPHA_PATH_MAX];
     char down_script[SIPHA_PATH_MAX];
-    enum vip_expect expected;
-    enum vip_actual actual;
-    enum vip_status status;
-    uint32_t script_runs;
-    int32_t last_exit; /* -1 = never ran */
-    sipha_ms last_change;
+    /* expected, actual, status, script runs, last exit, last change: the engine's
+     * vips[index - 1] */
 };
 
 struct sipha_dn {
@@ -65,7 +58,7 @@ struct sipha_dn {
     char uri[SIPHA_URI_MAX];
     uint32_t oos_check; /* seconds between OPTIONS probes; 0 = not probed */
     uint32_t oos_force; /* seconds without answer before out of service */
-    enum dn_state state;
+    /* state: the engine's dn_state[index - 1]; the probe's counters below */
     sipha_ms last_response;
     uint32_t last_status;
     uint32_t rtt_us;
@@ -89,41 +82,26 @@ struct sipha_instance {
     uint32_t priority;
     struct sipha_addr sip_addr;
     uint16_t sip_port;
-    unsigned options; /* enum ha_option bits */
 
-    /* HA state */
-    enum ha_role role;
-    enum ha_status status;
-    uint32_t epoch;
-    bool listener_bound;
-    enum traffic_state traffic;
-    uint64_t sip_msgs_in;
-    sipha_ms last_sip_msg;
-    uint32_t oos_timeout_base, oos_timeout_eff, backoff_factor;
-    uint32_t switchovers, double_switchovers;
-    sipha_ms last_switchover;
-    enum ha_reason last_reason;
+    /* HA state: the engine's while it runs (points into it, read only); NULL before
+     * it starts, when the MIB shows the state an engine starts in. */
+    const struct ha_state *ha;
+    /* What the engine starts from: the configuration, then the state file (SETs of
+     * options and the epoch survive a restart). */
+    unsigned boot_options; /* enum ha_option bits */
+    uint32_t boot_epoch;
 
-    /* peer and arbiter, as last heard */
+    /* the peer as configured, and the HA link to it (NULL: none, or not open yet):
+     * its counters and last datagram are read from the link itself */
     char peer_name[SIPHA_NAME_MAX];
-    enum ha_role peer_role;
-    enum ha_status peer_status;
-    enum link_state peer_link;
-    sipha_ms peer_last_seen;
-    enum link_state arbiter;
+    const struct hl_link *link;
 
-    /* admin command */
+    /* admin command (its result is the engine's admin_result) */
     enum ha_admin_cmd admin_cmd;
-    enum ha_admin_result admin_result;
     sipha_ms admin_time;
 
-    /* HA link counters (siphaInstHaLinkIn..siphaInstPeerHearsUs) */
-    uint64_t halink_in, halink_out;
-    uint32_t halink_auth_failures, halink_bad;
-    bool peer_hears_us;
-
-    /* notifications waiting for the master, and those lost to a full queue */
-    uint32_t notifs_queued, notifs_dropped;
+    /* notifications waiting for the master (NULL: none kept) */
+    const struct nq *queue;
 
     struct sipha_rows nics;     /* struct sipha_nic */
     struct sipha_rows vips;     /* struct sipha_vip */
@@ -135,5 +113,18 @@ struct sipha_instance {
 /* Initialises `in` with defaults (unknown role, initializing status, empty tables). */
 void instance_init(struct sipha_instance *in);
 void instance_free(struct sipha_instance *in);
+
+/* The HA state to show: in->ha, or the state of an engine not started yet. */
+const struct ha_state *instance_ha(const struct sipha_instance *in);
+/* Option flags and epoch now: the engine's once it runs, else the boot values. */
+unsigned instance_options(const struct sipha_instance *in);
+uint32_t instance_epoch(const struct sipha_instance *in);
+/* The peer's role and status as last heard (unknown until it was heard once). */
+enum ha_role instance_peer_role(const struct sipha_instance *in);
+enum ha_status instance_peer_status(const struct sipha_instance *in);
+/* The HA link's view: when a datagram of the peer last arrived (0 = never), and
+ * whether the peer says it hears us (false while the peer is lost). */
+sipha_ms instance_peer_last_seen(const struct sipha_instance *in);
+bool instance_peer_hears_us(const struct sipha_instance *in);
 
 #endif

@@ -11,8 +11,12 @@
 
 #include "sipha_mib.h"
 
+/* siphaObjects, the arc every column sits under. */
+#define MIB_OBJECTS_LEN (SIPHA_MIB_ARC_LEN + 1)
+extern const oid mib_objects_oid[MIB_OBJECTS_LEN];
+
 /* Length of siphaObjects.T.1.C.INST (the registered prefix of a column). */
-#define MIB_COLUMN_PREFIX_LEN (SIPHA_MIB_ARC_LEN + 5)
+#define MIB_COLUMN_PREFIX_LEN (MIB_OBJECTS_LEN + 4)
 
 /* Builds siphaObjects.table.1.column.instance[.row] into out (at least
  * MIB_COLUMN_PREFIX_LEN + 1 entries); returns the length. */

@@ -6,8 +6,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "hl_link.h"
 #include "mib_values.h"
 #include "notify_defs.h"
+#include "notify_queue.h"
 
 /* SNMPv2-TC TruthValue */
 #define TRUTH_TRUE 1
@@ -129,100 +131,130 @@ static uint32_t seconds_left(sipha_ms deadline)
 
 /* ---- per-table columns ---------------------------------------------------------- */
 
+/* Datagrams the link refused for any reason but authentication. */
+static uint32_t link_bad(const struct hl_counters *c)
+{
+    uint64_t bad = 0;
+    for (int i = 1; i < HL_E_COUNT; i++)
+        if (i != HL_E_AUTH)
+            bad += c->rejected[i];
+    return (uint32_t)bad;
+}
+
+static bool is_link_column(unsigned col)
+{
+    return col == INST_COL_HA_LINK_IN || col == INST_COL_HA_LINK_OUT ||
+           col == INST_COL_HA_LINK_AUTH_FAILURES || col == INST_COL_HA_LINK_BAD;
+}
+
 static int inst_value(const struct sipha_instance *in, unsigned col, uint64_t base,
                       netsnmp_variable_list *vb)
 {
+    const struct ha_state *st = instance_ha(in);
+    unsigned opts = instance_options(in);
+    struct hl_counters lc = { 0 };
+    if (in->link && is_link_column(col))
+        hl_get_counters(in->link, &lc);
     switch (col) {
     case INST_COL_NAME: return set_str(vb, in->name, sizeof in->name);
-    case INST_COL_ROLE: return set_int(vb, in->role);
-    case INST_COL_STATUS: return set_int(vb, in->status);
+    case INST_COL_ROLE: return set_int(vb, st->role);
+    case INST_COL_STATUS: return set_int(vb, st->status);
     case INST_COL_PRIORITY: return set_uint(vb, ASN_UNSIGNED, in->priority);
-    case INST_COL_EPOCH: return set_uint(vb, ASN_UNSIGNED, in->epoch);
+    case INST_COL_EPOCH: return set_uint(vb, ASN_UNSIGNED, instance_epoch(in));
     case INST_COL_SIP_ADDR_TYPE: return set_addr_type(vb, &in->sip_addr);
     case INST_COL_SIP_ADDR: return set_addr(vb, &in->sip_addr);
     case INST_COL_SIP_PORT: return set_uint(vb, ASN_UNSIGNED, in->sip_port);
-    case INST_COL_LISTENER_BOUND: return set_truth(vb, in->listener_bound);
-    case INST_COL_SIP_TRAFFIC_STATE: return set_int(vb, in->traffic);
-    case INST_COL_SIP_MSGS_IN: return set_counter64(vb, in->sip_msgs_in);
-    case INST_COL_LAST_SIP_MSG_TIME: return set_timestamp(vb, in->last_sip_msg, base);
-    case INST_COL_OOS_TIMEOUT_BASE: return set_uint(vb, ASN_UNSIGNED, in->oos_timeout_base);
-    case INST_COL_OOS_TIMEOUT_EFF: return set_uint(vb, ASN_UNSIGNED, in->oos_timeout_eff);
-    case INST_COL_BACKOFF_FACTOR: return set_uint(vb, ASN_UNSIGNED, in->backoff_factor);
-    case INST_COL_SWITCHOVERS: return set_uint(vb, ASN_COUNTER, in->switchovers);
-    case INST_COL_DOUBLE_SWITCHOVERS: return set_uint(vb, ASN_COUNTER, in->double_switchovers);
-    case INST_COL_LAST_SWITCHOVER_TIME: return set_timestamp(vb, in->last_switchover, base);
-    case INST_COL_LAST_SWITCHOVER_REASON: return set_int(vb, in->last_reason);
+    case INST_COL_LISTENER_BOUND: return set_truth(vb, st->listener == HA_LISTENER_BOUND);
+    case INST_COL_SIP_TRAFFIC_STATE: return set_int(vb, st->traffic);
+    case INST_COL_SIP_MSGS_IN: return set_counter64(vb, st->sip_msgs);
+    case INST_COL_LAST_SIP_MSG_TIME: return set_timestamp(vb, st->last_sip_msg, base);
+    case INST_COL_OOS_TIMEOUT_BASE: return set_uint(vb, ASN_UNSIGNED, st->oos_base_s);
+    case INST_COL_OOS_TIMEOUT_EFF: return set_uint(vb, ASN_UNSIGNED, st->oos_eff_s);
+    case INST_COL_BACKOFF_FACTOR: return set_uint(vb, ASN_UNSIGNED, st->backoff_factor);
+    case INST_COL_SWITCHOVERS: return set_uint(vb, ASN_COUNTER, st->switchovers);
+    case INST_COL_DOUBLE_SWITCHOVERS: return set_uint(vb, ASN_COUNTER, st->double_switchovers);
+    case INST_COL_LAST_SWITCHOVER_TIME: return set_timestamp(vb, st->last_switchover, base);
+    case INST_COL_LAST_SWITCHOVER_REASON: return set_int(vb, st->last_reason);
     case INST_COL_PEER_NAME: return set_str(vb, in->peer_name, sizeof in->peer_name);
-    case INST_COL_PEER_ROLE: return set_int(vb, in->peer_role);
-    case INST_COL_PEER_STATUS: return set_int(vb, in->peer_status);
-    case INST_COL_PEER_LINK_STATE: return set_int(vb, in->peer_link);
-    case INST_COL_PEER_LAST_SEEN: return set_timestamp(vb, in->peer_last_seen, base);
-    case INST_COL_ARBITER_STATE: return set_int(vb, in->arbiter);
-    case INST_COL_OPT_SIP_PASS_CHECK: return set_truth(vb, in->options & HA_OPT_SIP_PASS_CHECK);
+    case INST_COL_PEER_ROLE: return set_int(vb, instance_peer_role(in));
+    case INST_COL_PEER_STATUS: return set_int(vb, instance_peer_status(in));
+    case INST_COL_PEER_LINK_STATE: return set_int(vb, st->peer_link);
+    case INST_COL_PEER_LAST_SEEN: return set_timestamp(vb, instance_peer_last_seen(in), base);
+    case INST_COL_ARBITER_STATE: return set_int(vb, st->arbiter);
+    case INST_COL_OPT_SIP_PASS_CHECK: return set_truth(vb, opts & HA_OPT_SIP_PASS_CHECK);
     case INST_COL_OPT_CONTROL_VIP_SCRIPTS:
-        return set_truth(vb, in->options & HA_OPT_CONTROL_VIP_SCRIPTS);
-    case INST_COL_OPT_IPTAKEOVER_MON: return set_truth(vb, in->options & HA_OPT_IPTAKEOVER_MONITORING);
-    case INST_COL_OPT_TLIB_NIC_MON: return set_truth(vb, in->options & HA_OPT_TLIB_NIC_MONITORING);
-    case INST_COL_OPT_SIP_NIC_MON: return set_truth(vb, in->options & HA_OPT_SIP_NIC_MONITORING);
+        return set_truth(vb, opts & HA_OPT_CONTROL_VIP_SCRIPTS);
+    case INST_COL_OPT_IPTAKEOVER_MON: return set_truth(vb, opts & HA_OPT_IPTAKEOVER_MONITORING);
+    case INST_COL_OPT_TLIB_NIC_MON: return set_truth(vb, opts & HA_OPT_TLIB_NIC_MONITORING);
+    case INST_COL_OPT_SIP_NIC_MON: return set_truth(vb, opts & HA_OPT_SIP_NIC_MONITORING);
     case INST_COL_ADMIN_COMMAND: return set_int(vb, in->admin_cmd);
-    case INST_COL_ADMIN_RESULT: return set_int(vb, in->admin_result);
+    case INST_COL_ADMIN_RESULT: return set_int(vb, st->admin_result);
     case INST_COL_ADMIN_TIME: return set_timestamp(vb, in->admin_time, base);
     case INST_COL_EVENT_LOG_SIZE: return set_uint(vb, ASN_GAUGE, (uint32_t)in->events.count);
     case INST_COL_EVENT_LOG_LIMIT: return set_uint(vb, ASN_UNSIGNED, (uint32_t)in->events.limit);
     case INST_COL_EVENT_LOG_DROPPED: return set_uint(vb, ASN_COUNTER, in->events.dropped);
-    case INST_COL_NOTIFS_QUEUED: return set_uint(vb, ASN_GAUGE, in->notifs_queued);
-    case INST_COL_NOTIFS_DROPPED: return set_uint(vb, ASN_COUNTER, in->notifs_dropped);
-    case INST_COL_HA_LINK_IN: return set_counter64(vb, in->halink_in);
-    case INST_COL_HA_LINK_OUT: return set_counter64(vb, in->halink_out);
-    case INST_COL_HA_LINK_AUTH_FAILURES: return set_uint(vb, ASN_COUNTER, in->halink_auth_failures);
-    case INST_COL_HA_LINK_BAD: return set_uint(vb, ASN_COUNTER, in->halink_bad);
-    case INST_COL_PEER_HEARS_US: return set_truth(vb, in->peer_hears_us);
+    case INST_COL_NOTIFS_QUEUED: return set_uint(vb, ASN_GAUGE, in->queue ? (uint32_t)nq_count(in->queue) : 0);
+    case INST_COL_NOTIFS_DROPPED: return set_uint(vb, ASN_COUNTER, in->queue ? nq_dropped(in->queue) : 0);
+    case INST_COL_HA_LINK_IN: return set_counter64(vb, lc.dgrams_in);
+    case INST_COL_HA_LINK_OUT: return set_counter64(vb, lc.dgrams_out);
+    case INST_COL_HA_LINK_AUTH_FAILURES: return set_uint(vb, ASN_COUNTER, (uint32_t)lc.rejected[HL_E_AUTH]);
+    case INST_COL_HA_LINK_BAD: return set_uint(vb, ASN_COUNTER, link_bad(&lc));
+    case INST_COL_PEER_HEARS_US: return set_truth(vb, instance_peer_hears_us(in));
     default: return -1; /* index column or beyond the last */
     }
 }
 
-static int nic_value(const struct sipha_nic *n, unsigned col, uint64_t base,
-                     netsnmp_variable_list *vb)
+static int nic_value(const struct sipha_nic *n, const struct ha_state *st, unsigned col,
+                     uint64_t base, netsnmp_variable_list *vb)
 {
+    static const struct ha_nic_state unknown = { .oper = HA_OPER_UNKNOWN };
+    const struct ha_nic_state *h = n->index <= st->n_nics ? &st->nics[n->index - 1] : &unknown;
     switch (col) {
     case NIC_COL_PURPOSE: return set_int(vb, n->purpose);
     case NIC_COL_IFINDEX: return set_int(vb, n->ifindex < 0 ? 0 : n->ifindex);
     case NIC_COL_NAME: return set_str(vb, n->name, sizeof n->name);
     case NIC_COL_ADDR_TYPE: return set_addr_type(vb, &n->addr);
     case NIC_COL_ADDR: return set_addr(vb, &n->addr);
-    case NIC_COL_OPER_STATE: return set_int(vb, n->oper);
-    case NIC_COL_LAST_CHANGE: return set_timestamp(vb, n->last_change, base);
-    case NIC_COL_FAILURES: return set_uint(vb, ASN_COUNTER, n->failures);
+    case NIC_COL_OPER_STATE: return set_int(vb, h->oper);
+    case NIC_COL_LAST_CHANGE: return set_timestamp(vb, h->last_change, base);
+    case NIC_COL_FAILURES: return set_uint(vb, ASN_COUNTER, h->failures);
     default: return -1;
     }
 }
 
-static int vip_value(const struct sipha_vip *v, unsigned col, uint64_t base,
-                     netsnmp_variable_list *vb)
+static int vip_value(const struct sipha_vip *v, const struct ha_state *st, unsigned col,
+                     uint64_t base, netsnmp_variable_list *vb)
 {
+    static const struct ha_vip_state unknown = {
+        .expected = HA_VIP_EXPECT_ABSENT, .actual = HA_VIP_UNKNOWN,
+        .status = HA_VIP_NOT_MONITORED, .last_exit = -1,
+    };
+    const struct ha_vip_state *h = v->index <= st->n_vips ? &st->vips[v->index - 1] : &unknown;
     switch (col) {
     case VIP_COL_ADDR_TYPE: return set_addr_type(vb, &v->addr);
     case VIP_COL_ADDR: return set_addr(vb, &v->addr);
     case VIP_COL_INTERFACE: return set_str(vb, v->interface, sizeof v->interface);
-    case VIP_COL_EXPECTED: return set_int(vb, v->expected);
-    case VIP_COL_ACTUAL: return set_int(vb, v->actual);
-    case VIP_COL_STATUS: return set_int(vb, v->status);
-    case VIP_COL_SCRIPT_RUNS: return set_uint(vb, ASN_COUNTER, v->script_runs);
-    case VIP_COL_LAST_EXIT: return set_int(vb, v->last_exit);
-    case VIP_COL_LAST_CHANGE: return set_timestamp(vb, v->last_change, base);
+    case VIP_COL_EXPECTED: return set_int(vb, h->expected);
+    case VIP_COL_ACTUAL: return set_int(vb, h->actual);
+    case VIP_COL_STATUS: return set_int(vb, h->status);
+    case VIP_COL_SCRIPT_RUNS: return set_uint(vb, ASN_COUNTER, h->script_runs);
+    case VIP_COL_LAST_EXIT: return set_int(vb, h->last_exit);
+    case VIP_COL_LAST_CHANGE: return set_timestamp(vb, h->last_change, base);
     default: return -1;
     }
 }
 
-static int dn_value(const struct sipha_dn *d, unsigned col, uint64_t base,
-                    netsnmp_variable_list *vb)
+static int dn_value(const struct sipha_dn *d, const struct ha_state *st, unsigned col,
+                    uint64_t base, netsnmp_variable_list *vb)
 {
+    long state = d->index <= st->n_dns && st->dn_state[d->index - 1] ? st->dn_state[d->index - 1]
+                                                                       : HA_DN_UNKNOWN;
     switch (col) {
     case DN_COL_NAME: return set_str(vb, d->name, sizeof d->name);
     case DN_COL_URI: return set_str(vb, d->uri, sizeof d->uri);
     case DN_COL_OOS_CHECK: return set_uint(vb, ASN_UNSIGNED, d->oos_check);
     case DN_COL_OOS_FORCE: return set_uint(vb, ASN_UNSIGNED, d->oos_force);
-    case DN_COL_STATE: return set_int(vb, d->state);
+    case DN_COL_STATE: return set_int(vb, state);
     case DN_COL_LAST_RESP_TIME: return set_timestamp(vb, d->last_response, base);
     case DN_COL_LAST_STATUS: return set_uint(vb, ASN_UNSIGNED, d->last_status);
     case DN_COL_RTT: return set_uint(vb, ASN_UNSIGNED, d->rtt_us);
@@ -285,13 +317,13 @@ int mibval_get(const struct sipha_instance *in, enum sipha_table_id table, unsig
         return inst_value(in, col, uptime_base, vb);
     case SIPHA_T_NIC:
         row = rows_find(&in->nics, row_index);
-        return row ? nic_value(row, col, uptime_base, vb) : -1;
+        return row ? nic_value(row, instance_ha(in), col, uptime_base, vb) : -1;
     case SIPHA_T_VIP:
         row = rows_find(&in->vips, row_index);
-        return row ? vip_value(row, col, uptime_base, vb) : -1;
+        return row ? vip_value(row, instance_ha(in), col, uptime_base, vb) : -1;
     case SIPHA_T_DN:
         row = rows_find(&in->dns, row_index);
-        return row ? dn_value(row, col, uptime_base, vb) : -1;
+        return row ? dn_value(row, instance_ha(in), col, uptime_base, vb) : -1;
     case SIPHA_T_CONTACT:
         row = rows_find(&in->contacts, row_index);
         return row ? contact_value(row, col, vb) : -1;

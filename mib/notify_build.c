@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mib_oid.h"
 #include "mib_values.h"
 #include "notify_build.h"
 #include "sipha_mib.h"
@@ -10,7 +11,6 @@
 static const oid sys_uptime_oid[] = { 1, 3, 6, 1, 2, 1, 1, 3, 0 };
 static const oid snmp_trap_oid[] = { 1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0 };
 static const oid notifications_oid[] = { SIPHA_NOTIFICATIONS };
-static const oid objects_oid[] = { SIPHA_OBJECTS };
 
 #define OID_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -25,8 +25,8 @@ size_t notify_varbind_oid(const struct notif_def *def, const struct notif_varbin
                           uint32_t inst_index, uint32_t row_index, uint32_t event_index,
                           oid *buf)
 {
-    size_t n = OID_COUNT(objects_oid);
-    memcpy(buf, objects_oid, sizeof(objects_oid));
+    size_t n = MIB_OBJECTS_LEN;
+    memcpy(buf, mib_objects_oid, sizeof(mib_objects_oid));
     buf[n++] = vb->table;
     buf[n++] = 1; /* the table's entry */
     buf[n++] = vb->column;

@@ -21,6 +21,7 @@
 
 #include <libmnl/libmnl.h>
 
+#include "array.h"
 #include "mon_netlink.h"
 
 #define NL_BUF_SIZE 32768          /* a dump skb is at most 32 KiB */
@@ -95,19 +96,6 @@ static void emit_addr(struct mon_netlink *nl, const struct nl_addr *a, bool pres
 }
 
 /* --- the tables of what was reported --- */
-
-static int grow(void **items, size_t *cap, size_t count, size_t size)
-{
-    if (count < *cap)
-        return 0;
-    size_t ncap = *cap ? *cap * 2 : 16;
-    void *n = realloc(*items, ncap * size);
-    if (!n)
-        return -1;
-    *items = n;
-    *cap = ncap;
-    return 0;
-}
 
 static struct nl_link *link_find(struct mon_netlink *nl, int32_t ifindex)
 {
@@ -213,10 +201,12 @@ static void on_link(struct mon_netlink *nl, const struct nlmsghdr *nlh)
             emit_link(nl, &cur, cur.up);
         return;
     }
-    if (grow((void **)&nl->links, &nl->caplinks, nl->nlinks, sizeof(*nl->links)) < 0) {
+    void *items = nl->links;
+    if (array_reserve(&items, &nl->caplinks, nl->nlinks + 1, sizeof(*nl->links), 16) < 0) {
         nl->st.errors++;
         return;
     }
+    nl->links = items;
     nl->links[nl->nlinks++] = cur;
     emit_link(nl, &cur, cur.up);
 }
@@ -263,10 +253,12 @@ static void on_addr(struct mon_netlink *nl, const struct nlmsghdr *nlh)
         }
         return;
     }
-    if (grow((void **)&nl->addrs, &nl->capaddrs, nl->naddrs, sizeof(*nl->addrs)) < 0) {
+    void *items = nl->addrs;
+    if (array_reserve(&items, &nl->capaddrs, nl->naddrs + 1, sizeof(*nl->addrs), 16) < 0) {
         nl->st.errors++;
         return;
     }
+    nl->addrs = items;
     x = &nl->addrs[nl->naddrs++];
     *x = (struct nl_addr){ ifindex, addr, ifa->ifa_prefixlen, present, nl->gen };
     if (present)

@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
 # lint.sh — checks mib/SIPHA-MIB.txt, and that the C views of it agree with it:
+#   0. (first, as it needs neither the MIBs nor Net-SNMP) every #include "..." of
+#      base/ engine/ monitors/ halink/ mib/ agent/ trapgen/ goes down the layering of
+#      the Makefile's INC_* lines, no headers include each other in a circle, and
+#      docs/architecture.dot shows the layer edges of the tree: scripts/include_graph.py.
 #   1. smilint at full strictness prints nothing;
 #   2. Net-SNMP loads the module without a message;
 #   3. SIPHA_MIB_ARC of mib/sipha_mib.h is the OID of siphaMIB (per snmptranslate);
@@ -17,6 +21,11 @@ MIB=mib/SIPHA-MIB.txt
 HDR=mib/sipha_mib.h
 
 fail() { printf 'lint: %s\n' "$*" >&2; exit 1; }
+
+# 0. Includes against the layering (prints each offending include or circle).
+command -v python3 >/dev/null || fail "python3 not found (see \`make deps\`)"
+python3 scripts/include_graph.py check ||
+  fail "includes go against the layering (Makefile INC_* lines, ARCHITECTURE.md)"
 
 [ -f "$MIB" ] && [ -f "$HDR" ] || fail "run from the repository root ($MIB, $HDR)"
 [ -f "$IETF/SNMPv2-SMI.txt" ] && [ -f "$IETF/INET-ADDRESS-MIB.txt" ] ||
@@ -83,7 +92,8 @@ cat > "$work/mibcheck.c" <<'EOF'
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
 
-#include "ha_types.h"
+#include "ha_engine.h"
+#include "instance.h"
 #include "notify_defs.h"
 #include "sipha_mib.h"
 
@@ -418,6 +428,59 @@ static void check_names(unsigned col, int first, int last, const char *(*name)(i
     }
 }
 
+/* The engine's row and state enums are the MIB's values, shown without a table:
+ * each value against the MIB's label (one copy of each enum, here checked). */
+struct enum_value {
+    unsigned table, col;
+    int value;
+    const char *label;
+};
+static const struct enum_value enum_values[] = {
+    { SIPHA_T_INSTANCE, INST_COL_SIP_TRAFFIC_STATE, HA_TRAFFIC_UNKNOWN, "unknown" },
+    { SIPHA_T_INSTANCE, INST_COL_SIP_TRAFFIC_STATE, HA_TRAFFIC_FLOWING, "flowing" },
+    { SIPHA_T_INSTANCE, INST_COL_SIP_TRAFFIC_STATE, HA_TRAFFIC_LOST, "lost" },
+    { SIPHA_T_INSTANCE, INST_COL_SIP_TRAFFIC_STATE, HA_TRAFFIC_NOT_MONITORED, "notMonitored" },
+    { SIPHA_T_INSTANCE, INST_COL_PEER_LINK_STATE, HA_LINK_NOT_CONFIGURED, "notConfigured" },
+    { SIPHA_T_INSTANCE, INST_COL_PEER_LINK_STATE, HA_LINK_UP, "up" },
+    { SIPHA_T_INSTANCE, INST_COL_PEER_LINK_STATE, HA_LINK_DOWN, "down" },
+    { SIPHA_T_INSTANCE, INST_COL_ARBITER_STATE, HA_LINK_NOT_CONFIGURED, "notConfigured" },
+    { SIPHA_T_INSTANCE, INST_COL_ARBITER_STATE, HA_LINK_UP, "reachable" },
+    { SIPHA_T_INSTANCE, INST_COL_ARBITER_STATE, HA_LINK_DOWN, "unreachable" },
+    { SIPHA_T_NIC, NIC_COL_PURPOSE, HA_NIC_MANAGEMENT, "management" },
+    { SIPHA_T_NIC, NIC_COL_PURPOSE, HA_NIC_SIP, "sip" },
+    { SIPHA_T_NIC, NIC_COL_OPER_STATE, HA_OPER_UNKNOWN, "unknown" },
+    { SIPHA_T_NIC, NIC_COL_OPER_STATE, HA_OPER_UP, "up" },
+    { SIPHA_T_NIC, NIC_COL_OPER_STATE, HA_OPER_DOWN, "down" },
+    { SIPHA_T_VIP, VIP_COL_EXPECTED, HA_VIP_EXPECT_PRESENT, "present" },
+    { SIPHA_T_VIP, VIP_COL_EXPECTED, HA_VIP_EXPECT_ABSENT, "absent" },
+    { SIPHA_T_VIP, VIP_COL_ACTUAL, HA_VIP_UNKNOWN, "unknown" },
+    { SIPHA_T_VIP, VIP_COL_ACTUAL, HA_VIP_PRESENT, "present" },
+    { SIPHA_T_VIP, VIP_COL_ACTUAL, HA_VIP_ABSENT, "absent" },
+    { SIPHA_T_VIP, VIP_COL_STATUS, HA_VIP_OK, "ok" },
+    { SIPHA_T_VIP, VIP_COL_STATUS, HA_VIP_MISMATCH, "mismatch" },
+    { SIPHA_T_VIP, VIP_COL_STATUS, HA_VIP_FAILED, "failed" },
+    { SIPHA_T_VIP, VIP_COL_STATUS, HA_VIP_NOT_MONITORED, "notMonitored" },
+    { SIPHA_T_DN, DN_COL_STATE, HA_DN_UNKNOWN, "unknown" },
+    { SIPHA_T_DN, DN_COL_STATE, HA_DN_IN_SERVICE, "inService" },
+    { SIPHA_T_DN, DN_COL_STATE, HA_DN_OUT_OF_SERVICE, "outOfService" },
+    { SIPHA_T_CONTACT, CONTACT_COL_ORIGIN, CONTACT_LOCAL, "local" },
+    { SIPHA_T_CONTACT, CONTACT_COL_ORIGIN, CONTACT_SYNCED, "synced" },
+};
+
+static void check_enum_values(void)
+{
+    for (size_t i = 0; i < sizeof enum_values / sizeof enum_values[0]; i++) {
+        const struct enum_value *e = &enum_values[i];
+        struct tree *t = column_node(e->table, e->col);
+        if (!t)
+            continue; /* reported by the column checks */
+        const char *l = enum_label(t->enums, e->value);
+        if (!l || strcmp(l, e->label) != 0)
+            ERR("%s value %d is %s in the MIB, %s in the engine's enum", t->label, e->value,
+                l ? l : "missing", e->label);
+    }
+}
+
 static const char *role_name(int v) { return ha_role_name((enum ha_role)v); }
 static const char *status_name(int v) { return ha_status_name((enum ha_status)v); }
 static const char *reason_name(int v) { return ha_reason_name((enum ha_reason)v); }
@@ -450,6 +513,7 @@ int main(int argc, char **argv)
     check_names(INST_COL_ROLE, HA_ROLE_UNKNOWN, HA_ROLE_BACKUP, role_name);
     check_names(INST_COL_STATUS, HA_STATUS_UNKNOWN, HA_STATUS_SERVICE_UNAVAILABLE, status_name);
     check_names(INST_COL_LAST_SWITCHOVER_REASON, HA_REASON_NONE, HA_REASON_SHUTDOWN, reason_name);
+    check_enum_values();
     shutdown_mib();
     return errors ? 1 : 0;
 }

@@ -29,7 +29,8 @@ uint64_t sample_uptime_base(uint64_t now_ms)
     return now_ms > SAMPLE_UPTIME_MS ? now_ms - SAMPLE_UPTIME_MS : 0;
 }
 
-static void fill_identity(struct sipha_instance *in, uint32_t index, uint64_t now)
+static void fill_identity(struct sipha_instance *in, struct ha_state *st, uint32_t index,
+                          uint64_t now)
 {
     bool a = is_a(index);
     in->index = index;
@@ -37,82 +38,93 @@ static void fill_identity(struct sipha_instance *in, uint32_t index, uint64_t no
     in->priority = a ? 1 : 2;
     sipha_addr_parse(&in->sip_addr, a ? "192.0.2.10" : "192.0.2.11");
     in->sip_port = 5060;
-    in->options = HA_OPT_SIP_PASS_CHECK | HA_OPT_CONTROL_VIP_SCRIPTS |
+    st->options = HA_OPT_SIP_PASS_CHECK | HA_OPT_CONTROL_VIP_SCRIPTS |
                   HA_OPT_IPTAKEOVER_MONITORING | HA_OPT_TLIB_NIC_MONITORING |
                   HA_OPT_SIP_NIC_MONITORING;
-    in->role = a ? HA_ROLE_PRIMARY : HA_ROLE_BACKUP;
-    in->status = HA_STATUS_RUNNING;
-    in->epoch = 7;
-    in->listener_bound = true;
-    in->traffic = a ? TRAFFIC_FLOWING : TRAFFIC_NOT_MONITORED;
-    in->sip_msgs_in = a ? 1234567 : 0;
-    in->last_sip_msg = a ? before(now, 2000) : 0;
+    st->role = a ? HA_ROLE_PRIMARY : HA_ROLE_BACKUP;
+    st->status = HA_STATUS_RUNNING;
+    st->epoch = 7;
+    st->listener = HA_LISTENER_BOUND;
+    st->traffic = a ? HA_TRAFFIC_FLOWING : HA_TRAFFIC_NOT_MONITORED;
+    st->sip_msgs = a ? 1234567 : 0;
+    st->last_sip_msg = a ? before(now, 2000) : 0;
     /* T = max over the DNs of oos-check + max(oos-force, 5): DN 2 gives 60 + 5. */
-    in->oos_timeout_base = 65;
-    in->oos_timeout_eff = 65;
-    in->backoff_factor = 1;
-    in->switchovers = 3;
-    in->last_switchover = before(now, 600000);
-    in->last_reason = HA_REASON_ADMIN;
+    st->oos_base_s = 65;
+    st->oos_eff_s = 65;
+    st->backoff_factor = 1;
+    st->switchovers = 3;
+    st->last_switchover = before(now, 600000);
+    st->last_reason = HA_REASON_ADMIN;
 }
 
-static void fill_peer(struct sipha_instance *in, uint64_t now)
+static void fill_peer(struct sipha_instance *in, struct ha_state *st, uint64_t now)
 {
     bool a = is_a(in->index);
     snprintf(in->peer_name, sizeof(in->peer_name), "%s", a ? "sip-b" : "sip-a");
-    in->peer_role = a ? HA_ROLE_BACKUP : HA_ROLE_PRIMARY;
-    in->peer_status = HA_STATUS_RUNNING;
-    in->peer_link = LINK_UP;
-    in->peer_last_seen = before(now, 1000);
-    in->arbiter = LINK_UP;
+    st->peer.role = a ? HA_ROLE_BACKUP : HA_ROLE_PRIMARY;
+    st->peer.status = HA_STATUS_RUNNING;
+    st->peer.hears_peer = true;
+    st->peer_link = HA_LINK_UP;
+    st->peer_last_seen = before(now, 1000);
+    st->arbiter = HA_LINK_UP;
     in->admin_cmd = HA_CMD_NONE;
-    in->admin_result = HA_RESULT_SUCCESS;
-    in->admin_time = in->last_switchover;
+    st->admin_result = HA_RESULT_SUCCESS;
+    in->admin_time = st->last_switchover;
 }
 
-static int add_nics(struct sipha_instance *in, uint64_t now)
+static int add_nics(struct sipha_instance *in, struct ha_state *st, uint64_t now)
 {
     bool a = is_a(in->index);
     struct sipha_nic mgmt = {
-        .index = SAMPLE_NIC_MGMT, .purpose = NIC_PURPOSE_MANAGEMENT, .ifindex = 2,
-        .name = "eth0", .oper = OPER_UP, .last_change = before(now, 3000000),
+        .index = SAMPLE_NIC_MGMT, .purpose = HA_NIC_MANAGEMENT, .ifindex = 2, .name = "eth0",
     };
     struct sipha_nic sip = {
-        .index = SAMPLE_NIC_SIP, .purpose = NIC_PURPOSE_SIP, .ifindex = 3,
-        .name = "eth1", .oper = OPER_UP, .last_change = before(now, 1200000), .failures = 1,
+        .index = SAMPLE_NIC_SIP, .purpose = HA_NIC_SIP, .ifindex = 3, .name = "eth1",
+    };
+    st->n_nics = 2;
+    st->nics[SAMPLE_NIC_MGMT - 1] = (struct ha_nic_state){
+        .purpose = HA_NIC_MANAGEMENT, .oper = HA_OPER_UP, .last_change = before(now, 3000000),
+    };
+    st->nics[SAMPLE_NIC_SIP - 1] = (struct ha_nic_state){
+        .purpose = HA_NIC_SIP, .oper = HA_OPER_UP, .last_change = before(now, 1200000),
+        .failures = 1,
     };
     sipha_addr_parse(&mgmt.addr, a ? "198.51.100.10" : "198.51.100.11");
     sip.addr = in->sip_addr;
     return rows_insert(&in->nics, &mgmt) && rows_insert(&in->nics, &sip) ? 0 : -1;
 }
 
-static int add_vip(struct sipha_instance *in, uint64_t now)
+static int add_vip(struct sipha_instance *in, struct ha_state *st)
 {
     bool a = is_a(in->index);
     struct sipha_vip vip = {
         .index = SAMPLE_VIP, .prefix_len = 24, .interface = "eth1",
         .up_script = "/etc/sipha/vip-up.sh", .down_script = "/etc/sipha/vip-down.sh",
-        .expected = a ? VIP_EXPECT_PRESENT : VIP_EXPECT_ABSENT,
-        .actual = a ? VIP_ACTUAL_PRESENT : VIP_ACTUAL_ABSENT,
-        .status = VIP_STATUS_OK, .script_runs = 2, .last_exit = 0,
-        .last_change = in->last_switchover,
     };
-    (void)now;
+    st->n_vips = 1;
+    st->vips[SAMPLE_VIP - 1] = (struct ha_vip_state){
+        .expected = a ? HA_VIP_EXPECT_PRESENT : HA_VIP_EXPECT_ABSENT,
+        .actual = a ? HA_VIP_PRESENT : HA_VIP_ABSENT,
+        .status = HA_VIP_OK, .script_runs = 2, .last_exit = 0,
+        .last_change = st->last_switchover,
+    };
     sipha_addr_parse(&vip.addr, "192.0.2.100");
     return rows_insert(&in->vips, &vip) ? 0 : -1;
 }
 
-static int add_dns(struct sipha_instance *in, uint64_t now)
+static int add_dns(struct sipha_instance *in, struct ha_state *st, uint64_t now)
 {
+    st->n_dns = 2;
+    st->dn_state[SAMPLE_DN - 1] = st->dn_state[SAMPLE_DN] = HA_DN_IN_SERVICE;
     struct sipha_dn gw = {
         .index = SAMPLE_DN, .name = "gw-1", .uri = "sip:gw-1@192.0.2.50:5060",
-        .oos_check = 30, .oos_force = 10, .state = DN_IN_SERVICE,
+        .oos_check = 30, .oos_force = 10,
         .last_response = before(now, 5000), .last_status = 200, .rtt_us = 850,
         .probes = 120, .timeouts = 0,
     };
     struct sipha_dn media = {
         .index = SAMPLE_DN + 1, .name = "media-1", .uri = "sip:media-1@192.0.2.51:5060",
-        .oos_check = 60, .oos_force = 5, .state = DN_IN_SERVICE,
+        .oos_check = 60, .oos_force = 5,
         .last_response = before(now, 20000), .last_status = 200, .rtt_us = 1320,
         .probes = 60, .timeouts = 1,
     };
@@ -163,25 +175,34 @@ static int add_cleared_alarm(struct sipha_instance *in, uint64_t now)
     return 0;
 }
 
-int sample_instance_fill_at(struct sipha_instance *in, uint32_t index, uint64_t now_ms)
+int sample_instance_fill_at(struct sample_instance *s, uint32_t index, uint64_t now_ms)
 {
+    struct sipha_instance *in = &s->in;
+    struct ha_state *st = &s->ha;
     instance_init(in);
+    memset(st, 0, sizeof *st);
+    in->ha = st;
     if (index == 0)
         return -1;
-    fill_identity(in, index, now_ms);
-    fill_peer(in, now_ms);
-    if (add_nics(in, now_ms) < 0 || add_vip(in, now_ms) < 0 || add_dns(in, now_ms) < 0 ||
+    fill_identity(in, st, index, now_ms);
+    fill_peer(in, st, now_ms);
+    if (add_nics(in, st, now_ms) < 0 || add_vip(in, st) < 0 || add_dns(in, st, now_ms) < 0 ||
         add_contact(in, now_ms) < 0 || add_cleared_alarm(in, now_ms) < 0)
         return -1;
     return 0;
 }
 
-int sample_instance_fill(struct sipha_instance *in, uint32_t index)
+void sample_instance_free(struct sample_instance *s)
+{
+    instance_free(&s->in);
+}
+
+int sample_instance_fill(struct sample_instance *s, uint32_t index)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     uint64_t now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-    return sample_instance_fill_at(in, index, now);
+    return sample_instance_fill_at(s, index, now);
 }
 
 uint32_t sample_row_index(const struct sipha_instance *in, enum sipha_table_id table)
@@ -200,69 +221,72 @@ uint32_t sample_row_index(const struct sipha_instance *in, enum sipha_table_id t
 }
 
 /* State changes of the HA notifications (instance-wide). */
-static void apply_ha(struct sipha_instance *in, enum ha_notif id, uint64_t now)
+static void apply_ha(struct ha_state *st, enum ha_notif id, uint64_t now)
 {
     switch (id) {
-    case HA_NOTIF_ROLE_CHANGE: in->epoch++; break;
-    case HA_NOTIF_SWITCHOVER: in->switchovers++; in->epoch++; in->last_switchover = now; break;
+    case HA_NOTIF_ROLE_CHANGE: st->epoch++; break;
+    case HA_NOTIF_SWITCHOVER: st->switchovers++; st->epoch++; st->last_switchover = now; break;
     case HA_NOTIF_SIP_TRAFFIC_LOST:
-        in->traffic = TRAFFIC_LOST;
-        in->last_sip_msg = before(now, (uint64_t)in->oos_timeout_eff * 1000);
+        st->traffic = HA_TRAFFIC_LOST;
+        st->last_sip_msg = before(now, (uint64_t)st->oos_eff_s * 1000);
         break;
-    case HA_NOTIF_SIP_TRAFFIC_RESTORED: in->traffic = TRAFFIC_FLOWING; in->last_sip_msg = now; break;
+    case HA_NOTIF_SIP_TRAFFIC_RESTORED: st->traffic = HA_TRAFFIC_FLOWING; st->last_sip_msg = now; break;
     case HA_NOTIF_DOUBLE_SWITCHOVER:
-        in->double_switchovers++;
-        in->backoff_factor = 2;
-        in->oos_timeout_eff = in->oos_timeout_base * 2;
+        st->double_switchovers++;
+        st->backoff_factor = 2;
+        st->oos_eff_s = st->oos_base_s * 2;
         break;
-    case HA_NOTIF_LISTENER_BIND_FAILURE: in->listener_bound = false; break;
-    case HA_NOTIF_LISTENER_BOUND: in->listener_bound = true; break;
-    case HA_NOTIF_PEER_LOST: in->peer_link = LINK_DOWN; break;
-    case HA_NOTIF_PEER_FOUND: in->peer_link = LINK_UP; in->peer_last_seen = now; break;
-    case HA_NOTIF_ARBITER_LOST: in->arbiter = LINK_DOWN; break;
-    case HA_NOTIF_ARBITER_FOUND: in->arbiter = LINK_UP; break;
-    case HA_NOTIF_SPLIT_BRAIN_DETECTED: in->role = in->peer_role = HA_ROLE_PRIMARY; break;
-    case HA_NOTIF_SPLIT_BRAIN_RESOLVED: in->peer_role = HA_ROLE_BACKUP; break;
+    case HA_NOTIF_LISTENER_BIND_FAILURE: st->listener = HA_LISTENER_FAILED; break;
+    case HA_NOTIF_LISTENER_BOUND: st->listener = HA_LISTENER_BOUND; break;
+    case HA_NOTIF_PEER_LOST: st->peer_link = HA_LINK_DOWN; break;
+    case HA_NOTIF_PEER_FOUND: st->peer_link = HA_LINK_UP; st->peer_last_seen = now; break;
+    case HA_NOTIF_ARBITER_LOST: st->arbiter = HA_LINK_DOWN; break;
+    case HA_NOTIF_ARBITER_FOUND: st->arbiter = HA_LINK_UP; break;
+    case HA_NOTIF_SPLIT_BRAIN_DETECTED: st->role = st->peer.role = HA_ROLE_PRIMARY; break;
+    case HA_NOTIF_SPLIT_BRAIN_RESOLVED: st->peer.role = HA_ROLE_BACKUP; break;
     default: break;
     }
 }
 
 /* State changes of the notifications about a row. */
-static void apply_rows(struct sipha_instance *in, enum ha_notif id, uint64_t now)
+static void apply_rows(struct sipha_instance *in, struct ha_state *st, enum ha_notif id,
+                       uint64_t now)
 {
-    struct sipha_nic *nic = rows_find(&in->nics, SAMPLE_NIC_SIP);
-    struct sipha_vip *vip = rows_find(&in->vips, SAMPLE_VIP);
+    struct ha_nic_state *nic = &st->nics[SAMPLE_NIC_SIP - 1];
+    struct ha_vip_state *vip = &st->vips[SAMPLE_VIP - 1];
+    uint8_t *dn_state = &st->dn_state[SAMPLE_DN - 1];
     struct sipha_dn *dn = rows_find(&in->dns, SAMPLE_DN);
-    if (!nic || !vip || !dn)
+    if (!dn)
         return;
     switch (id) {
-    case HA_NOTIF_DN_OUT_OF_SERVICE: dn->state = DN_OUT_OF_SERVICE; dn->timeouts++; break;
-    case HA_NOTIF_DN_IN_SERVICE: dn->state = DN_IN_SERVICE; dn->last_status = 200; break;
-    case HA_NOTIF_NIC_FAILURE: nic->oper = OPER_DOWN; nic->failures++; nic->last_change = now; break;
-    case HA_NOTIF_NIC_RECOVERY: nic->oper = OPER_UP; nic->last_change = now; break;
+    case HA_NOTIF_DN_OUT_OF_SERVICE: *dn_state = HA_DN_OUT_OF_SERVICE; dn->timeouts++; break;
+    case HA_NOTIF_DN_IN_SERVICE: *dn_state = HA_DN_IN_SERVICE; dn->last_status = 200; break;
+    case HA_NOTIF_NIC_FAILURE: nic->oper = HA_OPER_DOWN; nic->failures++; nic->last_change = now; break;
+    case HA_NOTIF_NIC_RECOVERY: nic->oper = HA_OPER_UP; nic->last_change = now; break;
     case HA_NOTIF_VIP_FAILURE:
-        vip->actual = vip->expected == VIP_EXPECT_PRESENT ? VIP_ACTUAL_ABSENT : VIP_ACTUAL_PRESENT;
-        vip->status = VIP_STATUS_FAILED;
+        vip->actual = vip->expected == HA_VIP_EXPECT_PRESENT ? HA_VIP_ABSENT : HA_VIP_PRESENT;
+        vip->status = HA_VIP_FAILED;
         vip->script_runs++;
         vip->last_exit = 1;
         vip->last_change = now;
         break;
     case HA_NOTIF_VIP_SUCCESS:
-        vip->actual = vip->expected == VIP_EXPECT_PRESENT ? VIP_ACTUAL_PRESENT : VIP_ACTUAL_ABSENT;
-        vip->status = VIP_STATUS_OK;
+        vip->actual = vip->expected == HA_VIP_EXPECT_PRESENT ? HA_VIP_PRESENT : HA_VIP_ABSENT;
+        vip->status = HA_VIP_OK;
         vip->last_change = now;
         break;
     default: break;
     }
 }
 
-uint32_t sample_instance_notify(struct sipha_instance *in, const struct notif_def *def,
+uint32_t sample_instance_notify(struct sample_instance *s, const struct notif_def *def,
                                 uint64_t now_ms)
 {
+    struct sipha_instance *in = &s->in;
     if (!def)
         return 0;
-    apply_ha(in, def->id, now_ms);
-    apply_rows(in, def->id, now_ms);
+    apply_ha(&s->ha, def->id, now_ms);
+    apply_rows(in, &s->ha, def->id, now_ms);
     uint32_t row = sample_row_index(in, (enum sipha_table_id)def->row_table);
     uint32_t ev = log_event(in, def, row, now_ms, 0);
     if (def->row_table == SIPHA_T_EVENT)

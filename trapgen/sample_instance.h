@@ -25,12 +25,19 @@
 #define SAMPLE_DN 1u
 #define SAMPLE_CONTACT 1u
 
-/* Initialises `in` (instance_init) and fills it, with times relative to `now_ms`
- * (CLOCK_MONOTONIC ms). Returns 0, or -1 (index 0, or no memory; `in` must still be
- * released with instance_free). */
-int sample_instance_fill_at(struct sipha_instance *in, uint32_t index, uint64_t now_ms);
+/* The sample: an instance and the engine state it shows (in.ha points at ha). */
+struct sample_instance {
+    struct sipha_instance in;
+    struct ha_state ha;
+};
+
+/* Initialises the sample and fills it, with times relative to `now_ms`
+ * (CLOCK_MONOTONIC ms). Returns 0, or -1 (index 0, or no memory; the sample must
+ * still be released with sample_instance_free). */
+int sample_instance_fill_at(struct sample_instance *s, uint32_t index, uint64_t now_ms);
 /* The same at the current CLOCK_MONOTONIC time. */
-int sample_instance_fill(struct sipha_instance *in, uint32_t index);
+int sample_instance_fill(struct sample_instance *s, uint32_t index);
+void sample_instance_free(struct sample_instance *s);
 
 /* uptime_base that goes with a sample filled at `now_ms`. */
 uint64_t sample_uptime_base(uint64_t now_ms);
@@ -44,7 +51,7 @@ uint32_t sample_row_index(const struct sipha_instance *in, enum sipha_table_id t
  * siphaNicFailure) and logs its event as the agent does. Returns the event index
  * the notification's siphaEventTable varbinds refer to (for siphaAlarmCleared the
  * cleared alarm, otherwise the new event), or 0 on failure. */
-uint32_t sample_instance_notify(struct sipha_instance *in, const struct notif_def *def,
+uint32_t sample_instance_notify(struct sample_instance *s, const struct notif_def *def,
                                 uint64_t now_ms);
 
 #endif

@@ -249,35 +249,13 @@ static int resolve_names(const struct tg_opts *o, const struct notif_def **out, 
 
 /* ---- SNMPv3 security --------------------------------------------------------- */
 
-static int hex_val(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* Hex engine ID, optional 0x prefix. */
+/* Hex engine ID, optional 0x prefix, an even number of digits, 5 to ENGINE_ID_MAX
+ * bytes into buf (ENGINE_ID_MAX bytes). */
 static int parse_engine_id(const char *s, u_char *buf, size_t *len)
 {
-    size_t n = 0;
-    int hi = -1;
-    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-        s += 2;
-    for (; *s; s++) {
-        int v = hex_val(*s);
-        if (v < 0)
-            return -1;
-        if (hi < 0) {
-            hi = v;
-            continue;
-        }
-        if (n == ENGINE_ID_MAX)
-            return -1;
-        buf[n++] = (u_char)(hi * 16 + v);
-        hi = -1;
-    }
-    if (hi >= 0 || n < 5)
+    size_t cap = ENGINE_ID_MAX, n = 0;
+    /* No delimiters; without reallocation, more than cap bytes fail. */
+    if (!netsnmp_hex_to_binary(&buf, &cap, &n, 0, s, NULL) || n < 5)
         return -1;
     *len = n;
     return 0;
@@ -393,16 +371,16 @@ static uint64_t monotonic_ms(void)
 /* The varbinds the agent would send for `def` about the sample instance. */
 static int build(const struct notif_def *def, uint32_t instance, netsnmp_variable_list **vbs)
 {
-    struct sipha_instance in;
+    static struct sample_instance s; /* static: its engine state is 33 KB */
     uint64_t now = monotonic_ms();
     int rc = -1;
-    if (sample_instance_fill_at(&in, instance, now) == 0) {
-        uint32_t ev = sample_instance_notify(&in, def, now);
-        uint32_t row = sample_row_index(&in, (enum sipha_table_id)def->row_table);
+    if (sample_instance_fill_at(&s, instance, now) == 0) {
+        uint32_t ev = sample_instance_notify(&s, def, now);
+        uint32_t row = sample_row_index(&s.in, (enum sipha_table_id)def->row_table);
         if (ev)
-            rc = notify_build_varbinds(def, &in, row, ev, sample_uptime_base(now), vbs);
+            rc = notify_build_varbinds(def, &s.in, row, ev, sample_uptime_base(now), vbs);
     }
-    instance_free(&in);
+    sample_instance_free(&s);
     if (rc != 0)
         fprintf(stderr, PROG ": cannot build the varbinds of %s\n", def->name);
     return rc;

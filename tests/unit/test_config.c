@@ -173,10 +173,10 @@ static void test_example_loads(void **state)
     assert_int_equal(c.script_timeout_ms, 5000);
 
     assert_int_equal(c.n_nics, 2);
-    assert_int_equal(c.nics[0].purpose, NIC_PURPOSE_MANAGEMENT);
+    assert_int_equal(c.nics[0].purpose, HA_NIC_MANAGEMENT);
     assert_string_equal(c.nics[0].name, "eth0");
     assert_addr(&c.nics[0].addr, "198.51.100.10");
-    assert_int_equal(c.nics[1].purpose, NIC_PURPOSE_SIP);
+    assert_int_equal(c.nics[1].purpose, HA_NIC_SIP);
     assert_string_equal(c.nics[1].name, "eth1");
 
     assert_int_equal(c.n_vips, 1);
@@ -297,8 +297,8 @@ static void test_sip_nic_address_adds_nic(void **state)
     if (load_src(&c, "tests/data/config/valid-sip-nic-address.xml", err, sizeof err) != 0)
         fail_msg("refused: %s", err);
     assert_int_equal(c.n_nics, 2);
-    assert_int_equal(c.nics[0].purpose, NIC_PURPOSE_MANAGEMENT);
-    assert_int_equal(c.nics[1].purpose, NIC_PURPOSE_SIP);
+    assert_int_equal(c.nics[0].purpose, HA_NIC_MANAGEMENT);
+    assert_int_equal(c.nics[1].purpose, HA_NIC_SIP);
     assert_string_equal(c.nics[1].name, "");
     assert_addr(&c.nics[1].addr, "192.0.2.11");
     config_free(&c);
@@ -494,14 +494,27 @@ static void test_file_url(void **state)
     snprintf(url, sizeof url, "file://%s/my%%20config.xml", dir);
     assert_int_equal(config_load(&c, url, NULL, err, sizeof err), 0);
     config_free(&c);
+    /* hex digits in either case: "%63%6F" is "co" */
+    snprintf(url, sizeof url, "file://%s/my%%20%%63%%6Fnfig.xml", dir);
+    if (config_load(&c, url, NULL, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    config_free(&c);
 
     snprintf(url, sizeof url, "file://%s/absent.xml", dir);
     assert_int_equal(config_load(&c, url, NULL, err, sizeof err), -1);
     assert_contains(err, "absent.xml: cannot open: No such file");
     assert_int_equal(config_load(&c, "file://otherhost/etc/x.xml", NULL, err, sizeof err), -1);
     assert_contains(err, "absolute path on this host");
-    assert_int_equal(config_load(&c, "file:///a%2", NULL, err, sizeof err), -1);
-    assert_contains(err, "bad percent-escape");
+    /* bad escapes: truncated, not hex, a NUL byte, a "0x" prefix, a space */
+    static const char *const bad_escapes[] = {
+        "file:///a%2", "file:///a%", "file:///a%g1", "file:///a%1g", "file:///a%00",
+        "file:///a%0x41", "file:///a% 1", "file:///a%%41",
+    };
+    for (size_t i = 0; i < sizeof bad_escapes / sizeof bad_escapes[0]; i++) {
+        if (config_load(&c, bad_escapes[i], NULL, err, sizeof err) != -1)
+            fail_msg("accepted %s", bad_escapes[i]);
+        assert_contains(err, "bad percent-escape");
+    }
     assert_int_equal(config_load(&c, "ftp://example.com/x.xml", NULL, err, sizeof err), -1);
     assert_contains(err, "unsupported URL scheme");
     assert_int_equal(config_load(&c, dir, NULL, err, sizeof err), -1);

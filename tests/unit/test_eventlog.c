@@ -364,6 +364,11 @@ static const char *const malformed[] = {
     "sipha-evlog\t1\t2\t0\t1\n" "1\tx\t1\t2\t1\t1\t0\t1\ttruncated \\x4\n",
     "sipha-evlog\t1\t2\t0\t1\n" "1\tx\t1\t2\t1\t1\t0\t1\tnot hex \\xg1\n",
     "sipha-evlog\t1\t2\t0\t1\n" "1\tx\t1\t2\t1\t1\t0\t1\tescaped nul \\x00\n",
+    "sipha-evlog\t1\t2\t0\t1\n" "1\tx\t1\t2\t1\t1\t0\t1\tnot hex \\x1g\n",
+    "sipha-evlog\t1\t2\t0\t1\n" "1\tx\t1\t2\t1\t1\t0\t1\tprefix \\x0x41\n",
+    "sipha-evlog\t1\t2\t0\t1\n" "1\tx\t1\t2\t1\t1\t0\t1\tspace \\x 1\n",
+    "sipha-evlog\t1\t2\t0\t1\n" "1\tx\t1\t2\t1\t1\t0\t1\tends in \\x\n",
+    "sipha-evlog\t1\t2\t0\t1\n" "1\tx\\x\t1\t2\t1\t1\t0\t1\tid ends in \\x\n",
     "sipha-evlog\t1\t2\t0\t1\n" "1\tx\t1\t2\t1\t1\t0\t1\tends in \\\n",
     "sipha-evlog\t1\t2\t0\t1\n" "1\tx\t1\t2\t1\t1\t0\t1\traw \x01 control\n",
     "sipha-evlog\t1\t2\t0\t1\n" "1\tx\t1\t2\t1\t1\t0\t1\traw CR\r\n",
@@ -427,6 +432,24 @@ static void malformed_lengths_and_bytes(void **state)
     free(huge);
 }
 
+static void load_decodes_hex_escapes(void **state)
+{
+    (void)state;
+    struct evlog log;
+    assert_int_equal(evlog_init(&log, 2), 0);
+    /* Either case, a digit pair followed by more hex digits, the highest control
+     * byte, in the id and in the text. */
+    assert_int_equal(load_string(&log, "sipha-evlog\t1\t2\t0\t1\n"
+                                       "1\ti\\x09d\t1\t2\t1\t1\t0\t1\t"
+                                       "a\\x01b\\x1Fc\\x1fd\\x7Fe\\x7f41\n"),
+                     0);
+    const struct evlog_entry *e = evlog_find(&log, 1);
+    assert_non_null(e);
+    assert_string_equal(e->id, "i\td");
+    assert_string_equal(e->text, "a\x01" "b\x1f" "c\x1f" "d\x7f" "e\x7f" "41");
+    evlog_free(&log);
+}
+
 static void load_and_save_refuse_bad_handles(void **state)
 {
     (void)state;
@@ -454,6 +477,7 @@ int main(void)
         cmocka_unit_test(load_empty_log),
         cmocka_unit_test(malformed_loads_leave_log_untouched),
         cmocka_unit_test(malformed_lengths_and_bytes),
+        cmocka_unit_test(load_decodes_hex_escapes),
         cmocka_unit_test(load_and_save_refuse_bad_handles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,7 +5,6 @@
  * is one, is a scripted heartbeat. Two wired engines: test_ha_pair.c. */
 #include "test_ha_rig.h"
 
-#include "instance.h"
 
 #define T_MS 15000u /* default rig: one DN, oos-check 10 + max(oos-force 3, 5) */
 
@@ -27,37 +26,6 @@ static const struct ha_output *out_at(const struct rig *r, size_t i)
 {
     assert_true(i < r->nlog);
     return &r->log[i].o;
-}
-
-/* ---- enumerations shared with agent/instance.h and the MIB ----------------------- */
-
-static void enums_match_instance_h(void **state)
-{
-    (void)state;
-    assert_int_equal(HA_NIC_MANAGEMENT, NIC_PURPOSE_MANAGEMENT);
-    assert_int_equal(HA_NIC_SIP, NIC_PURPOSE_SIP);
-    assert_int_equal(HA_OPER_UNKNOWN, OPER_UNKNOWN);
-    assert_int_equal(HA_OPER_UP, OPER_UP);
-    assert_int_equal(HA_OPER_DOWN, OPER_DOWN);
-    assert_int_equal(HA_TRAFFIC_UNKNOWN, TRAFFIC_UNKNOWN);
-    assert_int_equal(HA_TRAFFIC_FLOWING, TRAFFIC_FLOWING);
-    assert_int_equal(HA_TRAFFIC_LOST, TRAFFIC_LOST);
-    assert_int_equal(HA_TRAFFIC_NOT_MONITORED, TRAFFIC_NOT_MONITORED);
-    assert_int_equal(HA_LINK_NOT_CONFIGURED, LINK_NOT_CONFIGURED);
-    assert_int_equal(HA_LINK_UP, LINK_UP);
-    assert_int_equal(HA_LINK_DOWN, LINK_DOWN);
-    assert_int_equal(HA_VIP_EXPECT_PRESENT, VIP_EXPECT_PRESENT);
-    assert_int_equal(HA_VIP_EXPECT_ABSENT, VIP_EXPECT_ABSENT);
-    assert_int_equal(HA_VIP_UNKNOWN, VIP_ACTUAL_UNKNOWN);
-    assert_int_equal(HA_VIP_PRESENT, VIP_ACTUAL_PRESENT);
-    assert_int_equal(HA_VIP_ABSENT, VIP_ACTUAL_ABSENT);
-    assert_int_equal(HA_VIP_OK, VIP_STATUS_OK);
-    assert_int_equal(HA_VIP_MISMATCH, VIP_STATUS_MISMATCH);
-    assert_int_equal(HA_VIP_FAILED, VIP_STATUS_FAILED);
-    assert_int_equal(HA_VIP_NOT_MONITORED, VIP_STATUS_NOT_MONITORED);
-    assert_int_equal(HA_DN_UNKNOWN, DN_UNKNOWN);
-    assert_int_equal(HA_DN_IN_SERVICE, DN_IN_SERVICE);
-    assert_int_equal(HA_DN_OUT_OF_SERVICE, DN_OUT_OF_SERVICE);
 }
 
 /* ---- sip-pass-check ------------------------------------------------------------- */
@@ -1741,7 +1709,6 @@ static void clock_going_back_counts_as_now(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(enums_match_instance_h),
         cmocka_unit_test(timeout_is_max_of_check_plus_force_at_least_5),
         cmocka_unit_test(traffic_lost_exactly_at_T),
         cmocka_unit_test(traffic_one_ms_before_T_restarts_the_period),

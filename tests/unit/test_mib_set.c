@@ -11,6 +11,7 @@
 
 struct fixture {
     struct sipha_instance in;
+    struct ha_state ha; /* what in.ha shows: the engine's state */
     struct sipha_config cfg;
     struct config_nic nics[2];
     struct config_vip vip;
@@ -20,8 +21,8 @@ struct fixture {
 /* A configuration on which every option can be turned on. */
 static void full_config(struct fixture *f)
 {
-    f->nics[0].purpose = NIC_PURPOSE_MANAGEMENT;
-    f->nics[1].purpose = NIC_PURPOSE_SIP;
+    f->nics[0].purpose = HA_NIC_MANAGEMENT;
+    f->nics[1].purpose = HA_NIC_SIP;
     snprintf(f->vip.up_script, sizeof(f->vip.up_script), "/bin/true");
     snprintf(f->vip.down_script, sizeof(f->vip.down_script), "/bin/true");
     f->dn.oos_check = 10;
@@ -41,6 +42,8 @@ static int setup(void **state)
     full_config(&f);
     instance_init(&f.in);
     f.in.index = 1;
+    f.ha.admin_result = HA_RESULT_NONE;
+    f.in.ha = &f.ha;
     struct evlog_entry e = { .alarm = ALARM_ACTIVE, .notif = HA_NOTIF_LISTENER_BIND_FAILURE };
     snprintf(e.id, sizeof(e.id), "00-04200");
     evlog_append(&f.in.events, &e);          /* index 1: active alarm */
@@ -144,10 +147,10 @@ static void admin_command_values(void **state)
     assert_int_equal(check_int(f, SIPHA_T_INSTANCE, INST_COL_ADMIN_COMMAND, 0, HA_CMD_PEER_RELEASE),
                      SNMP_ERR_WRONGVALUE);
     /* One command at a time. */
-    f->in.admin_result = HA_RESULT_IN_PROGRESS;
+    f->ha.admin_result = HA_RESULT_IN_PROGRESS;
     assert_int_equal(check_int(f, SIPHA_T_INSTANCE, INST_COL_ADMIN_COMMAND, 0, HA_CMD_SWITCHOVER),
                      SNMP_ERR_INCONSISTENTVALUE);
-    f->in.admin_result = HA_RESULT_NONE;
+    f->ha.admin_result = HA_RESULT_NONE;
     f->cfg.has_peer = false;
 }
 

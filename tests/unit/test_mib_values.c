@@ -14,6 +14,7 @@
 
 #include "mib_values.h"
 #include "notify_defs.h"
+#include "notify_queue.h"
 
 #define BASE_MS 1000000u /* uptime_base: monotonic ms at sysUpTime 0 */
 #define T_NIC 4u
@@ -51,6 +52,8 @@ static const u_char event_types[] = { 0, 0, S, U, I, TT, S, S, O, I };
 
 struct fixture {
     struct sipha_instance in;
+    struct ha_state ha;       /* the engine's state the instance shows (in.ha) */
+    struct nq queue;          /* the notification queue it shows (in.queue) */
     uint32_t ev_alarm;  /* event index of a logged 00-04200 alarm */
     uint32_t ev_plain;  /* event index of an event without notification or wall time */
     netsnmp_variable_list vb;
@@ -63,58 +66,76 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void fill_instance(struct sipha_instance *in)
+static void fill_instance(struct fixture *f)
 {
+    struct sipha_instance *in = &f->in;
+    struct ha_state *st = &f->ha;
+    in->ha = st;
     in->index = 1;
     snprintf(in->name, sizeof in->name, "sip-a");
-    in->role = HA_ROLE_PRIMARY;
-    in->status = HA_STATUS_RUNNING;
+    st->role = HA_ROLE_PRIMARY;
+    st->status = HA_STATUS_RUNNING;
     in->priority = 150;
-    in->epoch = 7;
+    st->epoch = 7;
     assert_int_equal(sipha_addr_parse(&in->sip_addr, "192.0.2.10"), 0);
     in->sip_port = 5060;
-    in->listener_bound = true;
-    in->traffic = TRAFFIC_FLOWING;
-    in->sip_msgs_in = 0x123456789ull;
-    in->last_sip_msg = BASE_MS + 12345;
-    in->oos_timeout_base = 15;
-    in->oos_timeout_eff = 30;
-    in->backoff_factor = 2;
-    in->switchovers = 4;
-    in->double_switchovers = 1;
-    in->last_switchover = BASE_MS + 500;
-    in->last_reason = HA_REASON_SIP_TRAFFIC_LOST;
+    st->listener = HA_LISTENER_BOUND;
+    st->traffic = HA_TRAFFIC_FLOWING;
+    st->sip_msgs = 0x123456789ull;
+    st->last_sip_msg = BASE_MS + 12345;
+    st->oos_base_s = 15;
+    st->oos_eff_s = 30;
+    st->backoff_factor = 2;
+    st->switchovers = 4;
+    st->double_switchovers = 1;
+    st->last_switchover = BASE_MS + 500;
+    st->last_reason = HA_REASON_SIP_TRAFFIC_LOST;
     snprintf(in->peer_name, sizeof in->peer_name, "sip-b");
-    in->peer_role = HA_ROLE_BACKUP;
-    in->peer_status = HA_STATUS_SERVICE_UNAVAILABLE;
-    in->peer_link = LINK_UP;
-    in->peer_last_seen = BASE_MS + 99990;
-    in->arbiter = LINK_DOWN;
-    in->options = HA_OPT_SIP_PASS_CHECK | HA_OPT_IPTAKEOVER_MONITORING;
+    st->peer.role = HA_ROLE_BACKUP;
+    st->peer.status = HA_STATUS_SERVICE_UNAVAILABLE;
+    st->peer.hears_peer = true;
+    st->peer_link = HA_LINK_UP;
+    st->peer_last_seen = BASE_MS + 99990;
+    st->arbiter = HA_LINK_DOWN;
+    st->options = HA_OPT_SIP_PASS_CHECK | HA_OPT_IPTAKEOVER_MONITORING;
     in->admin_cmd = HA_CMD_SWITCHOVER;
-    in->admin_result = HA_RESULT_IN_PROGRESS;
+    st->admin_result = HA_RESULT_IN_PROGRESS;
     in->admin_time = BASE_MS + 3000;
-    in->notifs_queued = 3;
-    in->notifs_dropped = 2;
+    /* 3 waiting in a queue of 3, then 2 more refused */
+    assert_int_equal(nq_init(&f->queue, 3), 0);
+    for (int i = 0; i < 5; i++) {
+        netsnmp_variable_list *vb = NULL;
+        static const oid o[] = { 1, 3, 6 };
+        snmp_varlist_add_variable(&vb, o, 3, ASN_INTEGER, &i, sizeof i);
+        assert_true(nq_push(&f->queue, vb) >= 0);
+    }
+    in->queue = &f->queue;
 }
 
-static void fill_rows(struct sipha_instance *in)
+static void fill_rows(struct sipha_instance *in, struct ha_state *st)
 {
-    struct sipha_nic nic = { .index = T_NIC, .purpose = NIC_PURPOSE_SIP, .ifindex = 17,
-                             .oper = OPER_DOWN, .last_change = BASE_MS + 20, .failures = 5 };
+    struct sipha_nic nic = { .index = T_NIC, .purpose = HA_NIC_SIP, .ifindex = 17 };
+    st->n_nics = T_NIC;
+    st->nics[T_NIC - 1] = (struct ha_nic_state){ .purpose = HA_NIC_SIP, .oper = HA_OPER_DOWN,
+                                                 .last_change = BASE_MS + 20, .failures = 5 };
     snprintf(nic.name, sizeof nic.name, "eth1");
     assert_int_equal(sipha_addr_parse(&nic.addr, "2001:db8::1"), 0);
     assert_non_null(rows_insert(&in->nics, &nic));
 
-    struct sipha_vip vip = { .index = T_VIP, .expected = VIP_EXPECT_PRESENT,
-                             .actual = VIP_ACTUAL_ABSENT, .status = VIP_STATUS_FAILED,
-                             .script_runs = 3, .last_exit = 137, .last_change = BASE_MS + 7 };
+    struct sipha_vip vip = { .index = T_VIP };
+    st->n_vips = T_VIP;
+    st->vips[T_VIP - 1] = (struct ha_vip_state){ .expected = HA_VIP_EXPECT_PRESENT,
+                                                 .actual = HA_VIP_ABSENT, .status = HA_VIP_FAILED,
+                                                 .script_runs = 3, .last_exit = 137,
+                                                 .last_change = BASE_MS + 7 };
     assert_int_equal(sipha_addr_parse(&vip.addr, "192.0.2.100"), 0);
     snprintf(vip.interface, sizeof vip.interface, "eth1");
     assert_non_null(rows_insert(&in->vips, &vip));
 
+    st->n_dns = T_DN;
+    st->dn_state[T_DN - 1] = HA_DN_OUT_OF_SERVICE;
     struct sipha_dn dn = { .index = T_DN, .oos_check = 10, .oos_force = 3,
-                           .state = DN_OUT_OF_SERVICE, .last_response = BASE_MS + 40000,
+                           .last_response = BASE_MS + 40000,
                            .last_status = 503, .rtt_us = 1500, .probes = 60, .timeouts = 2 };
     snprintf(dn.name, sizeof dn.name, "gw1");
     memset(dn.uri, 'u', sizeof dn.uri); /* no terminator: must still be bounded */
@@ -153,8 +174,8 @@ static int setup(void **state)
     if (!f)
         return -1;
     instance_init(&f->in);
-    fill_instance(&f->in);
-    fill_rows(&f->in);
+    fill_instance(f);
+    fill_rows(&f->in, &f->ha);
     /* 2023-11-14T22:13:20.123Z */
     f->ev_alarm = log_event(&f->in, "00-04200", 4200, SEV_ALARM, 1700000000123ll,
                             HA_NOTIF_LISTENER_BIND_FAILURE, ALARM_ACTIVE);
@@ -168,6 +189,7 @@ static int teardown(void **state)
     struct fixture *f = *state;
     snmp_free_var_internals(&f->vb);
     instance_free(&f->in);
+    nq_free(&f->queue);
     free(f);
     return 0;
 }
@@ -292,14 +314,14 @@ static void test_instance_values(void **state)
         { HA_OPT_SIP_NIC_MONITORING, INST_COL_OPT_SIP_NIC_MON },
     };
     for (size_t on = 0; on < 5; on++) {
-        f->in.options = opts[on].bit;
+        f->ha.options = opts[on].bit;
         for (size_t i = 0; i < 5; i++)
             assert_int_equal(get_int(f, T, opts[i].col, 0), i == on ? 1 : 2);
-        f->in.options = ~opts[on].bit;
+        f->ha.options = ~opts[on].bit;
         for (size_t i = 0; i < 5; i++)
             assert_int_equal(get_int(f, T, opts[i].col, 0), i == on ? 2 : 1);
     }
-    f->in.listener_bound = false;
+    f->ha.listener = HA_LISTENER_FAILED;
     assert_int_equal(get_int(f, T, INST_COL_LISTENER_BOUND, 0), 2);
 
     /* The row index is ignored for the instance table. */
@@ -315,9 +337,9 @@ static void test_defaults_after_init(void **state)
     const enum sipha_table_id T = SIPHA_T_INSTANCE;
     assert_int_equal(get_int(&g, T, INST_COL_ROLE, 0), HA_ROLE_UNKNOWN);
     assert_int_equal(get_int(&g, T, INST_COL_STATUS, 0), HA_STATUS_INITIALIZING);
-    assert_int_equal(get_int(&g, T, INST_COL_SIP_TRAFFIC_STATE, 0), TRAFFIC_UNKNOWN);
-    assert_int_equal(get_int(&g, T, INST_COL_PEER_LINK_STATE, 0), LINK_NOT_CONFIGURED);
-    assert_int_equal(get_int(&g, T, INST_COL_ARBITER_STATE, 0), LINK_NOT_CONFIGURED);
+    assert_int_equal(get_int(&g, T, INST_COL_SIP_TRAFFIC_STATE, 0), HA_TRAFFIC_UNKNOWN);
+    assert_int_equal(get_int(&g, T, INST_COL_PEER_LINK_STATE, 0), HA_LINK_NOT_CONFIGURED);
+    assert_int_equal(get_int(&g, T, INST_COL_ARBITER_STATE, 0), HA_LINK_NOT_CONFIGURED);
     assert_int_equal(get_int(&g, T, INST_COL_ADMIN_COMMAND, 0), HA_CMD_NONE);
     assert_int_equal(get_uint(&g, T, INST_COL_BACKOFF_FACTOR, 0, ASN_UNSIGNED), 1);
     assert_int_equal(get_uint(&g, T, INST_COL_LAST_SIP_MSG_TIME, 0, ASN_TIMETICKS), 0);
@@ -458,7 +480,7 @@ static void test_sub_table_values(void **state)
     assert_int_equal(get_int(f, SIPHA_T_VIP, VIP_COL_STATUS, T_VIP), 3);
     assert_int_equal(get_uint(f, SIPHA_T_VIP, VIP_COL_SCRIPT_RUNS, T_VIP, ASN_COUNTER), 3);
     assert_int_equal(get_int(f, SIPHA_T_VIP, VIP_COL_LAST_EXIT, T_VIP), 137);
-    ((struct sipha_vip *)rows_find(&f->in.vips, T_VIP))->last_exit = -1;
+    f->ha.vips[T_VIP - 1].last_exit = -1;
     assert_int_equal(get_int(f, SIPHA_T_VIP, VIP_COL_LAST_EXIT, T_VIP), -1);
 
     assert_str(f, SIPHA_T_DN, DN_COL_NAME, T_DN, "gw1");

@@ -193,15 +193,15 @@ static void check_header(const netsnmp_variable_list *v, const struct notif_def 
 /* Builds `d` about sample instance `inst` as sipha-trapgen does and checks it all. */
 static void check_build(const struct notif_def *d, uint32_t inst)
 {
-    struct sipha_instance in;
+    static struct sample_instance s; /* static: its engine state is 33 KB */
     uint64_t now = now_ms();
-    assert_int_equal(sample_instance_fill_at(&in, inst, now), 0);
-    uint32_t ev = sample_instance_notify(&in, d, now);
+    assert_int_equal(sample_instance_fill_at(&s, inst, now), 0);
+    uint32_t ev = sample_instance_notify(&s, d, now);
     assert_int_not_equal(ev, 0);
     uint32_t row = d->row_table == SIPHA_T_EVENT ? ev : expected_row(d->row_table);
-    assert_int_equal(sample_row_index(&in, (enum sipha_table_id)d->row_table), row);
+    assert_int_equal(sample_row_index(&s.in, (enum sipha_table_id)d->row_table), row);
     netsnmp_variable_list *list = NULL;
-    assert_int_equal(notify_build_varbinds(d, &in, row, ev, sample_uptime_base(now), &list), 0);
+    assert_int_equal(notify_build_varbinds(d, &s.in, row, ev, sample_uptime_base(now), &list), 0);
     check_header(list, d);
     const netsnmp_variable_list *v = list->next_variable->next_variable;
     for (size_t i = 0; i < d->nvarbinds; i++, v = v->next_variable) {
@@ -225,7 +225,7 @@ static void check_build(const struct notif_def *d, uint32_t inst)
     }
     assert_null(v); /* nothing more */
     snmp_free_varbind(list);
-    instance_free(&in);
+    sample_instance_free(&s);
 }
 
 static void build_every_notification(void **state)
@@ -240,74 +240,75 @@ static void build_every_notification(void **state)
 static void uptime_counts_from_base(void **state)
 {
     (void)state;
-    struct sipha_instance in;
+    static struct sample_instance s; /* static: its engine state is 33 KB */
     uint64_t now = now_ms();
-    assert_int_equal(sample_instance_fill_at(&in, 1, now), 0);
+    assert_int_equal(sample_instance_fill_at(&s, 1, now), 0);
     const struct notif_def *d = def_of(HA_NOTIF_STATUS_CHANGE);
-    uint32_t ev = sample_instance_notify(&in, d, now);
+    uint32_t ev = sample_instance_notify(&s, d, now);
     netsnmp_variable_list *list = NULL;
-    assert_int_equal(notify_build_varbinds(d, &in, 0, ev, now - 5000, &list), 0);
+    assert_int_equal(notify_build_varbinds(d, &s.in, 0, ev, now - 5000, &list), 0);
     assert_true(*list->val.integer >= 500 && *list->val.integer < 1500); /* centiseconds */
     snmp_free_varbind(list);
-    instance_free(&in);
+    sample_instance_free(&s);
 }
 
 static void build_fails_cleanly_on_missing_rows(void **state)
 {
     (void)state;
-    struct sipha_instance in;
+    static struct sample_instance s; /* static: its engine state is 33 KB */
     uint64_t now = now_ms();
-    assert_int_equal(sample_instance_fill_at(&in, 1, now), 0);
+    assert_int_equal(sample_instance_fill_at(&s, 1, now), 0);
     netsnmp_variable_list *list = (netsnmp_variable_list *)&list; /* must be reset */
     const struct notif_def *vip = def_of(HA_NOTIF_VIP_FAILURE);
-    uint32_t ev = sample_instance_notify(&in, vip, now);
-    assert_int_equal(notify_build_varbinds(vip, &in, 99, ev, 0, &list), -1);
+    uint32_t ev = sample_instance_notify(&s, vip, now);
+    assert_int_equal(notify_build_varbinds(vip, &s.in, 99, ev, 0, &list), -1);
     assert_null(list);
-    assert_int_equal(notify_build_varbinds(vip, &in, 1, 12345, 0, &list), -1); /* no event */
+    assert_int_equal(notify_build_varbinds(vip, &s.in, 1, 12345, 0, &list), -1); /* no event */
     assert_null(list);
-    assert_int_equal(notify_build_varbinds(NULL, &in, 1, ev, 0, &list), -1);
+    assert_int_equal(notify_build_varbinds(NULL, &s.in, 1, ev, 0, &list), -1);
     assert_null(list);
     /* A varbind of a sub-table the notification has no row of has no OID. */
     struct notif_def odd = *vip;
     odd.row_table = SIPHA_T_INSTANCE;
     oid buf[NOTIFY_OID_MAX];
     assert_int_equal(notify_varbind_oid(&odd, &odd.varbinds[1], 1, 1, ev, buf), 0);
-    assert_int_equal(notify_build_varbinds(&odd, &in, 1, ev, 0, &list), -1);
+    assert_int_equal(notify_build_varbinds(&odd, &s.in, 1, ev, 0, &list), -1);
     assert_null(list);
-    instance_free(&in);
+    sample_instance_free(&s);
 }
 
 static void sample_rows_and_states(void **state)
 {
     (void)state;
-    struct sipha_instance a, b;
+    static struct sample_instance sa, sb;
+    struct sipha_instance *a = &sa.in, *b = &sb.in;
     uint64_t now = now_ms();
-    assert_int_equal(sample_instance_fill_at(&a, 1, now), 0);
-    assert_int_equal(sample_instance_fill_at(&b, 2, now), 0);
-    assert_string_equal(a.name, "sip-a");
-    assert_string_equal(b.name, "sip-b");
-    assert_string_equal(a.peer_name, "sip-b");
-    assert_int_equal(a.role, HA_ROLE_PRIMARY);
-    assert_int_equal(b.role, HA_ROLE_BACKUP);
-    assert_int_equal(a.sip_port, 5060);
-    assert_int_equal(a.sip_addr.family, 4);
-    assert_memory_equal(a.sip_addr.bytes, ((const uint8_t[]){ 192, 0, 2, 10 }), 4);
-    assert_int_equal(a.nics.count, 2);
-    assert_int_equal(((struct sipha_nic *)rows_find(&a.nics, 2))->purpose, NIC_PURPOSE_SIP);
-    assert_int_equal(a.vips.count, 1);
-    assert_int_equal(a.dns.count, 2);
-    assert_int_equal(a.contacts.count, 1);
-    assert_int_equal(a.events.count, 1);
+    assert_int_equal(sample_instance_fill_at(&sa, 1, now), 0);
+    assert_int_equal(sample_instance_fill_at(&sb, 2, now), 0);
+    assert_string_equal(a->name, "sip-a");
+    assert_string_equal(b->name, "sip-b");
+    assert_string_equal(a->peer_name, "sip-b");
+    assert_int_equal(instance_ha(a)->role, HA_ROLE_PRIMARY);
+    assert_int_equal(instance_ha(b)->role, HA_ROLE_BACKUP);
+    assert_int_equal(a->sip_port, 5060);
+    assert_int_equal(a->sip_addr.family, 4);
+    assert_memory_equal(a->sip_addr.bytes, ((const uint8_t[]){ 192, 0, 2, 10 }), 4);
+    assert_int_equal(a->nics.count, 2);
+    assert_int_equal(((struct sipha_nic *)rows_find(&a->nics, 2))->purpose, HA_NIC_SIP);
+    assert_int_equal(a->vips.count, 1);
+    assert_int_equal(a->dns.count, 2);
+    assert_int_equal(a->contacts.count, 1);
+    assert_int_equal(a->events.count, 1);
     /* The notification's state is the one it reports. */
-    sample_instance_notify(&a, def_of(HA_NOTIF_NIC_FAILURE), now);
-    assert_int_equal(((struct sipha_nic *)rows_find(&a.nics, 2))->oper, OPER_DOWN);
-    sample_instance_notify(&a, def_of(HA_NOTIF_VIP_FAILURE), now);
-    assert_int_equal(((struct sipha_vip *)rows_find(&a.vips, 1))->status, VIP_STATUS_FAILED);
-    assert_int_equal(a.events.count, 3);
-    instance_free(&b);
-    assert_int_equal(sample_instance_fill_at(&b, 0, now), -1); /* index 0 is no index */
-    instance_free(&a);
-    instance_free(&b);
+    sample_instance_notify(&sa, def_of(HA_NOTIF_NIC_FAILURE), now);
+    assert_int_equal(sa.ha.nics[1].oper, HA_OPER_DOWN);
+    sample_instance_notify(&sa, def_of(HA_NOTIF_VIP_FAILURE), now);
+    assert_int_equal(sa.ha.vips[0].status, HA_VIP_FAILED);
+    assert_int_equal(a->events.count, 3);
+    sample_instance_free(&sb);
+    assert_int_equal(sample_instance_fill_at(&sb, 0, now), -1); /* index 0 is no index */
+    sample_instance_free(&sa);
+    sample_instance_free(&sb);
 }
 
 int main(void)

@@ -93,7 +93,7 @@ static void add_event(struct sipha_instance *in, const char *id, unsigned code,
 static void sample(struct sipha_instance *in)
 {
     inst_init(in, 3);
-    in->options = HA_OPT_SIP_PASS_CHECK | HA_OPT_SIP_NIC_MONITORING;
+    in->boot_options = HA_OPT_SIP_PASS_CHECK | HA_OPT_SIP_NIC_MONITORING;
     add_event(in, "00-04200", 4200, ALARM_ACTIVE, "SIP listener bind failed on 192.0.2.10:5060");
     add_event(in, "00-52027", 52027, ALARM_CLEARED, "SIP NIC eth1 down");
     add_event(in, "00-52028", 52028, ALARM_NONE, "SIP NIC eth1 up");
@@ -157,19 +157,19 @@ static void test_round_trip(void **state)
         fail_msg("%s", err);
 
     inst_init(&b, 3);
-    b.options = HA_OPT_TLIB_NIC_MONITORING;
+    b.boot_options = HA_OPT_TLIB_NIC_MONITORING;
     assert_int_equal(persist_load(fx->dir, &b, err, sizeof err), 1);
-    assert_int_equal(b.options, a.options);
+    assert_int_equal(b.boot_options, a.boot_options);
     assert_same_events(&a.events, &b.events);
     assert_int_equal(evlog_find(&b.events, 1)->alarm, ALARM_ACTIVE);
     assert_int_equal(evlog_find(&b.events, 2)->alarm, ALARM_CLEARED);
 
     /* a later save replaces the earlier one */
-    a.options = 0;
+    a.boot_options = 0;
     evlog_find(&a.events, 1)->alarm = ALARM_CLEARED;
     assert_int_equal(persist_save(fx->dir, &a, err, sizeof err), 0);
     assert_int_equal(persist_load(fx->dir, &b, err, sizeof err), 1);
-    assert_int_equal(b.options, 0);
+    assert_int_equal(b.boot_options, 0);
     assert_int_equal(evlog_find(&b.events, 1)->alarm, ALARM_CLEARED);
     assert_same_events(&a.events, &b.events);
     evlog_free(&a.events);
@@ -182,9 +182,9 @@ static void test_no_file(void **state)
     struct sipha_instance in;
     char err[ERR_MAX] = "";
     inst_init(&in, 3);
-    in.options = HA_OPT_CONTROL_VIP_SCRIPTS;
+    in.boot_options = HA_OPT_CONTROL_VIP_SCRIPTS;
     assert_int_equal(persist_load(fx->dir, &in, err, sizeof err), 0);
-    assert_int_equal(in.options, HA_OPT_CONTROL_VIP_SCRIPTS);
+    assert_int_equal(in.boot_options, HA_OPT_CONTROL_VIP_SCRIPTS);
     assert_int_equal(in.events.count, 0);
     evlog_free(&in.events);
 }
@@ -237,7 +237,7 @@ static void test_leftover_temp(void **state)
 
     inst_init(&b, 3);
     assert_int_equal(persist_load(fx->dir, &b, err, sizeof err), 1);
-    assert_int_equal(b.options, a.options); /* the last complete save, not the temp */
+    assert_int_equal(b.boot_options, a.boot_options); /* the last complete save, not the temp */
     assert_same_events(&a.events, &b.events);
     assert_int_equal(access(tmp, F_OK), -1);
     assert_int_equal(access(other, F_OK), 0);
@@ -248,7 +248,7 @@ static void test_leftover_temp(void **state)
     write_text(tmp, "sipha-state 1\ninstance 3\n");
     inst_init(&b, 3);
     assert_int_equal(persist_load(fx->dir, &b, err, sizeof err), 0);
-    assert_int_equal(b.options, 0);
+    assert_int_equal(b.boot_options, 0);
     assert_int_equal(access(tmp, F_OK), -1);
     evlog_free(&a.events);
     evlog_free(&b.events);
@@ -300,7 +300,7 @@ static void test_malformed(void **state)
         write_text(fx->file, cases[i].text);
         inst_init(&in, 3);
         add_event(&in, "00-52100", 52100, ALARM_NONE, "before");
-        in.options = HA_OPT_TLIB_NIC_MONITORING;
+        in.boot_options = HA_OPT_TLIB_NIC_MONITORING;
         err[0] = '\0';
         int rc = persist_load(fx->dir, &in, err, sizeof err);
         print_message("  case %zu -> %s\n", i, err);
@@ -310,7 +310,7 @@ static void test_malformed(void **state)
         if (!strstr(err, want))
             fail_msg("case %zu: got \"%s\", want \"%s\"", i, err, want);
         /* unchanged */
-        assert_int_equal(in.options, HA_OPT_TLIB_NIC_MONITORING);
+        assert_int_equal(in.boot_options, HA_OPT_TLIB_NIC_MONITORING);
         assert_int_equal(in.events.count, 1);
         assert_string_equal(evlog_find(&in.events, 1)->text, "before");
         evlog_free(&in.events);
@@ -345,10 +345,10 @@ static void test_save_errors(void **state)
     assert_int_equal(mkdir(parent, 0700), 0);
     assert_int_equal(mkdir(fx->dir, 0700), 0);
     assert_int_equal(mkdir(fx->file, 0700), 0);
-    in.options = 0;
+    in.boot_options = 0;
     assert_int_equal(persist_load(fx->dir, &in, err, sizeof err), -1);
     assert_non_null(strstr(err, "not a regular file"));
-    assert_int_equal(in.options, 0);
+    assert_int_equal(in.boot_options, 0);
     assert_int_equal(persist_save(fx->dir, &in, err, sizeof err), -1);
     assert_int_equal(count_entries(fx->dir), 1); /* the temporary was removed */
     rmdir(fx->file);

@@ -289,18 +289,37 @@ static void test_instance_defaults(void **state)
     struct sipha_instance in;
     memset(&in, 0x5a, sizeof in); /* garbage must not survive */
     instance_init(&in);
-    assert_int_equal(in.role, HA_ROLE_UNKNOWN);
-    assert_int_equal(in.status, HA_STATUS_INITIALIZING);
-    assert_int_equal(in.traffic, TRAFFIC_UNKNOWN);
-    assert_int_equal(in.peer_link, LINK_NOT_CONFIGURED);
-    assert_int_equal(in.arbiter, LINK_NOT_CONFIGURED);
+    /* No engine yet: the state an engine starts in, and the boot options. */
+    assert_null(in.ha);
+    const struct ha_state *st = instance_ha(&in);
+    assert_int_equal(st->role, HA_ROLE_UNKNOWN);
+    assert_int_equal(st->status, HA_STATUS_INITIALIZING);
+    assert_int_equal(st->traffic, HA_TRAFFIC_UNKNOWN);
+    assert_int_equal(st->peer_link, HA_LINK_NOT_CONFIGURED);
+    assert_int_equal(st->arbiter, HA_LINK_NOT_CONFIGURED);
     assert_int_equal(in.admin_cmd, HA_CMD_NONE);
-    assert_int_equal(in.admin_result, HA_RESULT_NONE);
-    assert_int_equal(in.last_reason, HA_REASON_NONE);
-    assert_int_equal(in.backoff_factor, 1);
-    assert_int_equal(in.options, 0);
-    assert_int_equal(in.switchovers, 0);
-    assert_int_equal(in.sip_msgs_in, 0);
+    assert_int_equal(st->admin_result, HA_RESULT_NONE);
+    assert_int_equal(st->last_reason, HA_REASON_NONE);
+    assert_int_equal(st->backoff_factor, 1);
+    assert_int_equal(instance_options(&in), 0);
+    assert_int_equal(instance_epoch(&in), 0);
+    assert_int_equal(st->switchovers, 0);
+    assert_int_equal(st->sip_msgs, 0);
+    assert_int_equal(instance_peer_role(&in), HA_ROLE_UNKNOWN);
+    assert_false(instance_peer_hears_us(&in));
+    assert_null(in.link);
+    assert_null(in.queue);
+    /* With an engine, its state is what the instance shows. */
+    static struct ha_state engine_state;
+    engine_state.options = HA_OPT_SIP_PASS_CHECK;
+    engine_state.epoch = 9;
+    in.boot_options = HA_OPT_TLIB_NIC_MONITORING;
+    in.ha = &engine_state;
+    assert_int_equal(instance_options(&in), HA_OPT_SIP_PASS_CHECK);
+    assert_int_equal(instance_epoch(&in), 9);
+    assert_int_equal(instance_peer_role(&in), HA_ROLE_UNKNOWN); /* never heard */
+    in.ha = NULL;
+    assert_int_equal(instance_options(&in), HA_OPT_TLIB_NIC_MONITORING);
     assert_int_equal(in.name[0], '\0');
     assert_int_equal(in.sip_addr.family, 0);
     assert_int_equal(in.events.limit, EVLOG_DEFAULT_LIMIT);
