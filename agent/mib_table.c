@@ -16,6 +16,13 @@
 #include "mib_table.h"
 #include "mib_values.h"
 
+/* From RFC 2741 (Net-SNMP does not install its agentx/protocol.h). */
+#define AX_MSG_GET 5
+#define AX_MSG_GETNEXT 6
+#define AX_MSG_RESPONSE 18
+#define AX_FLAG_NON_DEFAULT_CONTEXT 0x08
+#define AX_FLAG_NETWORK_BYTE_ORDER 0x10
+
 int mib_oid_parse(const oid *name, size_t len, struct mib_pos *pos, bool *has_row, bool *extra)
 {
     if (len < MIB_COLUMN_PREFIX_LEN || memcmp(name, mib_objects_oid, sizeof(mib_objects_oid)) != 0)
@@ -104,6 +111,112 @@ static void answer_getnext(struct agent *a, netsnmp_request_info *req)
                                !is_instance_table(pos.table));
     if (mibval_get(&a->inst, pos.table, pos.column, row, a->uptime_base, vb) == 0)
         snmp_set_var_objid(vb, name, len);
+}
+
+/* ---- AgentX Get/GetNext answered without Net-SNMP's internal request path ------
+ *
+ * Net-SNMP's subagent hands every AgentX request to its own agent core through a
+ * callback session (a pipe written and read twice, two more poll rounds, two PDU
+ * copies, an agent session with its request list and a registry search) and only
+ * then to table_handler. A bulk walk through snmpd costs one AgentX GetNext per
+ * value, so that detour is paid per value. mib_table_answer_agentx answers the
+ * common case — every varbind inside this instance's columns, default context —
+ * from the same lookups as table_handler and sends the Response itself; anything
+ * else goes the usual way. */
+
+/* The next value after (or at, when inclusive) `name` in `pos.table`, searching the
+ * request's column then the following ones; its OID in out/out_len and its value in
+ * vb. False when the table has nothing further. */
+static bool next_in_table(struct agent *a, struct mib_pos pos, bool has_row, bool extra,
+                          bool inclusive, oid *out, size_t *out_len, netsnmp_variable_list *vb)
+{
+    unsigned last = mibval_last_column(pos.table);
+    for (unsigned col = pos.column; col <= last; col++) {
+        uint32_t row = 0;
+        if (is_instance_table(pos.table)) {
+            if (col == pos.column && (has_row || !inclusive))
+                continue; /* past the single row of this column */
+        } else {
+            bool first = col == pos.column;
+            row = mib_next_row(&a->inst, pos.table, first && has_row ? pos.row : 0,
+                               first && has_row && inclusive && !extra);
+            if (row == 0)
+                continue;
+        }
+        if (mibval_get(&a->inst, pos.table, col, row, a->uptime_base, vb) != 0)
+            continue;
+        *out_len = mib_oid_build(out, pos.table, col, pos.instance, row,
+                                 !is_instance_table(pos.table));
+        return true;
+    }
+    return false;
+}
+
+/* Appends the answer to one request varbind to resp; -1 when the varbind is not
+ * one this fast path answers (the whole PDU then takes Net-SNMP's path). */
+static int fast_answer(struct agent *a, int command, const netsnmp_variable_list *req,
+                       netsnmp_pdu *resp)
+{
+    struct mib_pos pos;
+    bool has_row, extra;
+    if (mib_oid_parse(req->name, req->name_length, &pos, &has_row, &extra) != 0 ||
+        pos.instance != a->inst.index)
+        return -1;
+    netsnmp_variable_list *vb =
+        snmp_pdu_add_variable(resp, req->name, req->name_length, ASN_NULL, NULL, 0);
+    if (!vb)
+        return -1;
+    if (command == AX_MSG_GET) {
+        if (extra || has_row == is_instance_table(pos.table) ||
+            mibval_get(&a->inst, pos.table, pos.column, pos.row, a->uptime_base, vb) != 0)
+            snmp_set_var_typed_value(vb, SNMP_NOSUCHINSTANCE, NULL, 0);
+        return 0;
+    }
+    oid name[MAX_OID_LEN];
+    size_t len = 0;
+    bool inclusive = req->type == ASN_PRIV_INCL_RANGE;
+    if (!next_in_table(a, pos, has_row, extra, inclusive, name, &len, vb)) {
+        snmp_set_var_typed_value(vb, SNMP_ENDOFMIBVIEW, NULL, 0);
+        return 0;
+    }
+    /* The master scopes each search to the end of the region it asks about (an
+     * empty end OID means no limit): an answer at or past it is endOfMibView, under
+     * the request's own name (RFC 2741, 7.2.3.2). */
+    size_t end_len = req->val_len / sizeof(oid);
+    if (end_len > 0 && snmp_oid_compare(name, len, req->val.objid, end_len) >= 0) {
+        snmp_set_var_typed_value(vb, SNMP_ENDOFMIBVIEW, NULL, 0);
+        return 0;
+    }
+    snmp_set_var_objid(vb, name, len);
+    return 0;
+}
+
+int mib_table_answer_agentx(struct agent *a, netsnmp_session *s, netsnmp_pdu *pdu)
+{
+    if ((pdu->command != AX_MSG_GET && pdu->command != AX_MSG_GETNEXT) ||
+        (pdu->flags & AX_FLAG_NON_DEFAULT_CONTEXT) || pdu->community_len != 0 ||
+        !pdu->variables)
+        return -1;
+    netsnmp_pdu *resp = snmp_pdu_create(AX_MSG_RESPONSE);
+    if (!resp)
+        return -1;
+    for (netsnmp_variable_list *v = pdu->variables; v; v = v->next_variable) {
+        if (fast_answer(a, pdu->command, v, resp) != 0) {
+            snmp_free_pdu(resp);
+            return -1;
+        }
+    }
+    resp->version = s->version;
+    resp->reqid = pdu->reqid;
+    resp->transid = pdu->transid;
+    resp->sessid = pdu->sessid;
+    resp->flags |= pdu->flags & AX_FLAG_NETWORK_BYTE_ORDER;
+    resp->time = 0;
+    resp->errstat = SNMP_ERR_NOERROR;
+    resp->errindex = 0;
+    if (!snmp_send(s, resp))
+        snmp_free_pdu(resp); /* the master times the request out and retries or fails it */
+    return 0;
 }
 
 static void handle_set_phase(struct agent *a, netsnmp_agent_request_info *ri,

@@ -26,6 +26,12 @@ struct mib_pos {
 
 int mib_table_register_all(struct agent *a);
 
+/* Answers an AgentX Get or GetNext request `pdu` received on the master session `s`
+ * when every varbind lies in this instance's columns and the context is the default
+ * one: the Response is sent here and 0 returned. -1: not handled, nothing sent (the
+ * caller passes the PDU to Net-SNMP's own subagent path). */
+int mib_table_answer_agentx(struct agent *a, netsnmp_session *s, netsnmp_pdu *pdu);
+
 
 /* Parses an OID of one of our columns: 0 on success, -1 if it is not one (wrong
  * prefix, column out of range, sub-ids too large). `*extra` is set when the OID goes
