@@ -59,7 +59,7 @@ static void add_rows_from_config(struct sipha_instance *in, const struct sipha_c
         struct sipha_nic n = { .index = (uint32_t)i + 1, .purpose = c->nics[i].purpose,
                                .addr = c->nics[i].addr };
         snprintf(n.name, sizeof(n.name), "%s", c->nics[i].name);
-        rows_insert(&in->nics, &n);
+        instance_put_nic(in, &n);
     }
     for (size_t i = 0; i < c->n_vips; i++) {
         struct sipha_vip v = { .index = (uint32_t)i + 1, .addr = c->vips[i].addr,
@@ -67,14 +67,14 @@ static void add_rows_from_config(struct sipha_instance *in, const struct sipha_c
         snprintf(v.interface, sizeof(v.interface), "%s", c->vips[i].interface);
         snprintf(v.up_script, sizeof(v.up_script), "%s", c->vips[i].up_script);
         snprintf(v.down_script, sizeof(v.down_script), "%s", c->vips[i].down_script);
-        rows_insert(&in->vips, &v);
+        instance_put_vip(in, &v);
     }
     for (size_t i = 0; i < c->n_dns; i++) {
         struct sipha_dn d = { .index = (uint32_t)i + 1, .oos_check = c->dns[i].oos_check,
                               .oos_force = c->dns[i].oos_force };
         snprintf(d.name, sizeof(d.name), "%s", c->dns[i].name);
         snprintf(d.uri, sizeof(d.uri), "%s", c->dns[i].uri);
-        rows_insert(&in->dns, &d);
+        instance_put_dn(in, &d);
     }
 }
 

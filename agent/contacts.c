@@ -34,12 +34,12 @@ static void put(struct agent *a, const char *aor, const char *uri, uint64_t expi
         return;
     }
     if (old)
-        rows_remove(&a->inst.contacts, old->index);
+        instance_remove_contact(&a->inst, old->index);
     struct sipha_contact c = { .index = next_index(a), .expires_at = expires_at,
                                .origin = origin, .seen = seen };
     snprintf(c.aor, sizeof(c.aor), "%s", aor);
     snprintf(c.uri, sizeof(c.uri), "%s", uri);
-    rows_insert(&a->inst.contacts, &c);
+    instance_put_contact(&a->inst, &c);
     if (a->loop)
         contacts_start_expiry(a);
     if (origin == CONTACT_LOCAL)
@@ -55,7 +55,7 @@ void contacts_apply_config(struct agent *a)
     for (size_t i = a->inst.contacts.count; i-- > 0;) {
         struct sipha_contact *c = rows_at(&a->inst.contacts, i);
         if (c->origin == CONTACT_LOCAL && c->seen != mark)
-            rows_remove(&a->inst.contacts, c->index);
+            instance_remove_contact(&a->inst, c->index);
     }
     agent_contacts_changed(a);
 }
@@ -77,7 +77,7 @@ void contacts_drop_synced_before(struct agent *a, uint64_t mark)
     for (size_t i = a->inst.contacts.count; i-- > 0;) {
         struct sipha_contact *c = rows_at(&a->inst.contacts, i);
         if (c->origin == CONTACT_SYNCED && c->seen < mark)
-            rows_remove(&a->inst.contacts, c->index);
+            instance_remove_contact(&a->inst, c->index);
     }
 }
 
@@ -91,7 +91,7 @@ static void expiry_tick(void *arg)
         struct sipha_contact *c = rows_at(&a->inst.contacts, i);
         if (c->expires_at <= now) {
             local_gone |= c->origin == CONTACT_LOCAL;
-            rows_remove(&a->inst.contacts, c->index);
+            instance_remove_contact(&a->inst, c->index);
         }
     }
     if (local_gone)

@@ -31,6 +31,32 @@ void instance_free(struct sipha_instance *in)
     evlog_free(&in->events);
 }
 
+struct sipha_nic *instance_put_nic(struct sipha_instance *in, const struct sipha_nic *row)
+{
+    return rows_insert(&in->nics, row);
+}
+
+struct sipha_vip *instance_put_vip(struct sipha_instance *in, const struct sipha_vip *row)
+{
+    return rows_insert(&in->vips, row);
+}
+
+struct sipha_dn *instance_put_dn(struct sipha_instance *in, const struct sipha_dn *row)
+{
+    return rows_insert(&in->dns, row);
+}
+
+struct sipha_contact *instance_put_contact(struct sipha_instance *in,
+                                           const struct sipha_contact *row)
+{
+    return rows_insert(&in->contacts, row);
+}
+
+bool instance_remove_contact(struct sipha_instance *in, uint32_t index)
+{
+    return rows_remove(&in->contacts, index);
+}
+
 /* What an engine shows before its first step (tables empty: rows read as unknown). */
 static const struct ha_state not_started = {
     .role = HA_ROLE_UNKNOWN,

@@ -114,6 +114,16 @@ struct sipha_instance {
 void instance_init(struct sipha_instance *in);
 void instance_free(struct sipha_instance *in);
 
+/* Rows are written here only (the model owns its tables): each put copies `row` in
+ * place by its index, replacing a row of the same index, and returns the stored row
+ * (NULL: index 0 or no memory, nothing changed). */
+struct sipha_nic *instance_put_nic(struct sipha_instance *in, const struct sipha_nic *row);
+struct sipha_vip *instance_put_vip(struct sipha_instance *in, const struct sipha_vip *row);
+struct sipha_dn *instance_put_dn(struct sipha_instance *in, const struct sipha_dn *row);
+struct sipha_contact *instance_put_contact(struct sipha_instance *in,
+                                           const struct sipha_contact *row);
+bool instance_remove_contact(struct sipha_instance *in, uint32_t index);
+
 /* The HA state to show: in->ha, or the state of an engine not started yet. */
 const struct ha_state *instance_ha(const struct sipha_instance *in);
 /* Option flags and epoch now: the engine's once it runs, else the boot values. */

@@ -91,7 +91,7 @@ static int add_nics(struct sipha_instance *in, struct ha_state *st, uint64_t now
     };
     sipha_addr_parse(&mgmt.addr, a ? "198.51.100.10" : "198.51.100.11");
     sip.addr = in->sip_addr;
-    return rows_insert(&in->nics, &mgmt) && rows_insert(&in->nics, &sip) ? 0 : -1;
+    return instance_put_nic(in, &mgmt) && instance_put_nic(in, &sip) ? 0 : -1;
 }
 
 static int add_vip(struct sipha_instance *in, struct ha_state *st)
@@ -109,7 +109,7 @@ static int add_vip(struct sipha_instance *in, struct ha_state *st)
         .last_change = st->last_switchover,
     };
     sipha_addr_parse(&vip.addr, "192.0.2.100");
-    return rows_insert(&in->vips, &vip) ? 0 : -1;
+    return instance_put_vip(in, &vip) ? 0 : -1;
 }
 
 static int add_dns(struct sipha_instance *in, struct ha_state *st, uint64_t now)
@@ -128,7 +128,7 @@ static int add_dns(struct sipha_instance *in, struct ha_state *st, uint64_t now)
         .last_response = before(now, 20000), .last_status = 200, .rtt_us = 1320,
         .probes = 60, .timeouts = 1,
     };
-    return rows_insert(&in->dns, &gw) && rows_insert(&in->dns, &media) ? 0 : -1;
+    return instance_put_dn(in, &gw) && instance_put_dn(in, &media) ? 0 : -1;
 }
 
 static int add_contact(struct sipha_instance *in, uint64_t now)
@@ -138,7 +138,7 @@ static int add_contact(struct sipha_instance *in, uint64_t now)
         .uri = "sip:1001@192.0.2.60:5062;transport=udp", .expires_at = now + 1800000,
         .origin = is_a(in->index) ? CONTACT_LOCAL : CONTACT_SYNCED,
     };
-    return rows_insert(&in->contacts, &c) ? 0 : -1;
+    return instance_put_contact(in, &c) ? 0 : -1;
 }
 
 /* Logs `def` the way the agent does; `ago` ms before now. Returns the index or 0. */
