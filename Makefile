@@ -93,6 +93,7 @@ check: deps
 	$(MAKE) lint
 	$(MAKE) check-agent
 	$(MAKE) check-hosts
+	@set -e; for s in $(EXTRA_CHECKS); do $(MAKE) $$s; done
 	@echo "make check: all suites passed"
 
 check-unit: unit-bins
@@ -151,5 +152,10 @@ install: all
 
 clean:
 	rm -rf build build-asan
+
+# Parts with targets of their own (packaging, NMS integration, tools) keep them in
+# mk/<part>.mk; a part adds its test target to EXTRA_CHECKS to join `make check`.
+EXTRA_CHECKS :=
+include $(sort $(wildcard mk/*.mk))
 
 -include $(shell find $(B)/obj -name "*.d" 2>/dev/null)

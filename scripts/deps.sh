@@ -5,6 +5,12 @@ set -euo pipefail
 pkgs=(build-essential pkg-config libsnmp-dev snmpd snmp snmptrapd libxml2-dev libxml2-utils
       libcurl4-openssl-dev libcmocka-dev libmnl-dev smitools sip-tester iproute2 valgrind
       procps psmisc curl python3 nftables keepalived)
+# Parts list their own packages in scripts/deps.d/<part>.list (one name a line).
+here=$(dirname "$0")
+for f in "$here"/deps.d/*.list; do
+  [ -e "$f" ] || continue
+  while read -r p; do [ -n "$p" ] && [ "${p#\#}" = "$p" ] && pkgs+=("$p"); done < "$f"
+done
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
