@@ -190,7 +190,7 @@ static void start_reload(struct agent *a)
 static void stop_poll(void *arg)
 {
     struct agent *a = arg;
-    uint64_t now = loop_now_ms();
+    uint64_t now = loop_now(a->loop);
     if (!a->stop_done_at && ha_adapter_shutdown_done(a))
         a->stop_done_at = now;
     /* The handover message goes out at once and is repeated twice, one heartbeat
@@ -212,7 +212,7 @@ static void begin_stop(struct agent *a)
     if (a->stopping)
         return;
     a->stopping = true;
-    a->stop_deadline = loop_now_ms() + STOP_LIMIT_MS;
+    a->stop_deadline = loop_now(a->loop) + STOP_LIMIT_MS;
     snmp_log(LOG_NOTICE, "sipha[%u]: stop requested as %s: %s\n", a->inst.index,
              ha_role_name(instance_ha(&a->inst)->role),
              instance_ha(&a->inst)->role == HA_ROLE_PRIMARY ? "handing the role over first" : "nothing to hand over");
@@ -257,7 +257,7 @@ int agent_init(struct agent *a, const struct agent_options *opt)
     if (!a->loop || nq_init(&a->queue, a->cfg.notif_queue_limit) != 0)
         return -1;
     snmp_loop_attach(&a->snmp_loop, a->loop);
-    a->uptime_base = loop_now_ms();
+    a->uptime_base = loop_now(a->loop);
     notify_init(a);
     if (instance_from_config(a) != 0)
         return -1;

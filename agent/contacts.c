@@ -48,7 +48,7 @@ static void put(struct agent *a, const char *aor, const char *uri, uint64_t expi
 
 void contacts_apply_config(struct agent *a)
 {
-    uint64_t now = loop_now_ms(), mark = now + 1;
+    uint64_t now = loop_now(a->loop), mark = now + 1;
     for (size_t i = 0; i < a->cfg.n_contacts; i++)
         put(a, a->cfg.contacts[i].aor, a->cfg.contacts[i].uri,
             now + (uint64_t)a->cfg.contacts[i].expires * 1000u, CONTACT_LOCAL, mark);
@@ -62,7 +62,7 @@ void contacts_apply_config(struct agent *a)
 
 void contacts_upsert_synced(struct agent *a, const char *aor, const char *uri, uint32_t expiry_s)
 {
-    uint64_t now = loop_now_ms();
+    uint64_t now = loop_now(a->loop);
     /* The peer's expiry is seconds left, rounded up: keep the old deadline when it
      * agrees within a second, so a re-pull is not a change. */
     struct sipha_contact *old = find(a, aor, uri, CONTACT_SYNCED);
@@ -85,7 +85,7 @@ static void expiry_tick(void *arg)
 {
     struct agent *a = arg;
     a->contact_timer = 0;
-    uint64_t now = loop_now_ms();
+    uint64_t now = loop_now(a->loop);
     bool local_gone = false;
     for (size_t i = a->inst.contacts.count; i-- > 0;) {
         struct sipha_contact *c = rows_at(&a->inst.contacts, i);
@@ -103,7 +103,7 @@ static void expiry_tick(void *arg)
  * change of the table re-arms it through contacts_start_expiry. */
 void contacts_start_expiry(struct agent *a)
 {
-    uint64_t next = UINT64_MAX, now = loop_now_ms();
+    uint64_t next = UINT64_MAX, now = loop_now(a->loop);
     for (size_t i = 0; i < a->inst.contacts.count; i++) {
         const struct sipha_contact *c = rows_at(&a->inst.contacts, i);
         if (c->expires_at < next)

@@ -20,7 +20,7 @@ void control_set_options(struct agent *a, unsigned options)
 void control_admin(struct agent *a, enum ha_admin_cmd cmd)
 {
     a->inst.admin_cmd = cmd;
-    a->inst.admin_time = loop_now_ms();
+    a->inst.admin_time = loop_now(a->loop);
     ha_adapter_admin(a, cmd);
 }
 

@@ -24,12 +24,15 @@ struct ha_adapter {
     enum ha_nic_purpose *nic_cfg;
     uint64_t timer, timer_due;
     bool stepping;
-    /* Inputs that arrive while a step's outputs are carried out (a script that fails
-     * to start reports at once, a send error loses the peer): fed after the step, in
-     * order. More than fit in a pass are counted and logged, never dropped quietly. */
+    /* Inputs that arrive while a step's outputs are carried out (none of the agent's
+     * modules reports from inside an output today: scripts and the HA link report
+     * from the loop; this keeps the engine from being re-entered should one do so):
+     * fed after the step, in order. More than fit in a pass are counted and logged,
+     * never dropped quietly. */
     struct ha_input pending[HA_ADAPTER_PENDING_MAX];
     size_t n_pending;
-    uint32_t pending_dropped;
+    uint32_t dropped_pass;    /* in the pass in progress */
+    uint32_t inputs_dropped;  /* since the start */
 };
 
 static void arm_timer(struct agent *a);
@@ -53,7 +56,7 @@ static void arm_timer(struct agent *a)
     h->timer = 0;
     if (due == UINT64_MAX)
         return;
-    uint64_t now = loop_now_ms();
+    uint64_t now = loop_now(a->loop);
     h->timer = loop_timer_add(a->loop, due > now ? due - now : 0, on_timer, a);
     h->timer_due = due;
 }
@@ -110,7 +113,7 @@ static void apply_output(struct agent *a, const struct ha_output *o, char *role_
         ha_link_send(a, &o->u.peer);
         break;
     case HA_OUT_ADMIN_RESULT:
-        a->inst.admin_time = loop_now_ms();
+        a->inst.admin_time = loop_now(a->loop);
         break;
     }
 }
@@ -119,7 +122,7 @@ static void apply_output(struct agent *a, const struct ha_output *o, char *role_
 static void step(struct agent *a, const struct ha_input *in)
 {
     struct ha_adapter *h = a->ha;
-    size_t n = ha_step(&h->engine, loop_now_ms(), in, h->out, HA_MAX_OUTPUTS);
+    size_t n = ha_step(&h->engine, loop_now(a->loop), in, h->out, HA_MAX_OUTPUTS);
     const struct ha_state *st = ha_state(&h->engine);
     char role_detail[96] = "";
     for (size_t i = 0; i < n; i++)
@@ -136,11 +139,12 @@ void ha_adapter_input(struct agent *a, const struct ha_input *in)
     if (!h)
         return;
     if (h->stepping) { /* called back from an output: after this step */
-        if (in && h->n_pending < HA_ADAPTER_PENDING_MAX)
+        if (!in)
+            return; /* the step in progress runs the timers */
+        if (h->n_pending < HA_ADAPTER_PENDING_MAX)
             h->pending[h->n_pending++] = *in;
-        else if (in && h->pending_dropped++ == 0)
-            snmp_log(LOG_ERR, "sipha[%u]: HA engine: more than %d inputs during one step; "
-                     "the excess is dropped\n", a->inst.index, HA_ADAPTER_PENDING_MAX);
+        else
+            h->dropped_pass++;
         return;
     }
     h->stepping = true;
@@ -153,7 +157,19 @@ void ha_adapter_input(struct agent *a, const struct ha_input *in)
     }
     h->n_pending = 0;
     h->stepping = false;
+    if (h->dropped_pass) {
+        h->inputs_dropped += h->dropped_pass;
+        snmp_log(LOG_ERR, "sipha[%u]: HA engine: %u inputs raised while carrying out one "
+                 "input were dropped (at most %d wait for their step)\n", a->inst.index,
+                 h->dropped_pass, HA_ADAPTER_PENDING_MAX);
+        h->dropped_pass = 0;
+    }
     arm_timer(a);
+}
+
+uint32_t ha_adapter_inputs_dropped(const struct agent *a)
+{
+    return a->ha ? a->ha->inputs_dropped : 0;
 }
 
 /* --- configuration → engine --- */
@@ -189,18 +205,23 @@ int ha_adapter_start(struct agent *a)
     if (!a->ha)
         return -1;
     struct ha_config c;
-    if (engine_config(a, &c) != 0)
+    if (engine_config(a, &c) != 0) {
+        ha_adapter_stop(a);
         return -1;
+    }
     const char *why = ha_config_check(&c);
-    if (why || ha_init(&a->ha->engine, &c, loop_now_ms()) != 0) {
+    if (why || ha_init(&a->ha->engine, &c, loop_now(a->loop)) != 0) {
         snmp_log(LOG_ERR, "sipha[%u]: HA engine refuses the configuration: %s\n",
                  a->inst.index, why ? why : "?");
+        ha_adapter_stop(a);
         return -1;
     }
     a->inst.ha = ha_state(&a->ha->engine); /* the MIB reads the engine's state */
     if (ha_scripts_start(a) != 0 || vipkeep_start(a) != 0 || ha_link_start(a) != 0 ||
-        ha_monitors_start(a) != 0)
+        ha_monitors_start(a) != 0) {
+        ha_adapter_stop(a); /* whatever started stops; a->ha is NULL again */
         return -1;
+    }
     ha_adapter_input(a, NULL); /* first step: decides the role when there is no peer */
     return 0;
 }

@@ -45,7 +45,7 @@ static size_t contacts_after(void *ctx, uint32_t after_row, struct hl_contact *o
 {
     struct ha_peer_link *l = ctx;
     const struct sipha_rows *rows = &l->a->inst.contacts;
-    uint64_t now = loop_now_ms();
+    uint64_t now = loop_now(l->a->loop);
     size_t n = 0;
     for (const struct sipha_contact *c = rows_next(rows, after_row, false); c && n < max;
          c = rows_next(rows, c->index, false)) {
@@ -62,7 +62,7 @@ static void on_contact(void *ctx, const char *aor, const char *uri, uint32_t exp
 {
     struct ha_peer_link *l = ctx;
     if (!l->pass_started)
-        l->pass_started = loop_now_ms();
+        l->pass_started = loop_now(l->a->loop);
     contacts_upsert_synced(l->a, aor, uri, expiry_s);
 }
 
@@ -71,7 +71,7 @@ static void on_contact(void *ctx, const char *aor, const char *uri, uint32_t exp
 static void on_contacts_done(void *ctx)
 {
     struct ha_peer_link *l = ctx;
-    contacts_drop_synced_before(l->a, l->pass_started ? l->pass_started : loop_now_ms() + 1);
+    contacts_drop_synced_before(l->a, l->pass_started ? l->pass_started : loop_now(l->a->loop) + 1);
     l->pass_started = 0;
 }
 

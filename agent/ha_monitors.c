@@ -148,7 +148,7 @@ static void on_dn(struct agent *a, const struct mon_event *ev)
     if (!d || idx >= a->cfg.n_dns)
         return;
     if (ev->u.dn.in_service) {
-        d->last_response = loop_now_ms();
+        d->last_response = loop_now(a->loop);
         d->last_status = ev->u.dn.status_code;
         d->rtt_us = ev->u.dn.rtt_us;
     }
@@ -180,10 +180,18 @@ static void on_sip(struct agent *a, uint32_t count)
         m->sip_timer = loop_timer_add(a->loop, 0, flush_sip, a);
 }
 
-static void on_event(void *ctx, const struct mon_event *ev)
+static bool no_sources; /* ha_monitors_test_no_sources */
+
+void ha_monitors_test_no_sources(bool on)
 {
-    struct agent *a = ctx;
+    no_sources = on;
+}
+
+void ha_monitors_event(struct agent *a, const struct mon_event *ev)
+{
     struct sipha_dn *d;
+    if (!a->mon)
+        return;
     switch (ev->kind) {
     case MON_LINK: on_link(a, ev); break;
     case MON_ADDR: on_addr(a, ev); break;
@@ -211,11 +219,20 @@ static void on_event(void *ctx, const struct mon_event *ev)
     }
 }
 
-static void on_arbiter(void *ctx, bool reachable)
+static void on_event(void *ctx, const struct mon_event *ev)
 {
-    struct agent *a = ctx;
+    ha_monitors_event(ctx, ev);
+}
+
+void ha_monitors_arbiter(struct agent *a, bool reachable)
+{
     struct ha_input in = { .kind = HA_IN_ARBITER, .u.flag = reachable };
     feed(a, &in);
+}
+
+static void on_arbiter(void *ctx, bool reachable)
+{
+    ha_monitors_arbiter(ctx, reachable);
 }
 
 static int open_probe(struct agent *a, struct ha_mon *m, char *err, size_t errlen)
@@ -270,6 +287,8 @@ int ha_monitors_start(struct agent *a)
     a->mon = m;
     if (!m || alloc_tracking(a, m) != 0)
         return -1;
+    if (no_sources)
+        return 0;
     struct mon_netlink_config nc = { 0 };
     /* Polled twice a second so that a SIP server that dies raises 00-04200 within a
      * second (one sock_diag query each time: negligible). */

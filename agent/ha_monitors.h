@@ -3,9 +3,21 @@
 #ifndef SIPHA_HA_MONITORS_H
 #define SIPHA_HA_MONITORS_H
 
+#include <stdbool.h>
+
 #include "agent.h"
+#include "monitor.h"
 
 int ha_monitors_start(struct agent *a);
 void ha_monitors_stop(struct agent *a);
+
+/* What a monitor reports (the emit callback of every monitor but the arbiter's),
+ * and the arbiter's verdict: turned into MIB counters and engine inputs. */
+void ha_monitors_event(struct agent *a, const struct mon_event *ev);
+void ha_monitors_arbiter(struct agent *a, bool reachable);
+
+/* For tests: ha_monitors_start then sets up the tracking only and opens no kernel
+ * monitor, so that events come solely through ha_monitors_event/_arbiter. */
+void ha_monitors_test_no_sources(bool on);
 
 #endif

@@ -54,7 +54,7 @@ static uint32_t log_event(struct agent *a, const struct notif_def *d, uint32_t r
     e.code = event_code(a, d, row);
     snprintf(e.id, sizeof(e.id), "00-%05u", e.code);
     e.severity = d->severity;
-    e.mono_ms = loop_now_ms();
+    e.mono_ms = loop_now(a->loop);
     e.wall_ms = wall_ms();
     if (detail && *detail)
         snprintf(e.text, sizeof(e.text), "%s: %s", d->text, detail);
@@ -80,7 +80,7 @@ static uint32_t log_event(struct agent *a, const struct notif_def *d, uint32_t r
 
 static void refill(struct agent *a)
 {
-    uint64_t now = loop_now_ms();
+    uint64_t now = loop_now(a->loop);
     uint64_t add = (now - a->notify_tokens_at) * NOTIFY_RATE / 1000u;
     if (add == 0)
         return;
@@ -143,7 +143,7 @@ void notify_flush(struct agent *a)
 void notify_init(struct agent *a)
 {
     a->notify_tokens = NOTIFY_BURST;
-    a->notify_tokens_at = loop_now_ms();
+    a->notify_tokens_at = loop_now(a->loop);
 }
 
 void notify_stop(struct agent *a)

@@ -36,6 +36,8 @@ struct loop {
     struct pollfd *pfds;
     size_t cappfds;
     struct loop_source source; /* prepare == NULL: none */
+    loop_clock_fn clock;       /* NULL: loop_now_ms */
+    void *clock_arg;
 };
 
 uint64_t loop_now_ms(void)
@@ -43,6 +45,17 @@ uint64_t loop_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void loop_set_clock(struct loop *lp, loop_clock_fn now, void *arg)
+{
+    lp->clock = now;
+    lp->clock_arg = now ? arg : NULL;
+}
+
+uint64_t loop_now(const struct loop *lp)
+{
+    return lp->clock ? lp->clock(lp->clock_arg) : loop_now_ms();
 }
 
 struct loop *loop_new(void)
@@ -143,7 +156,7 @@ uint64_t loop_timer_add(struct loop *lp, uint64_t delay_ms, loop_timer_cb cb, vo
         return 0;
     lp->timers = items;
     uint64_t id = lp->next_timer_id++;
-    lp->timers[lp->ntimers] = (struct loop_timer){ id, loop_now_ms() + delay_ms, cb, arg };
+    lp->timers[lp->ntimers] = (struct loop_timer){ id, loop_now(lp) + delay_ms, cb, arg };
     heap_up(lp->timers, lp->ntimers++);
     return id;
 }
@@ -158,9 +171,14 @@ void loop_timer_cancel(struct loop *lp, uint64_t id)
     }
 }
 
-static void run_due_timers(struct loop *lp)
+uint64_t loop_next_due(const struct loop *lp)
 {
-    uint64_t now = loop_now_ms();
+    return lp->ntimers > 0 ? lp->timers[0].due : UINT64_MAX;
+}
+
+void loop_run_due(struct loop *lp)
+{
+    uint64_t now = loop_now(lp);
     while (lp->ntimers > 0 && lp->timers[0].due <= now) {
         struct loop_timer t = lp->timers[0];
         heap_remove_at(lp, 0);
@@ -181,7 +199,7 @@ static int ensure_pfds(struct loop *lp, size_t n)
 
 /* Fills pfds with the foreign source's fds first (readable only), then ours; returns
  * the poll timeout in ms (>= 0), or -1 when memory is short. */
-static int build_poll_set(struct loop *lp, size_t *n_src, size_t *n_total)
+static int build_poll_set(struct loop *lp, int cap_ms, size_t *n_src, size_t *n_total)
 {
     const int *src_fds = NULL;
     size_t n = 0, n_src_fds = 0;
@@ -207,7 +225,7 @@ static int build_poll_set(struct loop *lp, size_t *n_src, size_t *n_total)
     *n_total = n;
 
     if (lp->ntimers > 0) {
-        uint64_t now = loop_now_ms();
+        uint64_t now = loop_now(lp);
         int64_t t = lp->timers[0].due > now ? (int64_t)(lp->timers[0].due - now) : 0;
         if (timeout < 0 || t < timeout)
             timeout = t;
@@ -216,6 +234,8 @@ static int build_poll_set(struct loop *lp, size_t *n_src, size_t *n_total)
      * only bounds the delay of one arriving between the idle check and poll. */
     if (timeout < 0 || timeout > 5000)
         timeout = 5000;
+    if (cap_ms >= 0 && timeout > cap_ms)
+        timeout = cap_ms;
     return (int)timeout;
 }
 
@@ -256,30 +276,42 @@ static void dispatch_own(struct loop *lp, size_t from, size_t to)
     }
 }
 
+/* One iteration; the poll waits at most cap_ms (-1: as long as the timers allow). */
+static int iterate(struct loop *lp, int cap_ms)
+{
+    size_t n_src = 0, n_total = 0;
+    int timeout = build_poll_set(lp, cap_ms, &n_src, &n_total);
+    if (timeout < 0)
+        return -1;
+    int rc = poll(lp->pfds, n_total, timeout);
+    if (rc < 0 && errno != EINTR)
+        return -1;
+    if (rc > 0) {
+        dispatch_source(lp, n_src);
+        dispatch_own(lp, n_src, n_total);
+    } else if (lp->source.dispatch) {
+        lp->source.dispatch(lp->source.arg, NULL, 0);
+    }
+    if (lp->source.after)
+        lp->source.after(lp->source.arg);
+    loop_run_due(lp);
+    if (lp->idle)
+        lp->idle(lp->idle_arg);
+    return 0;
+}
+
 int loop_run(struct loop *lp)
 {
     lp->stop = false;
-    while (!lp->stop) {
-        size_t n_src = 0, n_total = 0;
-        int timeout = build_poll_set(lp, &n_src, &n_total);
-        if (timeout < 0)
+    while (!lp->stop)
+        if (iterate(lp, -1) < 0)
             return -1;
-        int rc = poll(lp->pfds, n_total, timeout);
-        if (rc < 0 && errno != EINTR)
-            return -1;
-        if (rc > 0) {
-            dispatch_source(lp, n_src);
-            dispatch_own(lp, n_src, n_total);
-        } else if (lp->source.dispatch) {
-            lp->source.dispatch(lp->source.arg, NULL, 0);
-        }
-        if (lp->source.after)
-            lp->source.after(lp->source.arg);
-        run_due_timers(lp);
-        if (lp->idle)
-            lp->idle(lp->idle_arg);
-    }
     return 0;
+}
+
+int loop_run_once(struct loop *lp, int timeout_ms)
+{
+    return iterate(lp, timeout_ms < 0 ? 0 : timeout_ms);
 }
 
 void loop_stop(struct loop *lp)

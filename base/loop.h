@@ -30,9 +30,27 @@ void loop_timer_cancel(struct loop *lp, uint64_t id);
 /* CLOCK_MONOTONIC in milliseconds. */
 uint64_t loop_now_ms(void);
 
+/* The loop's clock, on which its timers are due: loop_now_ms() unless set. The HA
+ * adapter and its monitors read the time through loop_now(lp), so a test can run
+ * them on a virtual clock: it sets one here (NULL restores the default), advances
+ * it, and runs the timers now due with loop_run_due (or loop_run_once). Set it
+ * before the first timer is added: due times already in the heap are not moved. */
+typedef uint64_t (*loop_clock_fn)(void *arg);
+void loop_set_clock(struct loop *lp, loop_clock_fn now, void *arg);
+uint64_t loop_now(const struct loop *lp);
+/* Due time of the earliest timer on the loop's clock; UINT64_MAX when none. */
+uint64_t loop_next_due(const struct loop *lp);
+/* Runs every timer due at loop_now(lp), in due order (and those they add due by
+ * then); fds are not looked at. */
+void loop_run_due(struct loop *lp);
+
 /* Runs until loop_stop; returns 0. Signals are delivered as flags the caller polls
  * through loop_set_idle (called once per iteration). */
 int loop_run(struct loop *lp);
+/* One iteration of loop_run whose poll waits at most timeout_ms (0: only looks):
+ * ready fds, the source's dispatch and after, due timers, then idle. Returns 0, or -1
+ * when poll fails. */
+int loop_run_once(struct loop *lp, int timeout_ms);
 void loop_stop(struct loop *lp);
 void loop_set_idle(struct loop *lp, void (*idle)(void *arg), void *arg);
 

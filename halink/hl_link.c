@@ -282,7 +282,7 @@ static void on_hb_timer(void *arg)
     l->hb_timer = 0;
     arm_hb(l, true);
     enter(l);
-    uint64_t now = loop_now_ms();
+    uint64_t now = loop_now(l->lp);
     send_hello(l, false);
     maybe_start_pass(l, now);
     flush_logs(l, now);
@@ -566,7 +566,7 @@ static void on_hello(struct hl_link *l, const struct hl_msg *m)
             l->cb.on_state(l->ctx, &ps);
     }
     arm_hb(l, false); /* the peer's role may change our period */
-    maybe_start_pass(l, loop_now_ms());
+    maybe_start_pass(l, loop_now(l->lp));
 }
 
 static void on_link_msg(struct hl_link *l, const struct hl_msg *m)
@@ -594,7 +594,7 @@ static void reject(struct hl_link *l, enum hl_err e, const struct sockaddr_stora
     l->cnt.rejected[e]++;
     l->rl_reject[e].pending++;
     l->rl_reject[e].from = *from;
-    flush_logs(l, loop_now_ms());
+    flush_logs(l, loop_now(l->lp));
 }
 
 static void on_datagram(struct hl_link *l, size_t len, const struct sockaddr_storage *from)
@@ -607,7 +607,7 @@ static void on_datagram(struct hl_link *l, size_t len, const struct sockaddr_sto
         return;
     }
     l->cnt.dgrams_in++;
-    l->last_rx_ms = loop_now_ms();
+    l->last_rx_ms = loop_now(l->lp);
     bool was_alive = l->peer_alive;
     l->peer_alive = true;
     const struct hl_msg *m = &l->rxmsg;

@@ -95,7 +95,7 @@ static void probe_start(void *arg);
 
 static void schedule_next(struct mon_arbiter *m)
 {
-    uint64_t since = loop_now_ms() - m->started_ms;
+    uint64_t since = loop_now(m->lp) - m->started_ms;
     uint64_t delay = since < m->interval_ms ? m->interval_ms - since : 0;
     m->probe_timer = loop_timer_add(m->lp, delay, probe_start, m);
 }
@@ -147,7 +147,7 @@ static void probe_start(void *arg)
 {
     struct mon_arbiter *m = arg;
     m->probe_timer = 0;
-    m->started_ms = loop_now_ms();
+    m->started_ms = loop_now(m->lp);
     m->body_bytes = 0;
     m->body_over = false;
     m->errbuf[0] = '\0';

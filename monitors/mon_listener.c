@@ -191,7 +191,7 @@ static void start_poll(struct mon_listener *ml)
     ml->busy = true;
     ml->step = 0;
     ml->found_udp = ml->found_tcp = false;
-    ml->started_ms = loop_now_ms();
+    ml->started_ms = loop_now(ml->lp);
     if (send_step(ml) < 0)
         poll_failed(ml, errno);
 }
@@ -201,7 +201,7 @@ static void tick(void *arg)
     struct mon_listener *ml = arg;
     ml->timer = loop_timer_add(ml->lp, ml->interval_ms, tick, ml);
     if (ml->busy) {
-        if (loop_now_ms() - ml->started_ms < (uint64_t)ml->interval_ms * ML_STALE_POLLS)
+        if (loop_now(ml->lp) - ml->started_ms < (uint64_t)ml->interval_ms * ML_STALE_POLLS)
             return;
         poll_failed(ml, ETIMEDOUT); /* answers lost: start afresh (new sequence number) */
     }
