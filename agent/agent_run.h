@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 
-#include "agent.h"
+#include "context.h"
 
 struct agent_options {
     const char *config;        /* -c: path or URL */

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "agent.h"
+#include "context.h"
 
 /* Makes the local contacts those of the configuration (new expiry from now). */
 void contacts_apply_config(struct agent *a);

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "agent.h"
+#include "context.h"
 
 void control_set_options(struct agent *a, unsigned options);
 void control_admin(struct agent *a, enum ha_admin_cmd cmd);

@@ -4,7 +4,7 @@
 #ifndef SIPHA_HA_ADAPTER_H
 #define SIPHA_HA_ADAPTER_H
 
-#include "agent.h"
+#include "context.h"
 #include "ha_engine.h"
 
 /* Starts the engine and its modules, and runs the first step. On failure whatever

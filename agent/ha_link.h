@@ -3,7 +3,7 @@
 #ifndef SIPHA_HA_LINK_H
 #define SIPHA_HA_LINK_H
 
-#include "agent.h"
+#include "context.h"
 #include "ha_engine.h"
 
 int ha_link_start(struct agent *a);

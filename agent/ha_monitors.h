@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 
-#include "agent.h"
+#include "context.h"
 #include "monitor.h"
 
 int ha_monitors_start(struct agent *a);

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "agent.h"
+#include "context.h"
 
 int ha_scripts_start(struct agent *a);
 void ha_scripts_stop(struct agent *a);

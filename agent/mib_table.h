@@ -11,7 +11,7 @@
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
 
-#include "agent.h"
+#include "context.h"
 #include "mib_oid.h"
 #include "sipha_mib.h"
 

@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "agent.h"
+#include "context.h"
 #include "notify_defs.h"
 
 /* Logs and sends notification `id` about row `row` of its table (0 for the instance).

@@ -3,7 +3,7 @@
 #ifndef SIPHA_SUBAGENT_H
 #define SIPHA_SUBAGENT_H
 
-#include "agent.h"
+#include "context.h"
 
 /* Configures Net-SNMP as an AgentX subagent and opens the session (a master that is
  * not there yet is retried every ping interval). Returns 0, or -1 with a message. */

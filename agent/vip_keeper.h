@@ -7,7 +7,7 @@
 #ifndef SIPHA_VIP_KEEPER_H
 #define SIPHA_VIP_KEEPER_H
 
-#include "agent.h"
+#include "context.h"
 #include "ha_engine.h"
 
 int vipkeep_start(struct agent *a);

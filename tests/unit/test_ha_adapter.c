@@ -41,7 +41,7 @@
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
 
-#include "agent.h"
+#include "context.h"
 #include "agent_run.h"
 #include "ha_adapter.h"
 #include "ha_monitors.h"

@@ -1,7 +1,9 @@
-/* agent.h — the sipha-agent process: one instance, its configuration, the event
- * loop and the SNMP side. Passed explicitly to every agent module. */
-#ifndef SIPHA_AGENT_H
-#define SIPHA_AGENT_H
+/* context.h — struct agent, the state of the sipha-agent process (one instance, its
+ * configuration, the event loop, the SNMP side), passed explicitly to every agent
+ * module; and the ports through which those modules report up. Its lifecycle
+ * (agent_init, agent_run, agent_free) is agent.c's, declared in agent_run.h. */
+#ifndef SIPHA_CONTEXT_H
+#define SIPHA_CONTEXT_H
 
 #include <stdbool.h>
 #include <stdint.h>
