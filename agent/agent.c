@@ -17,6 +17,7 @@
 #include "ha_link.h"
 #include "notify.h"
 #include "persist.h"
+#include "state_save.h"
 #include "subagent.h"
 
 static volatile sig_atomic_t got_hup, got_term;
@@ -39,16 +40,6 @@ static void install_signals(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-}
-
-static void save_now(struct agent *a)
-{
-    char err[CONFIG_ERR_MAX];
-    a->save_pending = false;
-    if (!a->cfg.state_dir[0])
-        return;
-    if (persist_save(a->cfg.state_dir, &a->inst, err, sizeof(err)) != 0)
-        snmp_log(LOG_ERR, "sipha[%u]: cannot save state: %s\n", a->inst.index, err);
 }
 
 /* --- configuration into the instance --- */
@@ -118,11 +109,19 @@ static int instance_from_config(struct agent *a)
 static void apply_reload(struct agent *a, struct sipha_config *n)
 {
     struct sipha_config *o = &a->cfg;
-    if (n->index != o->index || strcmp(n->agentx_socket, o->agentx_socket) != 0 ||
+    if (n->index != o->index) {
+        /* Another instance's file (a wrong path, a copied unit): applying its name,
+         * priority or options to this instance would mix two instances. */
+        snmp_log(LOG_ERR, "sipha[%u]: reload refused, old configuration kept: %s describes "
+                 "instance %u, this agent runs instance %u\n", a->inst.index,
+                 a->config_location, n->index, o->index);
+        return;
+    }
+    if (strcmp(n->agentx_socket, o->agentx_socket) != 0 ||
         strcmp(n->state_dir, o->state_dir) != 0 || n->alarm_autoclear != o->alarm_autoclear ||
         n->n_dns != o->n_dns || n->n_nics != o->n_nics || n->n_vips != o->n_vips ||
         n->has_peer != o->has_peer || n->has_arbiter != o->has_arbiter)
-        snmp_log(LOG_WARNING, "sipha[%u]: reload: changes to the index, AgentX socket, state "
+        snmp_log(LOG_WARNING, "sipha[%u]: reload: changes to the AgentX socket, state "
                  "dir, alarm auto-clear, NICs, VIPs, service DNs, peer or arbiter need a "
                  "restart; the running ones are kept\n", a->inst.index);
     a->inst.priority = n->priority;
@@ -236,7 +235,7 @@ static void on_idle(void *arg)
         notify_flush(a);
     }
     if (a->save_pending)
-        save_now(a);
+        state_save_now(a);
 }
 
 int agent_init(struct agent *a, const struct agent_options *opt)
@@ -262,6 +261,7 @@ int agent_init(struct agent *a, const struct agent_options *opt)
     if (instance_from_config(a) != 0)
         return -1;
     a->inst.queue = &a->queue; /* the MIB reads the queue's counters */
+    state_save_init(a);
     return 0;
 }
 
@@ -283,7 +283,8 @@ int agent_run(struct agent *a)
     ha_adapter_stop(a);
     contacts_stop_expiry(a);
     notify_stop(a);
-    save_now(a);
+    state_save_now(a);
+    state_save_stop(a);
     subagent_stop(a);
     return 0;
 }

@@ -32,6 +32,7 @@ struct agent {
     uint64_t notify_timer;      /* drains the queue at the allowed rate */
 
     bool save_pending;          /* state file to rewrite at the end of this iteration */
+    uint64_t state_retry_timer; /* the state directory failed: try again (state_save.c) */
     uint64_t contact_timer;     /* expiry sweep */
     struct cfetch *reload;      /* SIGHUP reload in progress */
 

@@ -63,22 +63,6 @@ static void arm_timer(struct agent *a)
 
 /* --- outputs --- */
 
-/* HA_NOTIF_ALARM_CLEARED from the engine names the alarm's notification: every active
- * log row of that alarm is marked cleared and one siphaAlarmCleared is sent. */
-static void engine_cleared_alarm(struct agent *a, enum ha_notif alarm)
-{
-    uint32_t last = 0;
-    for (struct evlog_entry *e = evlog_next(&a->inst.events, 0, false); e;
-         e = evlog_next(&a->inst.events, e->index, false)) {
-        if (e->alarm == ALARM_ACTIVE && (alarm == 0 || e->notif == (unsigned)alarm)) {
-            e->alarm = ALARM_CLEARED;
-            last = e->index;
-        }
-    }
-    if (last)
-        notify_emit(a, HA_NOTIF_ALARM_CLEARED, last, "cleared automatically");
-}
-
 static void describe_role(char *buf, size_t len, const struct ha_output *o)
 {
     snprintf(buf, len, "now %s, epoch %u (%s)", ha_role_name(o->u.role.role), o->u.role.epoch,
@@ -102,8 +86,8 @@ static void apply_output(struct agent *a, const struct ha_output *o, char *role_
     case HA_OUT_NOTIFY:
         if (o->u.notify.id == HA_NOTIF_SPLIT_BRAIN_RESOLVED || o->u.notify.id == HA_NOTIF_PEER_FOUND)
             vipkeep_reannounce(a);
-        if (o->u.notify.id == HA_NOTIF_ALARM_CLEARED)
-            engine_cleared_alarm(a, (enum ha_notif)o->u.notify.row);
+        if (o->u.notify.id == HA_NOTIF_ALARM_CLEARED) /* row: the alarm's kind */
+            notify_clear_alarm(a, (enum ha_notif)o->u.notify.row, "cleared automatically");
         else
             notify_emit(a, o->u.notify.id, o->u.notify.row,
                         (o->u.notify.id == HA_NOTIF_ROLE_CHANGE || o->u.notify.id == HA_NOTIF_SWITCHOVER)

@@ -89,6 +89,12 @@ static int check_event(const struct sipha_instance *in, unsigned col, uint32_t r
     return e->alarm == ALARM_ACTIVE ? SNMP_ERR_NOERROR : SNMP_ERR_INCONSISTENTVALUE;
 }
 
+bool mibset_is_persistent(enum sipha_table_id table, unsigned col)
+{
+    return (table == SIPHA_T_INSTANCE && mibset_option_bit(col) != 0) ||
+           (table == SIPHA_T_EVENT && col == EVENT_COL_ALARM_STATE);
+}
+
 int mibset_check(const struct sipha_instance *in, const struct sipha_config *cfg,
                  enum sipha_table_id table, unsigned col, uint32_t row,
                  const netsnmp_variable_list *vb)

@@ -29,4 +29,8 @@ void mibset_apply(struct agent *a, enum sipha_table_id table, unsigned col, uint
 /* The option bit a column stands for, or 0 when it is not an option column. */
 unsigned mibset_option_bit(unsigned col);
 
+/* Whether a SET of this column changes what the state file keeps (option flags, an
+ * alarm's state): such a SET is accepted only if the state can be saved. */
+bool mibset_is_persistent(enum sipha_table_id table, unsigned col);
+
 #endif

@@ -14,6 +14,7 @@
 #include "mib_set.h"
 #include "ha_link.h"
 #include "mib_table.h"
+#include "state_save.h"
 #include "mib_values.h"
 
 /* From RFC 2741 (Net-SNMP does not install its agentx/protocol.h). */
@@ -235,8 +236,15 @@ static void handle_set_phase(struct agent *a, netsnmp_agent_request_info *ri,
         int err = mibset_check(&a->inst, &a->cfg, pos.table, pos.column, pos.row, vb);
         if (err != SNMP_ERR_NOERROR)
             netsnmp_set_request_error(ri, req, err);
+    } else if (ri->mode == MODE_SET_RESERVE2) {
+        /* A value that could not be kept would revert at the next restart with the
+         * manager told noError: refuse it now, while nothing has changed (RFC 3416:
+         * resourceUnavailable in the allocation phase). The save writes the state as it
+         * is; the new value follows at the end of the loop iteration. */
+        if (mibset_is_persistent(pos.table, pos.column) && state_save_now(a) != 0)
+            netsnmp_set_request_error(ri, req, SNMP_ERR_RESOURCEUNAVAILABLE);
     } else if (ri->mode == MODE_SET_COMMIT) {
-        /* Every varbind passed RESERVE1: applying cannot fail. */
+        /* Every varbind passed RESERVE1 and RESERVE2: applying cannot fail. */
         mibset_apply(a, pos.table, pos.column, pos.row, vb);
     }
 }

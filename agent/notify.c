@@ -152,3 +152,17 @@ void notify_stop(struct agent *a)
         loop_timer_cancel(a->loop, a->notify_timer);
     a->notify_timer = 0;
 }
+
+void notify_clear_alarm(struct agent *a, enum ha_notif alarm, const char *detail)
+{
+    uint32_t last = 0;
+    for (struct evlog_entry *e = evlog_next(&a->inst.events, 0, false); e;
+         e = evlog_next(&a->inst.events, e->index, false)) {
+        if (e->alarm == ALARM_ACTIVE && (alarm == 0 || e->notif == (unsigned)alarm)) {
+            e->alarm = ALARM_CLEARED;
+            last = e->index;
+        }
+    }
+    if (last)
+        notify_emit(a, HA_NOTIF_ALARM_CLEARED, last, detail);
+}

@@ -12,6 +12,10 @@
  * `detail` (may be NULL) is appended to the log text. Returns the event index. */
 uint32_t notify_emit(struct agent *a, enum ha_notif id, uint32_t row, const char *detail);
 
+/* Marks every active log row of alarm `alarm` (0: of any alarm) cleared and sends one siphaAlarmCleared
+ * about the last of them (`detail` in its log text); nothing when none is active. */
+void notify_clear_alarm(struct agent *a, enum ha_notif alarm, const char *detail);
+
 /* Sends queued notifications in order once the master is back, at the allowed rate
  * (the rest follow from a timer). */
 void notify_flush(struct agent *a);

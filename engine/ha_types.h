@@ -95,7 +95,8 @@ enum ha_notif {
     HA_NOTIF_SPLIT_BRAIN_DETECTED = 19,
     HA_NOTIF_SPLIT_BRAIN_RESOLVED = 20,
     HA_NOTIF_ALARM_CLEARED = 21,
-    HA_NOTIF_COUNT = 21,
+    HA_NOTIF_STATE_DIR_FAILURE = 22, /* 00-52118: raised by the agent, not the engine */
+    HA_NOTIF_COUNT = 22,
 };
 
 const char *ha_role_name(enum ha_role r);

@@ -11,6 +11,7 @@ void instance_init(struct sipha_instance *in)
         return;
     memset(in, 0, sizeof *in);
     in->admin_cmd = HA_CMD_NONE;
+    in->state_dir = STATE_DIR_NOT_CONFIGURED;
     rows_init(&in->nics, sizeof(struct sipha_nic));
     rows_init(&in->vips, sizeof(struct sipha_vip));
     rows_init(&in->dns, sizeof(struct sipha_dn));

@@ -27,6 +27,8 @@ struct nq;      /* mib/notify_queue.h */
  * the engine's (engine/ha_engine.h, struct ha_state) and are read from it, never
  * copied here; their enums are the engine's too. */
 enum contact_origin { CONTACT_LOCAL = 1, CONTACT_SYNCED = 2 };
+/* siphaInstStateDirStatus */
+enum state_dir_status { STATE_DIR_OK = 1, STATE_DIR_FAILED = 2, STATE_DIR_NOT_CONFIGURED = 3 };
 
 /* Times are milliseconds of CLOCK_MONOTONIC (0 = never); the SNMP adapter turns
  * them into TimeStamp values. */
@@ -99,6 +101,9 @@ struct sipha_instance {
     /* admin command (its result is the engine's admin_result) */
     enum ha_admin_cmd admin_cmd;
     sipha_ms admin_time;
+
+    /* whether the persistent state can be saved (agent/state_save.c) */
+    enum state_dir_status state_dir;
 
     /* notifications waiting for the master (NULL: none kept) */
     const struct nq *queue;

@@ -200,6 +200,7 @@ static int inst_value(const struct sipha_instance *in, unsigned col, uint64_t ba
     case INST_COL_HA_LINK_AUTH_FAILURES: return set_uint(vb, ASN_COUNTER, (uint32_t)lc.rejected[HL_E_AUTH]);
     case INST_COL_HA_LINK_BAD: return set_uint(vb, ASN_COUNTER, link_bad(&lc));
     case INST_COL_PEER_HEARS_US: return set_truth(vb, instance_peer_hears_us(in));
+    case INST_COL_STATE_DIR_STATUS: return set_int(vb, in->state_dir);
     default: return -1; /* index column or beyond the last */
     }
 }

@@ -71,7 +71,8 @@ enum sipha_inst_col {
     INST_COL_HA_LINK_AUTH_FAILURES = 43, /* Counter32: wrong HMAC */
     INST_COL_HA_LINK_BAD = 44,         /* Counter32: every other refused datagram */
     INST_COL_PEER_HEARS_US = 45,       /* TruthValue */
-    INST_COL_LAST = 45,
+    INST_COL_STATE_DIR_STATUS = 46,    /* ok(1) failed(2) notConfigured(3) */
+    INST_COL_LAST = 46,
 };
 
 enum sipha_nic_col {

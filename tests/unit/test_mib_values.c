@@ -35,7 +35,7 @@
 #define O ASN_OBJECT_ID
 static const u_char inst_types[] = { 0, 0, S, I, I, U, U, I, S, U, I, I, C64, TT, U, U, U, C, C, TT,
                                      I, S, I, I, I, TT, I, I, I, I, I, I, I, I, TT, G, U, C, G, C,
-                                     0 /* 40: withdrawn */, C64, C64, C, C, I };
+                                     0 /* 40: withdrawn */, C64, C64, C, C, I, I };
 static const u_char nic_types[] = { 0, 0, I, I, S, I, S, I, TT, C };
 static const u_char vip_types[] = { 0, 0, I, S, S, I, I, I, C, I, TT };
 static const u_char dn_types[] = { 0, 0, S, S, U, U, I, TT, U, U, C, C };
@@ -258,7 +258,7 @@ static void test_every_column_has_documented_type(void **state)
 static void test_last_column(void **state)
 {
     (void)state;
-    assert_int_equal(mibval_last_column(SIPHA_T_INSTANCE), 45);
+    assert_int_equal(mibval_last_column(SIPHA_T_INSTANCE), 46);
     assert_int_equal(mibval_last_column(SIPHA_T_NIC), 9);
     assert_int_equal(mibval_last_column(SIPHA_T_VIP), 10);
     assert_int_equal(mibval_last_column(SIPHA_T_DN), 11);
