@@ -45,6 +45,7 @@ ROLES = {
     "mib": "model: rows, OIDs, values, event log, notifications",
     "agent": "composition root: process, AgentX, config",
     "trapgen": "sipha-trapgen, a tool on mib/",
+    "ctl": "sipha-ctl: status and switchover over SNMP",
 }
 
 
