@@ -86,6 +86,30 @@ b_cpu_ns() {
   done
   echo "$sum"
 }
+# b_cpu_ns_sum PID...: b_cpu_ns summed over several processes (e.g. a daemon and its
+# children).
+b_cpu_ns_sum() {
+  local sum=0 p
+  for p; do sum=$((sum + $(b_cpu_ns "$p"))); done
+  echo "$sum"
+}
+
+# b_pin CPU PID...: restricts every thread of each PID to CPU (taskset -a), as a
+# service manager's CPUAffinity= would; threads started later inherit it.
+b_pin() {
+  local cpu=$1 p; shift
+  for p; do taskset -a -p -c "$cpu" "$p" >/dev/null || return 1; done
+}
+# b_unpin PID...: gives every thread of each PID the CPUs this shell may use.
+b_unpin() {
+  local cpus p
+  cpus=$(taskset -c -p $$ | awk -F': ' '{print $2}')
+  for p; do taskset -a -p -c "$cpus" "$p" >/dev/null || return 1; done
+}
+# b_can_split: this shell may run on CPUs 0 and 1 (the two placements of b_walk.sh).
+b_can_split() {
+  python3 -c 'import os,sys; sys.exit(0 if {0, 1} <= os.sched_getaffinity(0) else 1)'
+}
 # b_rss_kb PID: resident set size in kB.
 b_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 

@@ -17,7 +17,8 @@ must hold, e.g. OP "<=,p95<=" with TARGET "60,100".
 
 When the records hold both sipha's failover figures (bench/b_failover.sh, keys
 failover_*) and keepalived's (bench/b_keepalived.sh, keys keepalived_*), the table is
-followed by one that puts them side by side (median, p95, max).
+followed by one that puts them side by side (median, p95, max). Likewise the walk
+figures of sipha and keepalived from bench/b_walk.sh (keys walk_*, walk_keepalived_*).
 """
 import math
 import os
@@ -100,6 +101,38 @@ def side_by_side(recs):
     lines = ["", "## Failover: sipha beside keepalived (median / p95 / max)", "",
              "| figure | sipha | keepalived VRRPv3 (advert 0.1 s) |", "|---|---|---|"]
     for title, sk, kk in SIDE_BY_SIDE:
+        if sk in by_key or kk in by_key:
+            lines.append("| %s | %s | %s |" % (title, cell(sk), cell(kk)))
+    return lines
+
+
+# sipha's walk figures beside keepalived's from the same run (bench/b_walk.sh)
+WALK_SIDE_BY_SIDE = [
+    ("bulkwalk of 18,000 varbinds (-Cr50), snmpd and subagent on the same CPU, varbinds/s",
+     "walk_rate", "walk_keepalived_rate"),
+    ("same, on different CPUs, varbinds/s", "walk_split_rate", "walk_keepalived_split_rate"),
+    ("subagent CPU per value in those walks, same CPU, µs", "walk_agent_cpu", "walk_keepalived_cpu"),
+    ("same, different CPUs, µs", "walk_split_agent_cpu", "walk_keepalived_split_cpu"),
+    ("snmpd CPU per value in those walks, same CPU, µs", "walk_snmpd_cpu", "walk_keepalived_snmpd_cpu"),
+    ("same, different CPUs, µs", "walk_split_snmpd_cpu", "walk_keepalived_split_snmpd_cpu"),
+]
+
+
+def walk_side_by_side(recs):
+    by_key = {r["key"]: r for r in recs}
+    if not any(k.startswith("walk_keepalived_") and by_key[k]["vals"] for k in by_key):
+        return []
+
+    def cell(key):
+        r = by_key.get(key)
+        if not r or not r["vals"]:
+            return "—"
+        op = ">=" if r["unit"] == "varbinds/s" else "<="  # a rate is better higher, with or without a target
+        return "%s (p90 %s, N %d)" % (fmt(median(r["vals"])), fmt(p90(r["vals"], op)), len(r["vals"]))
+
+    lines = ["", "## Walk: sipha beside keepalived, same run (median)", "",
+             "| figure | sipha (siphaServiceDnTable) | keepalived (vrrpAddressTable) |", "|---|---|---|"]
+    for title, sk, kk in WALK_SIDE_BY_SIDE:
         if sk in by_key or kk in by_key:
             lines.append("| %s | %s | %s |" % (title, cell(sk), cell(kk)))
     return lines
@@ -207,6 +240,7 @@ def table(records, out, sections):
     lines.append("")
     lines.append("%d figure(s) with a target missed." % fails if fails
                  else "Every figure with a target met it.")
+    lines += walk_side_by_side(recs)
     lines += side_by_side(recs)
     text = "\n".join(lines) + "\n"
     with open(out, "w", encoding="utf-8") as f:
