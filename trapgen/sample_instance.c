@@ -182,6 +182,7 @@ int sample_instance_fill_at(struct sample_instance *s, uint32_t index, uint64_t 
     instance_init(in);
     memset(st, 0, sizeof *st);
     in->ha = st;
+    in->state_dir = STATE_DIR_OK;
     if (index == 0)
         return -1;
     fill_identity(in, st, index, now_ms);
@@ -286,6 +287,8 @@ uint32_t sample_instance_notify(struct sample_instance *s, const struct notif_de
     if (!def)
         return 0;
     apply_ha(&s->ha, def->id, now_ms);
+    if (def->id == HA_NOTIF_STATE_DIR_FAILURE)
+        in->state_dir = STATE_DIR_FAILED;
     apply_rows(in, &s->ha, def->id, now_ms);
     uint32_t row = sample_row_index(in, (enum sipha_table_id)def->row_table);
     uint32_t ev = log_event(in, def, row, now_ms, 0);
