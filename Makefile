@@ -28,6 +28,7 @@ INC_tests    = -Itests/unit -Itrapgen $(INC_agent)
 INCLUDES = $(INC_tests)
 layer_of = $(firstword $(subst /, ,$(1)))
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -MMD -MP
+ALL_CFLAGS += $(if $(filter agent/main.c,$<),-DSIPHA_VERSION='"$(shell (git describe --tags --match 'v[0-9]*' 2>/dev/null || cat VERSION) | sed 's/^v//')"')
 # libcurl and libxml2 are not linked: base/curl_lazy.c loads libcurl with dlopen on
 # first use, agent/xml_lazy.c libxml2 for the length of a configuration load (only their
 # headers come from pkg-config above). dlopen is in libc since glibc 2.34.
@@ -149,6 +150,30 @@ install: all
 	install -m 0600 snmpd.conf.d/sipha.conf $(DESTDIR)$(SYSCONFDIR)/snmp/snmpd.conf.d/sipha.conf
 	sed 's|@BINDIR@|$(BINDIR)|' agent/sipha-agent@.service > $(DESTDIR)$(DATADIR)/sipha-agent@.service
 	chmod 0644 $(DESTDIR)$(DATADIR)/sipha-agent@.service
+	@# The unit where systemd finds it: PREFIX/lib/systemd/system for /usr and
+	@# /usr/local (both on systemd's unit path), /etc/systemd/system for any other
+	@# PREFIX; SYSTEMDUNITDIR overrides (the Debian package: /lib/systemd/system).
+	install -d $(DESTDIR)$(or $(SYSTEMDUNITDIR),$(if $(filter /usr /usr/local,$(PREFIX)),$(PREFIX)/lib/systemd/system,/etc/systemd/system))
+	install -m 0644 $(DESTDIR)$(DATADIR)/sipha-agent@.service \
+	  $(DESTDIR)$(or $(SYSTEMDUNITDIR),$(if $(filter /usr /usr/local,$(PREFIX)),$(PREFIX)/lib/systemd/system,/etc/systemd/system))/
+	@# The state directory; on this machine (no DESTDIR) also the system user that
+	@# owns it, snmpd's /var/agentx given to its group (snmpd.conf.d/sipha.conf), a
+	@# MIB link where Net-SNMP's tools look when MIBDIR is not on their path
+	@# (/usr/share/snmp/mibs on Debian), and systemd told of the new unit.
+	@set -e; if [ -n "$(DESTDIR)" ]; then install -d -m 0700 $(DESTDIR)/var/lib/sipha; else \
+	  getent passwd sipha >/dev/null || { echo "useradd --system sipha"; \
+	    useradd --system $$(getent group sipha >/dev/null && echo "-g sipha" || echo --user-group) \
+	            --home-dir /var/lib/sipha --no-create-home \
+	            --shell /usr/sbin/nologin --comment "sipha HA subagent" sipha; }; \
+	  install -d -m 0700 -o sipha -g sipha /var/lib/sipha; \
+	  install -d -m 0750 -o root -g sipha /var/agentx; \
+	  mibs=$$(net-snmp-config --default-mibdirs 2>/dev/null | tr ':' '\n' | grep -v "^$$HOME" | head -n 1); \
+	  mibs=$${mibs:-/usr/share/snmp/mibs}; \
+	  case ":$$(net-snmp-config --default-mibdirs 2>/dev/null):" in *":$(MIBDIR):"*) ;; \
+	    *) echo "ln -sf $(MIBDIR)/SIPHA-MIB.txt $$mibs/"; install -d $$mibs; \
+	       ln -sf $(MIBDIR)/SIPHA-MIB.txt $$mibs/SIPHA-MIB.txt ;; esac; \
+	  if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
+	fi
 
 clean:
 	rm -rf build build-asan

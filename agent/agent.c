@@ -9,10 +9,12 @@
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
 
+#include "agent_log.h"
 #include "agent_run.h"
 #include "config_fetch.h"
 #include "contacts.h"
 #include "control.h"
+#include "describe.h"
 #include "ha_adapter.h"
 #include "ha_link.h"
 #include "notify.h"
@@ -96,9 +98,12 @@ static int instance_from_config(struct agent *a)
         fprintf(stderr, "sipha-agent: %s\n", err);
         return -1;
     }
-    if (rc > 0 && in->boot_options != a->cfg.options)
-        snmp_log(LOG_INFO, "sipha[%u]: option flags set by SNMP (0x%x) override the file's (0x%x)\n",
-                 in->index, in->boot_options, a->cfg.options);
+    if (rc > 0 && in->boot_options != a->cfg.options) {
+        char set[200], file[200];
+        snmp_log(LOG_INFO, "sipha[%u]: options set by SNMP (%s) override the file's (%s)\n",
+                 in->index, describe_options(set, sizeof(set), in->boot_options),
+                 describe_options(file, sizeof(file), a->cfg.options));
+    }
     return 0;
 }
 
@@ -236,6 +241,7 @@ static void on_idle(void *arg)
     }
     if (a->save_pending)
         state_save_now(a);
+    agent_log_flush(); /* a run of identical lines ends with the iteration */
 }
 
 int agent_init(struct agent *a, const struct agent_options *opt)
@@ -265,6 +271,24 @@ int agent_init(struct agent *a, const struct agent_options *opt)
     return 0;
 }
 
+/* What the instance is once started: its role, or that the role waits for the peer
+ * (the first step decides it only for an instance without one), and its options. */
+static void log_started(const struct agent *a)
+{
+    const struct ha_state *st = instance_ha(&a->inst);
+    char opts[200], role[160];
+    if (st->role != HA_ROLE_UNKNOWN)
+        snprintf(role, sizeof(role), "started as %s, status %s", ha_role_name(st->role),
+                 ha_status_name(st->status));
+    else if (a->cfg.has_peer)
+        snprintf(role, sizeof(role), "started, role not decided yet (discovering the peer %s "
+                 "for up to %u ms)", a->cfg.peer_name, a->cfg.peer_settle_ms);
+    else
+        snprintf(role, sizeof(role), "started, role not decided yet");
+    snmp_log(LOG_NOTICE, "sipha[%u]: %s %s; options: %s\n", a->inst.index, a->inst.name, role,
+             describe_options(opts, sizeof(opts), st->options));
+}
+
 int agent_run(struct agent *a)
 {
     install_signals();
@@ -274,8 +298,7 @@ int agent_run(struct agent *a)
         return -1;
     contacts_start_expiry(a);
     loop_set_idle(a->loop, on_idle, a);
-    snmp_log(LOG_NOTICE, "sipha[%u]: %s started as %s\n", a->inst.index, a->inst.name,
-             ha_role_name(instance_ha(&a->inst)->role));
+    log_started(a);
     loop_run(a->loop);
     snmp_log(LOG_NOTICE, "sipha[%u]: stopping\n", a->inst.index);
     if (a->stop_timer)

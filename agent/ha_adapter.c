@@ -10,6 +10,7 @@
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
 
+#include "describe.h"
 #include "ha_adapter.h"
 #include "ha_link.h"
 #include "ha_monitors.h"
@@ -33,6 +34,11 @@ struct ha_adapter {
     size_t n_pending;
     uint32_t dropped_pass;    /* in the pass in progress */
     uint32_t inputs_dropped;  /* since the start */
+    /* What the last outputs said, for "from X to Y" in the logs: the engine's outputs
+     * carry only the new role and status. causes_seen: at the end of the last step. */
+    enum ha_role role_seen;
+    enum ha_status status_seen;
+    unsigned causes_seen;
 };
 
 static void arm_timer(struct agent *a);
@@ -63,22 +69,54 @@ static void arm_timer(struct agent *a)
 
 /* --- outputs --- */
 
-static void describe_role(char *buf, size_t len, const struct ha_output *o)
+#define DETAIL_MAX 192
+
+/* The text the role change and switchover notifications log. */
+static void describe_role(struct ha_adapter *h, char *buf, size_t len,
+                          const struct ha_output *o)
 {
-    snprintf(buf, len, "now %s, epoch %u (%s)", ha_role_name(o->u.role.role), o->u.role.epoch,
-             ha_reason_name(o->u.role.reason));
+    snprintf(buf, len, "from %s to %s, epoch %u, reason: %s", ha_role_name(h->role_seen),
+             ha_role_name(o->u.role.role), o->u.role.epoch, ha_reason_name(o->u.role.reason));
+    h->role_seen = o->u.role.role;
 }
 
-static void apply_output(struct agent *a, const struct ha_output *o, char *role_detail,
-                         size_t detail_len)
+/* The text the status change notification logs. */
+static void describe_status(struct ha_adapter *h, char *buf, size_t len,
+                            const struct ha_output *o)
+{
+    const struct ha_state *st = ha_state(&h->engine);
+    char why[DETAIL_MAX - 64];
+    describe_status_reason(why, sizeof(why), h->status_seen, o->u.status, st->causes,
+                           h->causes_seen);
+    snprintf(buf, len, "from %s to %s (role %s), reason: %s", ha_status_name(h->status_seen),
+             ha_status_name(o->u.status), ha_role_name(st->role), why);
+    h->status_seen = o->u.status;
+}
+
+struct step_text {
+    char role[DETAIL_MAX];   /* of the last HA_OUT_ROLE */
+    char status[DETAIL_MAX]; /* of the last HA_OUT_STATUS */
+};
+
+static const char *notify_detail(const struct step_text *t, enum ha_notif id)
+{
+    if (id == HA_NOTIF_ROLE_CHANGE || id == HA_NOTIF_SWITCHOVER)
+        return t->role;
+    if (id == HA_NOTIF_STATUS_CHANGE)
+        return t->status;
+    return NULL;
+}
+
+static void apply_output(struct agent *a, const struct ha_output *o, struct step_text *t)
 {
     switch (o->kind) {
     case HA_OUT_ROLE:
-        describe_role(role_detail, detail_len, o);
+        describe_role(a->ha, t->role, sizeof(t->role), o);
         ha_link_role_changed(a, o->u.role.role);
         agent_request_save(a); /* the epoch persists */
         break;
     case HA_OUT_STATUS:
+        describe_status(a->ha, t->status, sizeof(t->status), o);
         break;
     case HA_OUT_RUN_SCRIPT:
         ha_scripts_run(a, o->u.script.idx, o->u.script.up, o->u.script.seq);
@@ -89,9 +127,7 @@ static void apply_output(struct agent *a, const struct ha_output *o, char *role_
         if (o->u.notify.id == HA_NOTIF_ALARM_CLEARED) /* row: the alarm's kind */
             notify_clear_alarm(a, (enum ha_notif)o->u.notify.row, "cleared automatically");
         else
-            notify_emit(a, o->u.notify.id, o->u.notify.row,
-                        (o->u.notify.id == HA_NOTIF_ROLE_CHANGE || o->u.notify.id == HA_NOTIF_SWITCHOVER)
-                            ? role_detail : NULL);
+            notify_emit(a, o->u.notify.id, o->u.notify.row, notify_detail(t, o->u.notify.id));
         break;
     case HA_OUT_PEER_SEND:
         ha_link_send(a, &o->u.peer);
@@ -108,9 +144,10 @@ static void step(struct agent *a, const struct ha_input *in)
     struct ha_adapter *h = a->ha;
     size_t n = ha_step(&h->engine, loop_now(a->loop), in, h->out, HA_MAX_OUTPUTS);
     const struct ha_state *st = ha_state(&h->engine);
-    char role_detail[96] = "";
+    struct step_text text = { "", "" };
     for (size_t i = 0; i < n; i++)
-        apply_output(a, &h->out[i], role_detail, sizeof(role_detail));
+        apply_output(a, &h->out[i], &text);
+    h->causes_seen = st->causes;
     vipkeep_sync(a, st);
     struct ha_peer_state self;
     ha_peer_summary(&h->engine, &self);
@@ -201,6 +238,9 @@ int ha_adapter_start(struct agent *a)
         return -1;
     }
     a->inst.ha = ha_state(&a->ha->engine); /* the MIB reads the engine's state */
+    a->ha->role_seen = a->inst.ha->role;
+    a->ha->status_seen = a->inst.ha->status;
+    a->ha->causes_seen = a->inst.ha->causes;
     if (ha_scripts_start(a) != 0 || vipkeep_start(a) != 0 || ha_link_start(a) != 0 ||
         ha_monitors_start(a) != 0) {
         ha_adapter_stop(a); /* whatever started stops; a->ha is NULL again */

@@ -1,10 +1,12 @@
 /* subagent.c — Net-SNMP AgentX subagent set-up.
  *
  * Net-SNMP reconnects by itself when the ping interval is non-zero and re-registers
- * every subtree on the new session (register_mib_reattach). We only track whether the
+ * every subtree on the new session (register_mib_reattach). We track whether the
  * session is up (INDEX_START/INDEX_STOP callbacks) so notifications can be queued
- * while it is not. */
+ * while it is not, and keep each table's registration one range (see
+ * keep_ranges_whole). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <net-snmp/net-snmp-config.h>
@@ -12,6 +14,7 @@
 #include <net-snmp/agent/net-snmp-agent-includes.h>
 #include <net-snmp/agent/agent_callbacks.h>
 
+#include "agent_log.h"
 #include "mib_table.h"
 #include "notify.h"
 #include "subagent.h"
@@ -54,6 +57,46 @@ static int on_master_pdu(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu
     return fast.library ? fast.library(op, s, reqid, pdu, magic) : 1;
 }
 
+/* Whether `s` is a copy Net-SNMP made of `prev` for the next value of a range: each
+ * table is registered as one range (entry.2.INST .. entry.LAST.INST, mib_table.c),
+ * which the library keeps as one subtree per column, each carrying the whole range. */
+static bool range_copy_of(const netsnmp_subtree *prev, const netsnmp_subtree *s)
+{
+    if (!prev || s->range_subid <= 0 || prev->range_subid != s->range_subid ||
+        prev->range_ubound != s->range_ubound || prev->namelen != s->namelen ||
+        prev->session != s->session || (size_t)s->range_subid > s->namelen ||
+        !prev->label_a || !s->label_a || strcmp(prev->label_a, s->label_a) != 0)
+        return false;
+    size_t k = (size_t)s->range_subid - 1;
+    for (size_t i = 0; i < s->namelen; i++)
+        if (i == k ? prev->name_a[i] + 1 != s->name_a[i] : prev->name_a[i] != s->name_a[i])
+            return false;
+    return true;
+}
+
+/* On a reconnect, register_mib_reattach re-sends every subtree not marked attached,
+ * each column's copy with the whole range: the master registers the range for the
+ * first column and refuses every other as an overlap ("registering pdu failed: 263",
+ * duplicate registration, for every column but the first of each table). At the
+ * first connection the copies are marked attached and only the range's first subtree
+ * is sent; marking them again before the reattach (INDEX_START comes first) does the
+ * same on every reconnect. */
+static void keep_ranges_whole(void)
+{
+    for (subtree_context_cache *c = get_top_context_cache(); c; c = c->next) {
+        const netsnmp_subtree *prev = NULL;
+        for (netsnmp_subtree *s = c->first_subtree; s; s = s->next) {
+            /* Between two columns lie the library's fillers of the gaps (one
+             * sub-identifier, no label), which reattach skips too. */
+            if (s->namelen <= 1 || !s->label_a || !s->label_a[0])
+                continue;
+            if (range_copy_of(prev, s))
+                s->flags |= SUBTREE_ATTACHED;
+            prev = s;
+        }
+    }
+}
+
 static int on_master_up(int major, int minor, void *server_arg, void *client_arg)
 {
     (void)major;
@@ -65,6 +108,7 @@ static int on_master_up(int major, int minor, void *server_arg, void *client_arg
         fast.agent = a;
         s->callback = on_master_pdu;
     }
+    keep_ranges_whole();
     a->master_connected = true;
     a->flush_pending = true; /* sent from the loop, once registrations are done */
     snmp_log(LOG_INFO, "sipha[%u]: connected to the AgentX master\n", a->inst.index);
@@ -84,8 +128,21 @@ static int on_master_down(int major, int minor, void *server_arg, void *client_a
     return SNMPERR_SUCCESS;
 }
 
+/* The agent reads no MIB file: it knows its OIDs (mib/sipha_mib.h) and prints none by
+ * name. Left alone, init_snmp() would parse Net-SNMP's default module list from its
+ * default directories (on a Debian host without the IETF MIBs: hundreds of "Cannot
+ * find module" and parse warnings). No modules (MIBS empty, MIBFILES unset) and no
+ * directories to scan. */
+static void no_mib_files(void)
+{
+    setenv("MIBS", "", 1);
+    unsetenv("MIBFILES");
+    netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_MIBDIRS, "");
+}
+
 int subagent_start(struct agent *a)
 {
+    no_mib_files();
     netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_ROLE, 1);
     netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_ALARM_DONT_USE_SIG, 1);
     /* Behaviour comes from the XML config only: no sipha-agent.conf, no persistent
@@ -137,5 +194,6 @@ void subagent_stop(struct agent *a)
     snmp_unregister_callback(SNMP_CALLBACK_APPLICATION, SNMPD_CALLBACK_INDEX_STOP,
                              on_master_down, a, 1);
     fast.agent = NULL; /* the session's hook passes everything on from now */
+    agent_log_flush(); /* snmp_shutdown removes the log handler */
     snmp_shutdown(app_name);
 }

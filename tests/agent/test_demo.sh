@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # make run's demo (scripts/demo.sh) does what the README says: a pair comes up, the
-# printed snmpset switches it over, the notifications are shown, and Ctrl-C leaves no
-# process and no file behind.
+# printed commands work in an operator's shell without a warning, the printed snmpset
+# switches it over, the notifications are shown, and Ctrl-C ends it with status 0,
+# leaving no process and no file behind. When it cannot start, it shows the end of
+# its logs and keeps them.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 pass=0; fail=0
@@ -9,7 +11,21 @@ ok() { pass=$((pass + 1)); echo "ok    $*"; }
 ko() { fail=$((fail + 1)); echo "FAIL  $*"; }
 out=$(mktemp)
 trap 'kill -INT -- -$pid 2>/dev/null; sleep 1; kill -9 -- -$pid 2>/dev/null; rm -f "$out"' EXIT
-setsid bash "$ROOT/scripts/demo.sh" > "$out" 2>&1 &
+# The demo runs in a process group of its own (setsid; its pid is the group's id), as
+# a terminal runs it: with SIGINT not ignored (a background job of this script would
+# start with it ignored, and a shell cannot trap a signal ignored at its start).
+# Ctrl-C = SIGINT to the group.
+DEMO=(setsid python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execvp("bash", ["bash"] + sys.argv[1:])' "$ROOT/scripts/demo.sh")
+# ended SECONDS: the demo ($pid) has ended within SECONDS; its status in $rc.
+ended() {
+  local i
+  for ((i = 0; i < $1 * 5; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  if kill -0 "$pid" 2>/dev/null; then kill -9 -- -"$pid" 2>/dev/null; wait "$pid"; rc=-1; return 1; fi
+  wait "$pid"; rc=$?
+}
+"${DEMO[@]}" > "$out" 2>&1 &
 pid=$!
 for _ in $(seq 150); do grep -q "sipha demo running" "$out" && break; sleep 0.2; done
 grep -q "sipha demo running" "$out" && ok "demo starts" || { ko "demo starts"; cat "$out"; }
@@ -22,6 +38,13 @@ roles() { eval "$get_cmd -Oqv" 2>/dev/null | tr '\n' '/'; }
 for _ in $(seq 50); do [ "$(roles)" = "primary/backup/" ] && break; sleep 0.2; done
 [ "$(roles)" = "primary/backup/" ] && ok "instance 1 primary, 2 backup" || ko "roles: $(roles)"
 eval "$walk_cmd" 2>/dev/null | grep -Eq 'siphaInstName.2 = STRING: "?sip-b' && ok "printed walk shows both instances" || ko "printed walk"
+# In an operator's shell on a stock Debian (no MIBS/MIBDIRS, /etc/snmp/snmp.conf
+# read): the printed commands answer without a warning line.
+stock() { { env -u MIBS -u MIBDIRS -u MIBFILES -u SNMPCONFPATH bash -c "$1" >/dev/null; } 2>&1; } # stderr only
+for c in "$walk_cmd" "$get_cmd"; do
+  err=$(stock "$c")
+  [ -z "$err" ] && ok "no warning from: ${c%% 127.0.0.1*} ..." || ko "warnings from '$c': $(head -n 3 <<<"$err")"
+done
 sleep 0.5
 eval "$set_cmd" >/dev/null 2>&1 && ok "printed snmpset accepted" || ko "printed snmpset accepted"
 for _ in $(seq 20); do [ "$(roles)" = "backup/primary/" ] && break; sleep 0.1; done
@@ -34,11 +57,33 @@ for _ in $(seq 20); do [ "$(roles)" = "primary/backup/" ] && break; sleep 0.1; d
 for _ in $(seq 30); do grep -q "siphaSwitchover" "$out" && break; sleep 0.2; done
 grep -q "^TRAP.*SIPHA-MIB::siphaSwitchover" "$out" && ok "notifications shown as they arrive" || ko "notifications shown"
 kill -INT -- -"$pid"
-for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-kill -0 "$pid" 2>/dev/null && ko "demo stops on Ctrl-C" || ok "demo stops on Ctrl-C"
+ended 10 && ok "demo stops on Ctrl-C" || ko "demo stops on Ctrl-C"
+[ "$rc" -eq 0 ] && grep -q "sipha demo stopped" "$out" && ok "Ctrl-C ends the demo with status 0" \
+  || ko "Ctrl-C: exit status $rc, $(tail -n 3 "$out")"
 sleep 0.5
 left=$(pgrep -f "$tmpdir" | wc -l)
 [ -n "$tmpdir" ] && [ "$left" -eq 0 ] && ok "no process left" || ko "$left processes left"
 [ -n "$tmpdir" ] && [ ! -e "$tmpdir" ] && ok "no file left" || ko "files left in $tmpdir"
+
+# A demo that cannot start (here an agent that exits at once): the end of every log
+# it started on the terminal, the logs kept where it says, nothing left running.
+stub=$(mktemp -d)
+printf '#!/bin/sh\necho "stub agent: cannot start" >&2\nexit 1\n' > "$stub/sipha-agent"
+chmod 755 "$stub/sipha-agent"
+BUILD=$stub "${DEMO[@]}" > "$out" 2>&1 &
+pid=$!
+ended 60 || ko "failed start: the demo does not end"
+kept=$(sed -n 's/^demo: logs kept in \([^ ]*\) .*/\1/p' "$out")
+[ "$rc" -ne 0 ] && grep -q "^demo: instance 1 did not register" "$out" && ok "failed start: says what failed, non-zero exit" \
+  || ko "failed start: exit $rc, $(head -n 3 "$out")"
+grep -q "^--- last lines of .*/agent-1.log" "$out" && grep -q "stub agent: cannot start" "$out" \
+  && grep -q "^--- last lines of .*/snmpd.log" "$out" && ok "failed start: the end of each log shown" \
+  || ko "failed start: logs not shown"
+[ -n "$kept" ] && [ -s "$kept/agent-1.log" ] && [ -s "$kept/snmpd.log" ] && ok "failed start: logs kept in $kept" \
+  || ko "failed start: logs not kept ($kept)"
+sleep 0.5
+[ -n "$kept" ] && [ "$(pgrep -f "$kept" | wc -l)" -eq 0 ] && ok "failed start: no process left" || ko "failed start: processes left"
+[ -n "$kept" ] && rm -rf "$kept"
+rm -rf "$stub"
 echo "test_demo: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -22,11 +22,20 @@ done
 grep -q "^ExecStart=/opt/sipha/bin/sipha-agent -f -c /etc/sipha/%i.xml" "$d/opt/sipha/share/sipha/sipha-agent@.service" 2>/dev/null \
   && ok "systemd template points at the installed agent" || ko "systemd template"
 # The installed agent finds its own schema (PREFIX/share/sipha) and validates with it.
+# -t also checks the files a configuration names: the example's (key file, VIP
+# scripts) do not exist here, so a copy names files that do.
 out=$(env -u SIPHA_SCHEMA "$d/opt/sipha/bin/sipha-agent" -t -c "$ROOT/agent/sipha.example.xml" 2>&1)
-grep -q "configuration OK" <<<"$out" && ok "installed agent validates the example" || ko "installed agent: $out"
+grep -q "the configuration is valid, but 3 problems with the files it names" <<<"$out" \
+  && ok "installed agent validates the example, then names its 3 missing files" || ko "installed agent: $out"
+( umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$d/halink.key" )
+sed -e "s|/etc/sipha/halink.key|$d/halink.key|" -e "s|/usr/local/libexec/sipha/vip-[a-z]*|/bin/true|g" \
+    -e "s|\"/var/lib/sipha\"|\"$d/state\"|" -e "s|\"/var/agentx/master\"|\"$d/agentx/master\"|" \
+    "$ROOT/agent/sipha.example.xml" > "$d/example.xml"
+out=$(env -u SIPHA_SCHEMA "$d/opt/sipha/bin/sipha-agent" -t -c "$d/example.xml" 2>&1)
+grep -q "configuration OK" <<<"$out" && ok "installed agent: the example with its files OK" || ko "installed agent: $out"
 printf '<grammar xmlns="http://relaxng.org/ns/structure/1.0"><start><element name="nothing"><empty/></element></start></grammar>\n' \
   > "$d/opt/sipha/share/sipha/sipha-config.rng"
-env -u SIPHA_SCHEMA "$d/opt/sipha/bin/sipha-agent" -t -c "$ROOT/agent/sipha.example.xml" >/dev/null 2>&1 \
+env -u SIPHA_SCHEMA "$d/opt/sipha/bin/sipha-agent" -t -c "$d/example.xml" >/dev/null 2>&1 \
   && ko "installed agent ignores its own schema" || ok "installed agent uses its own schema (a stricter one refuses)"
 [ ! -e /opt/sipha ] && ok "nothing installed outside DESTDIR" || ko "/opt/sipha exists outside DESTDIR"
 echo "test_install: $pass passed, $fail failed"

@@ -127,7 +127,7 @@ hn_in() {
 
 # The snmpd of HOST: the shipped snippet, its own AgentX socket, the v3 users, traps
 # to c's snmptrapd over the management network. Loopback serves the test's v2c reads
-# (the snippet's community is localhost-only), the management address the operator in
+# (the snippet's community is 127.0.0.1-only), the management address the operator in
 # c.
 hn_snmpd_conf() {
   cat > "$T/$1/snmpd.conf" <<CONF
@@ -244,7 +244,7 @@ hn_learn() {
   done < <(grep -oE '[a-zA-Z][a-zA-Z0-9-]*\([0-9]+\)' <<<"$syntax")
 }
 # hn_get HOST OBJECT [ROW] — OBJECT.INDEX-of-HOST[.ROW] from HOST's snmpd (v2c from the
-# host itself: the shipped snippet allows v2c from localhost only); enums as labels.
+# host itself: the shipped snippet allows v2c from 127.0.0.1 only); enums as labels.
 hn_get() {
   [ -n "${HN_OID[$2]:-}" ] || hn_learn "$2" || return 1
   local v

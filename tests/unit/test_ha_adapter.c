@@ -431,7 +431,13 @@ static void start_outputs_and_stop(void **state)
     /* ROLE output: role change (and switchover text) logged with its detail */
     struct evlog_entry *rc = ev_last(f, HA_NOTIF_ROLE_CHANGE);
     assert_non_null(rc);
-    assert_non_null(strstr(rc->text, "now primary"));
+    assert_non_null(strstr(rc->text, "from unknown to primary, epoch "));
+    assert_non_null(strstr(rc->text, ", reason: startup"));
+    /* STATUS output: the status change logged from and to, with its reason */
+    struct evlog_entry *sc = ev_last(f, HA_NOTIF_STATUS_CHANGE);
+    assert_non_null(sc);
+    assert_string_equal(sc->text, "status changed: from initializing to running (role primary), "
+                                  "reason: role decided");
     /* no master: every notification logged is waiting in the queue */
     assert_int_equal(nq_count(&f->a.queue), evcount(f));
     assert_false(f->a.master_connected);
@@ -832,9 +838,16 @@ static void monitor_nics(void **state)
     assert_int_equal(st(f)->nics[1].oper, HA_OPER_DOWN);
     assert_int_equal(ev_last(f, HA_NOTIF_NIC_FAILURE)->code, 52027);
     assert_true(st(f)->causes & HA_CAUSE_SIP_NIC_DOWN);
+    /* the status change says from what, to what and why */
+    const char *down = ev_last(f, HA_NOTIF_STATUS_CHANGE)->text;
+    assert_non_null(strstr(down, "status changed: from running to serviceUnavailable (role "));
+    assert_non_null(strstr(down, "), reason: SIP NIC down"));
     feed_ev(f, addr_ev(11, "127.0.0.2", true));
     assert_nic_input(&f->in[mark + 1], 1, true);
     assert_int_equal(ev_last(f, HA_NOTIF_NIC_RECOVERY)->code, 52028);
+    const char *up = ev_last(f, HA_NOTIF_STATUS_CHANGE)->text;
+    assert_non_null(strstr(up, "status changed: from serviceUnavailable to running (role "));
+    assert_non_null(strstr(up, "), reason: cleared: SIP NIC down"));
 
     /* SIP NIC by address only: follows the link of the interface holding it, and
      * moves with the address */
