@@ -22,7 +22,7 @@ struct agent {
     const char *schema;
     struct sipha_config cfg;
     struct sipha_instance inst;
-    uint64_t uptime_base;       /* monotonic ms at which TimeStamp 0 lies */
+    uint64_t uptime_base;       /* monotonic ms of the master's sysUpTime 0 (set at each connect; our start until then) */
 
     bool master_connected;      /* AgentX session open */
     bool flush_pending;         /* queued notifications to send after reconnect */

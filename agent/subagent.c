@@ -109,6 +109,11 @@ static int on_master_up(int major, int minor, void *server_arg, void *client_arg
         s->callback = on_master_pdu;
     }
     keep_ranges_whole();
+    /* TimeStamp columns and the notifications' sysUpTime count from the master's
+     * sysUpTime 0, not from our start: the library has just set its uptime from the
+     * master's answer to our Open (every AgentX Response carries it). */
+    uint64_t now = loop_now(a->loop), up_ms = (uint64_t)netsnmp_get_agent_uptime() * 10u;
+    a->uptime_base = up_ms < now ? now - up_ms : 0;
     a->master_connected = true;
     a->flush_pending = true; /* sent from the loop, once registrations are done */
     snmp_log(LOG_INFO, "sipha[%u]: connected to the AgentX master\n", a->inst.index);
