@@ -169,7 +169,7 @@ fresh_pair() {
     topo_in "$h" ip addr del "$TOPO_VIP/$TOPO_VIP_PLEN" dev sip0 2>/dev/null
     rm -rf "$T/$h/state"; mkdir -p "$T/$h/state"
   done
-  start_agent a primary && start_agent b backup || { echo "  an agent did not start"; return 1; }
+  { start_agent a primary && start_agent b backup; } || { echo "  an agent did not start"; return 1; }
   PRIMARY=a
   wait_ready
 }

@@ -185,7 +185,7 @@ echo "[5] kill -9 of the primary agent: $N runs"
 kill_vip="" kill_trap=""
 for r in $(seq "$N"); do
   p=$(primary); o=$((3 - p))
-  eval "victim=\$AGENT_PID_agent$p"
+  pidvar=AGENT_PID_agent$p; victim=${!pidvar}
   rand_sleep
   t0=$EPOCHREALTIME
   { kill -9 "$victim"; wait "$victim"; } 2>/dev/null

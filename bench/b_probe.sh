@@ -23,6 +23,7 @@ TARGET="udp:127.0.0.1:$SNMP_PORT"
 b_snmpd_conf "$T/snmpd.conf" "$T/agentx.sock" "$TARGET" "udp:127.0.0.1:9"
 b_start_snmpd snmpd || exit 1
 b_start_responder sip "127.0.0.1:$SIP_PORT" "127.0.0.1:$DN_PORT"
+# shellcheck disable=SC2154 # RESP_PID_sip is set by b_start_responder (common.sh, through eval)
 answered() { kill -USR1 "$RESP_PID_sip"; sleep 0.05; awk '{print $2}' "$T/sip.stats"; }
 
 # probe_conf NAME AGENTX-SOCKET
@@ -65,6 +66,7 @@ note="${W} s windows; probes answered: $RATE/s; DNs in service at the end: $inse
 # stuck costs no CPU at all.
 stuck=
 if [ "$RATE" -lt $((DNS * 9 / 10)) ]; then
+  # shellcheck disable=SC2154 # AGENT_PID_probe is set by b_start_agent (common.sh, through eval)
   stuck=$(cat "/proc/$AGENT_PID_probe/wchan" 2>/dev/null || echo exited)
   echo "  the agent probed at $RATE/s, not ~$DNS/s (kernel wait channel: $stuck): CPU not measured"
   note="not measured: the agent answered only $RATE probes/s (waiting in $stuck; log: $(grep -c 00-52106 "$T/probe.log") siphaServiceDnInService raised); $note"

@@ -66,7 +66,8 @@ echo "[7] master snmpd restart: $N runs"
 p=1 reg="" lost="" late=""
 for r in $(seq "$N"); do
   k=$((3 - p))
-  eval "mk=\$SNMPD_PID_m$k victim=\$AGENT_PID_agent$p"
+  pidvar=SNMPD_PID_m$k; mk=${!pidvar}
+  pidvar=AGENT_PID_agent$p; victim=${!pidvar}
   { kill "$mk"; wait "$mk"; } 2>/dev/null
   before=$(switchovers "$k")
   tk=$EPOCHREALTIME

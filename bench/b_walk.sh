@@ -67,6 +67,7 @@ start_walk_agent() {
 
 # place PLACEMENT: pins snmpd and the walked subagent's processes (WALK_PIDS).
 place() {
+  # shellcheck disable=SC2154 # SNMPD_PID_snmpd is set by b_start_snmpd (common.sh, through eval)
   case $1 in
     same) b_pin 0 "$SNMPD_PID_snmpd" "${WALK_PIDS[@]}" ;;
     split) b_pin 0 "$SNMPD_PID_snmpd" && b_pin 1 "${WALK_PIDS[@]}" ;;

@@ -12,6 +12,7 @@ say() { printf '\033[1m%s\033[0m\n' "$*"; }
 
 # Ctrl-C (and TERM, HUP) is how the demo is meant to end: not an error. The EXIT
 # trap (t_cleanup) stops the processes and removes $T.
+# shellcheck disable=SC2317 # run by the trap below (ShellCheck 0.9 takes it for dead code, as the script ends in fail)
 stop() { trap - INT TERM HUP; echo; say "sipha demo stopped"; exit 0; }
 trap stop INT TERM HUP
 

@@ -9,12 +9,12 @@ dir=${1:-build/ietf-mibs}
 mkdir -p "$dir"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-deb=$(ls /var/cache/apt/archives/erlang-snmp_*.deb 2>/dev/null | head -n1 || true)
+deb=$(compgen -G '/var/cache/apt/archives/erlang-snmp_*.deb' | head -n1 || true)
 if [ -z "$deb" ]; then
   (cd "$work" && apt-get download erlang-snmp >/dev/null 2>&1) || {
     [ "$(id -u)" -eq 0 ] && apt-get update -qq && (cd "$work" && apt-get download erlang-snmp >/dev/null)
   }
-  deb=$(ls "$work"/erlang-snmp_*.deb | head -n1)
+  deb=$(compgen -G "$work/erlang-snmp_*.deb" | head -n1)
 fi
 dpkg-deb -x "$deb" "$work/x"
 n=0

@@ -4,10 +4,13 @@
 #      base/ engine/ monitors/ halink/ mib/ agent/ trapgen/ goes down the layering of
 #      the Makefile's INC_* lines, no headers include each other in a circle, and
 #      docs/architecture.dot shows the layer edges of the tree: scripts/include_graph.py.
-#   1. smilint at full strictness prints nothing;
-#   2. Net-SNMP loads the module without a message;
-#   3. SIPHA_MIB_ARC of mib/sipha_mib.h is the OID of siphaMIB (per snmptranslate);
-#   4. a small C program, compiled here against mib/sipha_mib.h, mib/notify_defs.c
+#   1. (neither does this) every shell script of the repository (the tracked *.sh files
+#      and the tracked files that start with a sh or bash #! line) passes shellcheck
+#      at its default severity, with the settings of .shellcheckrc;
+#   2. smilint at full strictness prints nothing;
+#   3. Net-SNMP loads the module without a message;
+#   4. SIPHA_MIB_ARC of mib/sipha_mib.h is the OID of siphaMIB (per snmptranslate);
+#   5. a small C program, compiled here against mib/sipha_mib.h, mib/notify_defs.c
 #      and engine/ha_types.c, loads the MIB with Net-SNMP's parser and compares every
 #      notification (sub-id, descriptor, OBJECTS in varbind order, event id), every
 #      column of the sipha_mib.h enums (number, descriptor, type, access, enum labels)
@@ -27,8 +30,31 @@ command -v python3 >/dev/null || fail "python3 not found (see \`make deps\`)"
 python3 scripts/include_graph.py check ||
   fail "includes go against the layering (Makefile INC_* lines, ARCHITECTURE.md)"
 
-[ -f "$MIB" ] && [ -f "$HDR" ] || fail "run from the repository root ($MIB, $HDR)"
-[ -f "$IETF/SNMPv2-SMI.txt" ] && [ -f "$IETF/INET-ADDRESS-MIB.txt" ] ||
+# 1. Shell scripts (shellcheck prints each finding). The files git tracks; outside a git
+#    work tree, those of the tree less .git and build*/.
+command -v shellcheck >/dev/null || fail "shellcheck not found (see \`make deps\`)"
+tree_files() {
+  if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    git ls-files -z
+  else
+    find . \( -name .git -o -path './build*' \) -prune -o -type f -print0 | sed -z 's|^\./||'
+  fi
+}
+shell_scripts=()
+while IFS= read -r -d '' f; do
+  [ -f "$f" ] || continue
+  case $f in
+    *.sh) shell_scripts+=("$f") ;;
+    *) if head -n 1 "$f" | grep -Eq '^#![[:space:]]*/([a-z]+/)*(env[[:space:]]+)?(ba)?sh([[:space:]]|$)'; then
+         shell_scripts+=("$f")
+       fi ;;
+  esac
+done < <(tree_files)
+[ ${#shell_scripts[@]} -gt 0 ] || fail "no shell scripts found"
+shellcheck "${shell_scripts[@]}" >&2 || fail "shellcheck reports problems in the shell scripts"
+
+{ [ -f "$MIB" ] && [ -f "$HDR" ]; } || fail "run from the repository root ($MIB, $HDR)"
+{ [ -f "$IETF/SNMPv2-SMI.txt" ] && [ -f "$IETF/INET-ADDRESS-MIB.txt" ]; } ||
   fail "$IETF has no IETF base MIBs: run \`make mibs\` first"
 for tool in smilint snmptranslate "${CC:-cc}"; do
   command -v "$tool" >/dev/null || fail "$tool not found (see \`make deps\`)"
@@ -43,25 +69,25 @@ unset MIBS MIBDIRS MIBFILES SNMPCONFPATH
 export SNMP_PERSISTENT_DIR="$work/snmp"
 mkdir -p "$SNMP_PERSISTENT_DIR/cert_indexes"
 
-# 1. smilint. SMIPATH, not -p: preloading the IETF files makes libsmi report their
+# 2. smilint. SMIPATH, not -p: preloading the IETF files makes libsmi report their
 #    own ASN.1 quirks, which are not ours to fix.
 out=$(SMIPATH="$IETF" smilint -m -s -l 6 -i namelength-32 "$MIB" 2>&1)
 [ -z "$out" ] || { printf '%s\n' "$out" >&2; fail "smilint reports problems in $MIB"; }
 
-# 2. Net-SNMP: alone (nothing else may be printed), and as the NMS tools load it on
+# 3. Net-SNMP: alone (nothing else may be printed), and as the NMS tools load it on
 #    top of their default modules (nothing may concern SIPHA-MIB).
 out=$(snmptranslate -M "$IETF:mib" -m SIPHA-MIB -Tp 2>&1 >/dev/null)
 [ -z "$out" ] || { printf '%s\n' "$out" >&2; fail "Net-SNMP cannot load $MIB cleanly"; }
 out=$(snmptranslate -M "+$IETF:mib" -m +SIPHA-MIB -Tp 2>&1 >/dev/null | grep -i 'sipha')
 [ -z "$out" ] || { printf '%s\n' "$out" >&2; fail "Net-SNMP reports problems in $MIB"; }
 
-# 3. The placeholder arc, defined once on each side.
+# 4. The placeholder arc, defined once on each side.
 arc=$(sed -n 's/^#define SIPHA_MIB_ARC[[:space:]]\{1,\}\([0-9, ]*\)$/\1/p' "$HDR" | tr -d ' ' | tr ',' '.')
 [ -n "$arc" ] || fail "no numeric '#define SIPHA_MIB_ARC' in $HDR"
 oid=$(snmptranslate -M "$IETF:mib" -m SIPHA-MIB -On SIPHA-MIB::siphaMIB 2>&1)
 [ "$oid" = ".$arc" ] || fail "SIPHA_MIB_ARC in $HDR is .$arc but siphaMIB in $MIB is $oid"
 
-# 4. The C tables against the MIB.
+# 5. The C tables against the MIB.
 
 # Column enums of sipha_mib.h as "table<TAB>number<TAB>NAME<TAB>comment" lines.
 awk '

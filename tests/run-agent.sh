@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every agent-level test (real snmpd, snmptrapd and Net-SNMP tools on loopback).
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 pass=0; fail=0
 for t in tests/agent/test_*.sh; do
   echo "== $t"

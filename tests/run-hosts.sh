@@ -2,7 +2,7 @@
 # Runs the host-level tests: network namespaces joined by veth pairs (both ends inside
 # test namespaces), one snmpd + sipha-agent per "host", real faults. Needs root.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 if [ "$(id -u)" -ne 0 ]; then
   echo "SKIPPED: host tests need root (network namespaces)"
   echo "host suites: 0 passed, 0 failed, 1 skipped"

@@ -8,8 +8,8 @@ for t in "$dir"/test_*; do
   [ -x "$t" ] || continue
   name=$(basename "$t")
   if [ "${VALGRIND:-0}" = 1 ]; then
-    cmd=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible
-         --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 "$t")
+    cmd=(valgrind -q --leak-check=full "--show-leak-kinds=definite,indirect,possible"
+         "--errors-for-leak-kinds=definite,indirect,possible" --error-exitcode=99 "$t")
   else
     cmd=("$t")
   fi

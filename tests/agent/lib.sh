@@ -2,6 +2,7 @@
 # snmptrapd on loopback, sipha-agent instances, assertions and cleanup.
 # Source it, then call t_setup. Everything lives in $T (a temp dir) and dies with
 # the shell (trap EXIT), whatever way it exits.
+# shellcheck shell=bash
 
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 BUILD=${BUILD:-$ROOT/build}
@@ -34,7 +35,7 @@ t_setup() {
   SNMP_PORT=$(t_free_port udp)
   TRAP_PORT=$(t_free_port udp)
   AGENTX="$T/agentx.sock"
-  export SNMP_PERSISTENT_DIR="$T/snmp-persist" MIBDIRS= MIBS=
+  export SNMP_PERSISTENT_DIR="$T/snmp-persist" MIBDIRS='' MIBS=''
   export SNMPCONFPATH="$T/snmp-client"  # no user ~/.snmp or /etc/snmp/snmp.conf settings
   mkdir -p "$SNMP_PERSISTENT_DIR" "$SNMPCONFPATH"
 }
@@ -103,6 +104,7 @@ t_sip_peer() {
 
 # t_peer_key: the HA link's pre-shared key ($T/halink.key, mode 0600), and a free
 # UDP port for each instance's end of the link (HALINK_PORT_<INDEX>).
+# shellcheck disable=SC2034 # HALINK_PORT_<INDEX> are read through ${!name} (t_pair_conf)
 t_peer_key() {
   ( umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$T/halink.key" )
   HALINK_PORT_1=$(t_free_port udp)
@@ -156,8 +158,9 @@ t_has() { local v; v=$(t_get_v2 "$1" 2>/dev/null) && [ -n "$v" ] && ! grep -q '^
 t_get_v2() { snmpget -v2c -c "$COMMUNITY" -r 0 -t 2 "${MIBOPTS[@]}" -Oqv "udp:127.0.0.1:$SNMP_PORT" "$@"; }
 t_walk_v2() { snmpwalk -v2c -c "$COMMUNITY" -r 0 -t 2 "${MIBOPTS[@]}" "$@" "udp:127.0.0.1:$SNMP_PORT" SIPHA-MIB::siphaMIB; }
 t_v3admin() {
-  local tool=$1; shift
-  "$tool" ${T_SNMP_OPTS:-} -v3 -u "$ADMIN_USER" -l authPriv -a SHA-256 -A "$ADMIN_AUTH" -x AES -X "$ADMIN_PRIV" \
+  local tool=$1 opts; shift
+  read -ra opts <<<"${T_SNMP_OPTS:-}"  # options for one call, split at blanks
+  "$tool" "${opts[@]}" -v3 -u "$ADMIN_USER" -l authPriv -a SHA-256 -A "$ADMIN_AUTH" -x AES -X "$ADMIN_PRIV" \
     -r 0 -t 3 "${MIBOPTS[@]}" "udp:127.0.0.1:$SNMP_PORT" "$@"
 }
 t_set_v3() { t_v3admin snmpset "$@"; }

@@ -21,6 +21,7 @@ TARGET="udp:127.0.0.1:$SNMP_PORT"
 # every DN out of service: after 15 s) while the test looks at the roles.
 A=21 B=22
 t_peer_key
+# shellcheck disable=SC2034 # read through ${!name} (pair_conf)
 HALINK_PORT_21=$(t_free_port udp) HALINK_PORT_22=$(t_free_port udp)
 t_sip_peer $((5070 + A)) || exit 1
 t_sip_peer $((5070 + B)) || exit 1
@@ -181,7 +182,7 @@ t_check "pair back: sip-a primary, sip-b backup, link up" t_wait 10 pair_back
 
 # ---- switchover as the admin -------------------------------------------------------
 out=$("$CTL" switchover --wait 10 "${ADMIN[@]}" "$TARGET" 2>&1); rc=$?
-echo "$out" | sed 's/^/      /'
+printf '      %s\n' "${out//$'\n'/$'\n'      }"  # each line indented
 t_eq "switchover exits 0" 0 "$rc"
 t_eq "roles moved" backup/primary "$(roles)"
 t_check "output names the new primary" grep -Eq "^switchover done in [0-9]+ ms: sip-b \(instance $B at $TARGET\) is primary, sip-a \(instance $A at $TARGET\) is backup$" <<<"$out"

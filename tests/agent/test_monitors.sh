@@ -103,7 +103,7 @@ if ! gcc $CFLAGS $INC -o "$T/mon_driver" "$ROOT/tests/agent/mon_driver.c" \
 fi
 DRIVER=$T/mon_driver
 
-ip netns add "$NSA" && ip netns add "$NSB" || { echo "FAIL  $NAME: ip netns add"; exit 1; }
+{ ip netns add "$NSA" && ip netns add "$NSB"; } || { echo "FAIL  $NAME: ip netns add"; exit 1; }
 # Distinct ifindexes on the two ends: the kernel's linkwatch treats a carrier change as
 # urgent only when a device's ifindex differs from its iflink (the peer's ifindex);
 # otherwise it batches carrier events, up to one second apart, as for a physical NIC.
@@ -230,6 +230,7 @@ check "overflow: all $N_ADDRS new addresses reported present" \
   wait_count 10 "$EV2" 'addr=198\.51\.101\.[0-9]+/32 present=1' "$N_ADDRS"
 kill -USR1 "$DRV2"
 sleep 0.3
+# shellcheck disable=SC2016 # an awk program
 check "overflow: ENOBUFS was seen and answered with a new dump" \
   awk '/STATS netlink/ { for (i = 1; i <= NF; i++) if ($i ~ /^enobufs=/ && substr($i, 9) + 0 > 0) ok = 1 } END { exit !ok }' "$EV2"
 kill -STOP "$DRV2"

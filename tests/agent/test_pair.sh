@@ -66,6 +66,7 @@ t_check "restarted instance becomes backup" t_wait 6 t_roles_are backup/primary
 kill -STOP "$AGENT_PID_2"
 t_check "frozen primary: the other takes over" t_wait 8 bash -c "[ \"\$(snmpget -v2c -c $COMMUNITY ${MIBOPTS[*]} -Oqv -t 3 udp:127.0.0.1:$SNMP_PORT $P::siphaInstRole.1)\" = primary ]"
 kill -CONT "$AGENT_PID_2"
+# shellcheck disable=SC2016 # the single-quoted parts are for the inner bash
 t_check "both-primary resolved to exactly one primary" t_wait 8 bash -c '
   r=$(snmpget -v2c -c '"$COMMUNITY ${MIBOPTS[*]}"' -Oqv udp:127.0.0.1:'"$SNMP_PORT"' '"$P"'::siphaInstRole.1 '"$P"'::siphaInstRole.2 | tr "\n" /)
   [ "$r" = "primary/backup/" ] || [ "$r" = "backup/primary/" ]'

@@ -39,6 +39,7 @@ for round in 1 2 3; do
     t_wait 10 bash -c "tail -n +$((traps_before + 1)) '$T/traps.log' | grep -q '$P::siphaPeerLost'"
   t_check "round $round: queue empty again" \
     t_wait 5 bash -c "[ \"\$(snmpget -v2c -c $COMMUNITY ${MIBOPTS[*]} -Oqv udp:127.0.0.1:$SNMP_PORT $P::siphaInstNotifsQueued.1)\" = 0 ]"
+  # shellcheck disable=SC2016 # the single-quoted parts are for the inner bash
   t_check "round $round: pair has one primary again" t_wait 10 bash -c '
     r=$(snmpget -v2c -c '"$COMMUNITY ${MIBOPTS[*]}"' -Oqv udp:127.0.0.1:'"$SNMP_PORT"' '"$P"'::siphaInstRole.1 '"$P"'::siphaInstRole.2 | tr "\n" /)
     [ "$r" = "primary/backup/" ] || [ "$r" = "backup/primary/" ]'

@@ -96,11 +96,12 @@ printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' > "
 # Services are started by this test, not by maintainer scripts.
 printf '#!/bin/sh\nexit 101\n' > "$R/usr/sbin/policy-rc.d"
 chmod 0755 "$R/usr/sbin/policy-rc.d"
-chroot "$R" dpkg-query -W "$pkg" >/dev/null 2>&1 && ko "the fresh dpkg database does not know $pkg" \
-  || ok "the fresh dpkg database does not know $pkg"
+if chroot "$R" dpkg-query -W "$pkg" >/dev/null 2>&1; then ko "the fresh dpkg database does not know $pkg"
+else ok "the fresh dpkg database does not know $pkg"; fi
 
 # in_root CMD...: CMD in the root, /proc mounted in a mount namespace of its own.
 in_root() {
+  # shellcheck disable=SC2016 # $0 and $@ are for the inner sh
   unshare --mount --fork -- sh -c 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"' "$R" \
     env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
 }
@@ -120,11 +121,13 @@ else
 fi
 echo "      apt brought in: $(sed -n 's/^Setting up \([^ :]*\).*/\1/p' "$work/apt.log" | sort | tr '\n' ' ')"
 for d in snmpd libsnmp40 libmnl0 libcurl4 libxml2 adduser; do
+  # shellcheck disable=SC2016 # a dpkg-query format
   check "dependency $d installed by apt" in_root dpkg-query -W -f='${Status}\n' "$d"
 done
 in_root dpkg-query -L "$pkg" | sort > "$work/files"
+# shellcheck disable=SC2016 # a dpkg-query format
 status=$(in_root dpkg-query -W -f='${Status}' "$pkg")
-[ "$status" = "install ok installed" ] && ok "$pkg installed" || ko "$pkg status: $status"
+if [ "$status" = "install ok installed" ]; then ok "$pkg installed"; else ko "$pkg status: $status"; fi
 
 # --- what the package put in place ---
 for f in /usr/bin/sipha-agent /usr/bin/sipha-trapgen /usr/bin/sipha-ctl; do check "$f executable" test -x "$R$f"; done
@@ -136,30 +139,40 @@ for f in /usr/share/snmp/mibs/SIPHA-MIB.txt /usr/share/sipha/sipha-config.rng \
          /usr/share/man/man5/sipha.conf.5.gz; do
   check "$f installed" test -f "$R$f"
 done
+# shellcheck disable=SC2016 # a dpkg-query format
 conffiles=$(in_root dpkg-query -W -f='${Conffiles}\n' "$pkg" | awk 'NF { print $1 }' | sort | tr '\n' ' ')
-[ "$conffiles" = "/etc/sipha/sipha.example.xml /etc/snmp/snmpd.conf.d/sipha.conf " ] \
-  && ok "conffiles: $conffiles" || ko "conffiles: $conffiles"
-[ "$(stat -c %a "$R/etc/snmp/snmpd.conf.d/sipha.conf")" = 600 ] && ok "snmpd snippet mode 0600" \
-  || ko "snmpd snippet mode $(stat -c %a "$R/etc/snmp/snmpd.conf.d/sipha.conf")"
-grep -q '^agentXPerms  *0660 0750 Debian-snmp sipha$' "$R/etc/snmp/snmpd.conf.d/sipha.conf" \
-  && ok "snippet gives the AgentX socket to group sipha" || ko "snippet agentXPerms line"
+if [ "$conffiles" = "/etc/sipha/sipha.example.xml /etc/snmp/snmpd.conf.d/sipha.conf " ]; then
+  ok "conffiles: $conffiles"
+else
+  ko "conffiles: $conffiles"
+fi
+if [ "$(stat -c %a "$R/etc/snmp/snmpd.conf.d/sipha.conf")" = 600 ]; then ok "snmpd snippet mode 0600"
+else ko "snmpd snippet mode $(stat -c %a "$R/etc/snmp/snmpd.conf.d/sipha.conf")"; fi
+if grep -q '^agentXPerms  *0660 0750 Debian-snmp sipha$' "$R/etc/snmp/snmpd.conf.d/sipha.conf"; then
+  ok "snippet gives the AgentX socket to group sipha"
+else
+  ko "snippet agentXPerms line"
+fi
 user=$(in_root getent passwd sipha)
 IFS=: read -r _ _ uid _ _ home shell <<<"$user"
-[ -n "$user" ] && [ "$uid" -lt 1000 ] && [ "$home" = /var/lib/sipha ] && [ "$shell" = /usr/sbin/nologin ] \
-  && ok "system user sipha (uid $uid, home $home, shell $shell)" || ko "system user sipha: '$user'"
+if [ -n "$user" ] && [ "$uid" -lt 1000 ] && [ "$home" = /var/lib/sipha ] && [ "$shell" = /usr/sbin/nologin ]; then
+  ok "system user sipha (uid $uid, home $home, shell $shell)"
+else
+  ko "system user sipha: '$user'"
+fi
 check "group sipha exists" in_root getent group sipha
 st=$(chroot "$R" stat -c '%U:%G %a' /var/lib/sipha)
-[ "$st" = "sipha:sipha 700" ] && ok "/var/lib/sipha sipha:sipha 0700" || ko "/var/lib/sipha $st"
+if [ "$st" = "sipha:sipha 700" ]; then ok "/var/lib/sipha sipha:sipha 0700"; else ko "/var/lib/sipha $st"; fi
 
 # --- /var/agentx: the postinst gave it to group sipha; so does boot's tmpfiles ---
 st=$(chroot "$R" stat -c '%U:%G %a' /var/agentx)
-[ "$st" = "root:sipha 750" ] && ok "postinst: an earlier snmpd's /var/agentx (root:root 0750) is now root:sipha 0750" \
-  || ko "/var/agentx after the install: $st"
+if [ "$st" = "root:sipha 750" ]; then ok "postinst: an earlier snmpd's /var/agentx (root:root 0750) is now root:sipha 0750"
+else ko "/var/agentx after the install: $st"; fi
 chown root:root "$R/var/agentx"
 systemd-tmpfiles --root="$R" --create sipha.conf
 st=$(chroot "$R" stat -c '%U:%G %a' /var/agentx)
-[ "$st" = "root:sipha 750" ] && ok "tmpfiles.d (as at boot): /var/agentx root:sipha 0750 again" \
-  || ko "/var/agentx after systemd-tmpfiles: $st"
+if [ "$st" = "root:sipha 750" ]; then ok "tmpfiles.d (as at boot): /var/agentx root:sipha 0750 again"
+else ko "/var/agentx after systemd-tmpfiles: $st"; fi
 
 # --- run it: snmpd and the agent as their units say, in namespaces of their own ---
 unit=$R/lib/systemd/system/sipha-agent@.service
@@ -171,11 +184,13 @@ bound=$(unit_val CapabilityBoundingSet | tr 'A-Z ' 'a-z\n' | sed 's/^cap_/+/' | 
 nnp=$(unit_val NoNewPrivileges)
 echo "      unit: User=$(unit_val User) caps=$caps bounding=$bound NoNewPrivileges=$nnp"
 echo "      ExecStart=$exec_start"
-[ "$caps" = "+net_raw,+net_admin" ] && ok "unit grants exactly CAP_NET_RAW CAP_NET_ADMIN" || ko "unit capabilities: $caps"
-grep -q '^After=.*snmpd\.service' "$unit" && ok "unit ordered after snmpd.service" || ko "unit not ordered after snmpd"
+if [ "$caps" = "+net_raw,+net_admin" ]; then ok "unit grants exactly CAP_NET_RAW CAP_NET_ADMIN"
+else ko "unit capabilities: $caps"; fi
+if grep -q '^After=.*snmpd\.service' "$unit"; then ok "unit ordered after snmpd.service"
+else ko "unit not ordered after snmpd"; fi
 for k in ProtectSystem=strict NoNewPrivileges=true PrivateTmp=true ProtectHome=true PrivateDevices=true \
          RestrictAddressFamilies= SystemCallFilter= User=sipha; do
-  grep -q "^$k" "$unit" && ok "unit sets $k" || ko "unit lacks $k"
+  if grep -q "^$k" "$unit"; then ok "unit sets $k"; else ko "unit lacks $k"; fi
 done
 
 mkdir -p "$R/etc/sipha" "$R/usr/local/libexec/sipha-test"
@@ -250,6 +265,7 @@ wait \$agent; echo "agent-exit: \$?"
 EOF
 chmod 0755 "$R/tmp/run.sh"
 t=$(date +%s.%N)
+# shellcheck disable=SC2016 # $0 is for the inner sh
 unshare --net --pid --mount --fork -- sh -c '
   ip link set lo up && mount -t proc proc "$0/proc" && exec chroot "$0" \
     env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 /tmp/run.sh' "$R" > "$work/run.out" 2>&1
@@ -260,39 +276,57 @@ echo "      | (event table rows and trapgen's 'sent' lines left out)"
 echo "      agent log:"
 sed 's/^/      | /' "$R/tmp/agent.log" | head -n 20
 oid() { sed -n "s/^\.1\.3\.6\.1\.4\.1\.32473\.1\.1\.$1 = //p" "$out" | head -n 1; }
-grep -q '^agentx: Debian-snmp:sipha 660 dir root:sipha 750$' "$out" && ok "snmpd made /var/agentx/master Debian-snmp:sipha 0660 in /var/agentx root:sipha 0750" \
-  || ko "AgentX socket: $(grep '^agentx:' "$out")"
-[ "$(sed -n 's/^agent-user: //p' "$out")" = sipha ] && ok "agent runs as user sipha" || ko "agent user"
+if grep -q '^agentx: Debian-snmp:sipha 660 dir root:sipha 750$' "$out"; then
+  ok "snmpd made /var/agentx/master Debian-snmp:sipha 0660 in /var/agentx root:sipha 0750"
+else
+  ko "AgentX socket: $(grep '^agentx:' "$out")"
+fi
+if [ "$(sed -n 's/^agent-user: //p' "$out")" = sipha ]; then ok "agent runs as user sipha"; else ko "agent user"; fi
 amb=$(awk '/^CapAmb:/ { print $2 }' "$out"); eff=$(awk '/^CapEff:/ { print $2 }' "$out")
-[ "$amb" = 0000000000003000 ] && [ "$eff" = 0000000000003000 ] \
-  && ok "agent holds CAP_NET_ADMIN and CAP_NET_RAW only (CapEff $eff)" || ko "agent capabilities CapEff=$eff CapAmb=$amb"
-[ "$(oid 1.1.2.1)" = 'STRING: "deb-test"' ] && ok "walk: siphaInstName.1 = deb-test" || ko "walk: siphaInstName.1 = '$(oid 1.1.2.1)'"
-[ "$(oid 1.1.3.1)" = 'INTEGER: 2' ] && ok "walk: siphaInstRole.1 = primary(2)" || ko "walk: siphaInstRole.1 = '$(oid 1.1.3.1)'"
+if [ "$amb" = 0000000000003000 ] && [ "$eff" = 0000000000003000 ]; then
+  ok "agent holds CAP_NET_ADMIN and CAP_NET_RAW only (CapEff $eff)"
+else
+  ko "agent capabilities CapEff=$eff CapAmb=$amb"
+fi
+if [ "$(oid 1.1.2.1)" = 'STRING: "deb-test"' ]; then ok "walk: siphaInstName.1 = deb-test"
+else ko "walk: siphaInstName.1 = '$(oid 1.1.2.1)'"; fi
+if [ "$(oid 1.1.3.1)" = 'INTEGER: 2' ]; then ok "walk: siphaInstRole.1 = primary(2)"
+else ko "walk: siphaInstRole.1 = '$(oid 1.1.3.1)'"; fi
 in=$(oid 1.1.12.1)
 case $in in
   'Counter64: '[1-9]*) ok "walk: siphaInstSipMsgsIn.1 = ${in#*: } (the packet socket counted SIP: CAP_NET_RAW)" ;;
   *) ko "walk: siphaInstSipMsgsIn.1 = '$in'" ;;
 esac
-[ "$(oid 3.1.6.1.1)" = 'INTEGER: 2' ] && ok "walk: siphaVipActual.1.1 = present(2) (the up script ran with the ambient CAP_NET_ADMIN)" \
-  || ko "walk: siphaVipActual.1.1 = '$(oid 3.1.6.1.1)'"
+if [ "$(oid 3.1.6.1.1)" = 'INTEGER: 2' ]; then
+  ok "walk: siphaVipActual.1.1 = present(2) (the up script ran with the ambient CAP_NET_ADMIN)"
+else
+  ko "walk: siphaVipActual.1.1 = '$(oid 3.1.6.1.1)'"
+fi
 n=$(grep -c '^\.1\.3\.6\.1\.4\.1\.32473\.1\.' "$out")
-[ "$n" -ge 50 ] && ok "walk: $n SIPHA-MIB values" || ko "walk: only $n SIPHA-MIB values"
+if [ "$n" -ge 50 ]; then ok "walk: $n SIPHA-MIB values"; else ko "walk: only $n SIPHA-MIB values"; fi
 lft=$(grep ' 192\.0\.2\.100/32 ' "$out" | sed -n 's/.*valid_lft \([^ ]*\).*/\1/p')
 case $lft in
   [1-3]sec) ok "the VIP holds the agent's address lifetime (valid_lft $lft: rtnetlink with CAP_NET_ADMIN)" ;;
   *) ko "VIP lifetime: '$lft'" ;;
 esac
-grep -q -i 'CAP_NET_RAW\|counting disabled\|not permitted\|permission denied\|refused' "$R/tmp/agent.log" \
-  && ko "agent log has no permission error: $(grep -i -m1 'CAP_NET_RAW\|counting disabled\|not permitted\|denied\|refused' "$R/tmp/agent.log")" \
-  || ok "agent log has no permission error"
-[ "$(sed -n 's/^ctl-rc: //p' "$out")" = 0 ] && grep -q 'deb-test' <(sed -n '/^--- ctl/,/^ctl-rc/p' "$out") \
-  && ok "sipha-ctl status reads the instance through snmpd" || ko "sipha-ctl status"
-[ "$(sed -n '/^--- trapgen/{n;p}' "$out")" -ge 20 ] 2>/dev/null && ok "sipha-trapgen --list" || ko "sipha-trapgen --list"
-[ "$(sed -n 's/^trapgen-rc: //p' "$out")" = 0 ] && ok "sipha-trapgen sends every notification" || ko "sipha-trapgen all"
-[ "$(sed -n 's/^agent-exit: //p' "$out")" = 0 ] && ok "agent stops on SIGTERM with status 0" \
-  || ko "agent exit status '$(sed -n 's/^agent-exit: //p' "$out")'"
-ls "$R/var/lib/sipha"/instance-1.state >/dev/null 2>&1 && ok "agent wrote its state in /var/lib/sipha" \
-  || ko "no /var/lib/sipha/instance-1.state"
+if grep -q -i 'CAP_NET_RAW\|counting disabled\|not permitted\|permission denied\|refused' "$R/tmp/agent.log"; then
+  ko "agent log has no permission error: $(grep -i -m1 'CAP_NET_RAW\|counting disabled\|not permitted\|denied\|refused' "$R/tmp/agent.log")"
+else
+  ok "agent log has no permission error"
+fi
+if [ "$(sed -n 's/^ctl-rc: //p' "$out")" = 0 ] && grep -q 'deb-test' <(sed -n '/^--- ctl/,/^ctl-rc/p' "$out"); then
+  ok "sipha-ctl status reads the instance through snmpd"
+else
+  ko "sipha-ctl status"
+fi
+if [ "$(sed -n '/^--- trapgen/{n;p}' "$out")" -ge 20 ] 2>/dev/null; then ok "sipha-trapgen --list"
+else ko "sipha-trapgen --list"; fi
+if [ "$(sed -n 's/^trapgen-rc: //p' "$out")" = 0 ]; then ok "sipha-trapgen sends every notification"
+else ko "sipha-trapgen all"; fi
+if [ "$(sed -n 's/^agent-exit: //p' "$out")" = 0 ]; then ok "agent stops on SIGTERM with status 0"
+else ko "agent exit status '$(sed -n 's/^agent-exit: //p' "$out")'"; fi
+if ls "$R/var/lib/sipha"/instance-1.state >/dev/null 2>&1; then ok "agent wrote its state in /var/lib/sipha"
+else ko "no /var/lib/sipha/instance-1.state"; fi
 if [ "$fail" -gt 0 ]; then
   echo "--- agent log"; tail -n 30 "$R/tmp/agent.log"; echo "--- snmpd log"; tail -n 15 "$R/tmp/snmpd.log"
 fi
@@ -313,8 +347,8 @@ while read -r f; do
 done < "$work/files"
 for f in /var/lib/sipha /etc/sipha; do [ -e "$R$f" ] && left+=("$f"); done
 ls "$R/var/lib/dpkg/info/$pkg".* >/dev/null 2>&1 && left+=("/var/lib/dpkg/info/$pkg.*")
-[ ${#left[@]} -eq 0 ] && ok "nothing of $pkg left after the purge ($(wc -l < "$work/files") paths checked)" \
-  || ko "left after the purge: ${left[*]}"
+if [ ${#left[@]} -eq 0 ]; then ok "nothing of $pkg left after the purge ($(wc -l < "$work/files") paths checked)"
+else ko "left after the purge: ${left[*]}"; fi
 echo "      the system user sipha stays after the purge, as Debian leaves system users"
 
 echo "test_install: total $(secs "$t0")"

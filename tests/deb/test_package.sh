@@ -14,7 +14,7 @@ ko() { fail=$((fail + 1)); echo "FAIL  $*"; }
 summary() { echo "test_package: $pass passed, $fail failed"; [ "$fail" -eq 0 ]; }
 
 debs=("$dir"/sipha_*.deb)
-[ ${#debs[@]} -eq 1 ] && [ -f "${debs[0]}" ] || { ko "one sipha_*.deb in $dir (make deb)"; summary; exit 1; }
+{ [ ${#debs[@]} -eq 1 ] && [ -f "${debs[0]}" ]; } || { ko "one sipha_*.deb in $dir (make deb)"; summary; exit 1; }
 deb=${debs[0]}
 x=$(mktemp -d)
 trap 'rm -rf "$x"' EXIT
@@ -27,28 +27,29 @@ grep -v '^running with root privileges is not recommended!$' "$x/lintian.err" >>
 echo "      lintian $(lintian --version | awk '{ print $2 }') on $(basename "$deb"):"
 if [ -s "$x/lintian.out" ]; then sed 's/^/      | /' "$x/lintian.out"; else echo "      | (no output)"; fi
 tags=$(grep -c '^[EW]: ' "$x/lintian.out")
-[ "$rc" -eq 0 ] && [ "$tags" -eq 0 ] && ok "lintian: no error, no warning" || ko "lintian: exit $rc, $tags errors/warnings"
+if [ "$rc" -eq 0 ] && [ "$tags" -eq 0 ]; then ok "lintian: no error, no warning"
+else ko "lintian: exit $rc, $tags errors/warnings"; fi
 
 # --- manual pages: man --warnings, built and packaged ---
 srcs=("$ROOT"/man/*.scd)
 pages=("$mandir"/*.[0-9])
-[ ${#pages[@]} -eq ${#srcs[@]} ] && ok "${#pages[@]} pages built in $mandir from man/*.scd" \
-  || ko "pages built: ${pages[*]} (sources: ${srcs[*]})"
+if [ ${#pages[@]} -eq ${#srcs[@]} ]; then ok "${#pages[@]} pages built in $mandir from man/*.scd"
+else ko "pages built: ${pages[*]} (sources: ${srcs[*]})"; fi
 for p in "${pages[@]}" "$x/root"/usr/share/man/man*/*.gz; do
   [ -f "$p" ] || continue
   w=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l "$p" 2>&1 >/dev/null)
-  [ -z "$w" ] && ok "man --warnings ${p#"$x/root"}: none" || ko "man --warnings $p: $w"
+  if [ -z "$w" ]; then ok "man --warnings ${p#"$x/root"}: none"; else ko "man --warnings $p: $w"; fi
 done
 for s in "${srcs[@]}"; do
   n=$(basename "$s" .scd)
   p=usr/share/man/man${n##*.}/$n.gz
-  [ -f "$x/root/$p" ] && ok "packaged /$p" || ko "/$p missing from the package"
+  if [ -f "$x/root/$p" ]; then ok "packaged /$p"; else ko "/$p missing from the package"; fi
 done
 # Every program in the package has its page.
 for b in "$x/root"/usr/bin/*; do
   n=$(basename "$b")
-  ls "$x/root"/usr/share/man/man[18]/"$n".[18].gz >/dev/null 2>&1 && ok "/usr/bin/$n has a manual page" \
-    || ko "/usr/bin/$n has no manual page"
+  if ls "$x/root"/usr/share/man/man[18]/"$n".[18].gz >/dev/null 2>&1; then ok "/usr/bin/$n has a manual page"
+  else ko "/usr/bin/$n has no manual page"; fi
 done
 
 # Every element and attribute of the schema has its section and entry in sipha.conf(5).
@@ -71,8 +72,8 @@ for el in ET.parse(sys.argv[1]).getroot().iter("{%s}element" % ns["r"]):
 print(" ".join(out))
 EOF
 )
-[ -z "$missing" ] && ok "sipha.conf(5) documents every element and attribute of sipha-config.rng" \
-  || ko "sipha.conf(5) lacks: $missing"
+if [ -z "$missing" ]; then ok "sipha.conf(5) documents every element and attribute of sipha-config.rng"
+else ko "sipha.conf(5) lacks: $missing"; fi
 # Every option a program names in its --help, and every one its getopt string or
 # option table accepts, is in its page (as *-o* or *--long*).
 opts_of() {
@@ -80,28 +81,29 @@ opts_of() {
   sed -n 's/.*{ "\([a-z-]*\)", [a-z_]*_argument.*/--\1/p' "$1"
 }
 for prog in "sipha-agent agent/main.c 8" "sipha-trapgen trapgen/trapgen_main.c 1" "sipha-ctl ctl/ctl_main.c 1"; do
-  set -- $prog
+  read -ra words <<<"$prog"; set -- "${words[@]}"  # program, source, section
   page=man/$1.$3.scd
-  [ -f "$ROOT/$page" ] && [ -x "$x/root/usr/bin/$1" ] || continue
+  { [ -f "$ROOT/$page" ] && [ -x "$x/root/usr/bin/$1" ]; } || continue
   miss=""
   for o in $( { "$x/root/usr/bin/$1" --help 2>&1 | perl -ne 'print "$1\n" while /(?<![\w-])(-[A-Za-z0-9]|--[a-z][a-z-]+)(?![\w-])/g'
                [ -f "$ROOT/$2" ] && opts_of "$ROOT/$2"; } | sort -u); do
     grep -q -- "\*$o\*" "$ROOT/$page" || miss="$miss $o"
   done
-  [ -z "$miss" ] && ok "$page documents every option of $1 (--help and $2)" || ko "$page lacks$miss"
+  if [ -z "$miss" ]; then ok "$page documents every option of $1 (--help and $2)"; else ko "$page lacks$miss"; fi
 done
 
 # --- the unit ---
 unit=$x/root/lib/systemd/system/sipha-agent@.service
 if [ -f "$unit" ]; then
   ok "unit in /lib/systemd/system"
-  grep -q '^ExecStart=/usr/bin/sipha-agent ' "$unit" && ok "unit runs /usr/bin/sipha-agent" || ko "unit ExecStart: $(grep ^ExecStart "$unit")"
+  if grep -q '^ExecStart=/usr/bin/sipha-agent ' "$unit"; then ok "unit runs /usr/bin/sipha-agent"
+  else ko "unit ExecStart: $(grep ^ExecStart "$unit")"; fi
   # verified on this host's systemd with the package's binary and manual pages
   sed "s|^ExecStart=/usr/bin/|ExecStart=$x/root/usr/bin/|" "$unit" > "$x/sipha-agent@test.service"
   v=$(MANPATH=$x/root/usr/share/man systemd-analyze verify --man=yes "$x/sipha-agent@test.service" 2>&1)
   rc=$?
-  [ "$rc" -eq 0 ] && [ -z "$v" ] && ok "systemd-analyze verify (Documentation= pages found): clean" \
-    || ko "systemd-analyze verify: exit $rc: $v"
+  if [ "$rc" -eq 0 ] && [ -z "$v" ]; then ok "systemd-analyze verify (Documentation= pages found): clean"
+  else ko "systemd-analyze verify: exit $rc: $v"; fi
   score=$(systemd-analyze security --offline=true "$x/sipha-agent@test.service" 2>/dev/null | sed -n 's/.*Overall exposure level for [^:]*: //p')
   echo "      systemd-analyze security: exposure $score"
 else
@@ -111,8 +113,8 @@ fi
 # --- version: debian/changelog's is the project's (VERSION, what sipha-agent -V says) ---
 v=$(dpkg-deb -f "$deb" Version)
 if [ -f "$ROOT/VERSION" ]; then
-  [ "$v" = "$(cat "$ROOT/VERSION")" ] && ok "package version $v = VERSION" \
-    || ko "package version $v, VERSION says $(cat "$ROOT/VERSION"): add a debian/changelog entry"
+  if [ "$v" = "$(cat "$ROOT/VERSION")" ]; then ok "package version $v = VERSION"
+  else ko "package version $v, VERSION says $(cat "$ROOT/VERSION"): add a debian/changelog entry"; fi
 fi
 
 # --- dependencies: the dlopen'ed libraries named by hand, the rest by shlibs ---

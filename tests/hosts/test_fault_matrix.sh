@@ -85,7 +85,7 @@ fresh_pair() {
     ip netns exec "$(hn_ns "$h")" nft delete table inet matrix 2>/dev/null
     ip -n "$(hn_ns "$h")" addr del "$HN_VIP/$HN_VIP_PLEN" dev sip0 2>/dev/null
     rm -rf "$T/$h/state"; mkdir -p "$T/$h/state"
-    [ -n "${RESP_PID[$h]:-}" ] && kill -0 "${RESP_PID[$h]}" 2>/dev/null || start_responder "$h"
+    { [ -n "${RESP_PID[$h]:-}" ] && kill -0 "${RESP_PID[$h]}" 2>/dev/null; } || start_responder "$h"
   done
   ip netns exec "$HN_C" nft delete table inet matrix 2>/dev/null
   hn_instance_conf a primary

@@ -2,9 +2,12 @@
 # (private snmpd master on loopback, agents, assertions, cleanup) plus a sipha pair
 # whose SIP stand-ins sit on free ports (not 5060 + index), so that these tests can run
 # beside the agent tests.
+# shellcheck shell=bash
 
 source "$(dirname "${BASH_SOURCE[0]}")/../agent/lib.sh"
+# shellcheck disable=SC2034 # for the test scripts that source this file
 NMS="$ROOT/nms"
+# shellcheck disable=SC2034 # for the test scripts that source this file
 MIBPATH="$ROOT/build/ietf-mibs:$ROOT/mib"
 
 # n_need FILE|COMMAND...: fail the test (one FAIL line, summary) when one is missing.
@@ -60,7 +63,7 @@ n_start_pair() {
   t_peer_key
   local p1 p2 d1 d2
   p1=$(t_free_port udp) p2=$(t_free_port udp) d1=$(t_free_port udp) d2=$(t_free_port udp)
-  t_sip_peer "$p1" && t_sip_peer "$p2" && t_sip_peer "$d1" && t_sip_peer "$d2" ||
+  { t_sip_peer "$p1" && t_sip_peer "$p2" && t_sip_peer "$d1" && t_sip_peer "$d2"; } ||
     { echo "sipp stand-ins did not start"; return 1; }
   n_pair_conf 1 sip-a primary 2 sip-b "$p1" "$d1"
   n_pair_conf 2 sip-b backup 1 sip-a "$p2" "$d2"

@@ -80,10 +80,10 @@ while IFS='|' read -r name sev text; do
 done < "$EXPECTED"
 
 # ---- SNMPv3 authPriv traps, instance 2 ---------------------------------------------
-V3_NAMES="siphaSplitBrainDetected siphaListenerBindFailure"
+V3_NAMES=(siphaSplitBrainDetected siphaListenerBindFailure)
 t_check "sipha-trapgen sends two SNMPv3 authPriv traps for instance 2" \
   "$TG" -v 3 -u siphaTrap -a SHA-256 -A "$V3_AUTH" -x AES -X "$V3_PRIV" -l authPriv -e "$ENGINE" \
-  -i 2 "$SINK" $V3_NAMES
+  -i 2 "$SINK" "${V3_NAMES[@]}"
 t_check "$((NOTES + 2)) lines" t_wait 20 have $((NOTES + 2))
 t_check "v3 siphaSplitBrainDetected about sip-b" \
   grep -Eq ' siphaSplitBrainDetected Critical "sipha" .* - sipha sip-b: ALARM split brain: this instance is primary \(epoch [0-9]+\) and its peer sip-a is primary \[00-52115\]$' "$LOG"
@@ -111,7 +111,7 @@ t_check "$((2 * NOTES + 3)) lines" t_wait 30 have $((2 * NOTES + 3))
 # the MIB ("65 seconds") are missing.
 while IFS='|' read -r name sev text; do
   case "$name" in ''|'#'*) continue ;; esac
-  n=2; case " $V3_NAMES " in *" $name "*) n=3 ;; esac   # the v3 traps came between
+  n=2; case " ${V3_NAMES[*]} " in *" $name "*) n=3 ;; esac   # the v3 traps came between
   t_eq "$name from integers" "${text// seconds/}" "$(line "$name" "$sev" "$n")"
 done < "$EXPECTED"
 t_eq "nothing in the unknown-trap log" "" "$(cat "$T/log/snmpttunknown.log" 2>/dev/null)"
