@@ -258,7 +258,7 @@ echo "[1] CPU per value as rows grow, placements: $PLACEMENTS"
 declare -A AG
 for rows in 100 1000 4000 16000; do
   start_walk_agent "$rows"
-  case $rows in 16000) n=$(b_reps 2 3) ;; 4000) n=$(b_reps 3 5) ;; *) n=$(b_reps 3 7) ;; esac
+  case $rows in 16000) n=$(b_reps 2 3) ;; 4000) n=$(b_reps 3 5) ;; 1000) n=$(b_reps 3 9) ;; *) n=$(b_reps 5 15) ;; esac
   walk_series "$DN_TABLE" "$n" $((rows * 10)) "$DN_TABLE.1.2" # warm-up: one column touches every row
   for p in $PLACEMENTS; do
     k=${PL_KEY[$p]}

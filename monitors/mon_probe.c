@@ -70,7 +70,7 @@ struct core_dn {
     uint64_t last_sent;
     uint32_t seq;             /* CSeq of the last probe (0 = none yet) */
     bool last_answered;
-    enum dn_state state;
+    enum mon_dn_state state;
     uint32_t rtt_us;
     size_t heap_pos;          /* its entry in the heap */
     char key[CALL_ID_MAX];    /* "token.index": the DN's part of its probes' Call-IDs */
@@ -145,7 +145,7 @@ static void reschedule(struct mon_probe_core *c, struct core_dn *d)
     uint64_t due = d->next_probe;
     if (d->pending && d->pending_until < due)
         due = d->pending_until;
-    if (d->silent && d->state != DN_OUT_OF_SERVICE && d->silent_since + d->force_us < due)
+    if (d->silent && d->state != MON_DN_OUT_OF_SERVICE && d->silent_since + d->force_us < due)
         due = d->silent_since + d->force_us;
     size_t i = d->heap_pos;
     c->heap[i].due = due;
@@ -259,7 +259,7 @@ static void emit_dn(struct mon_probe_core *c, const struct core_dn *d, uint32_t 
 {
     struct mon_event ev = { .kind = MON_DN };
     ev.u.dn.dn = d->index;
-    ev.u.dn.in_service = d->state == DN_IN_SERVICE;
+    ev.u.dn.in_service = d->state == MON_DN_IN_SERVICE;
     ev.u.dn.status_code = status;
     ev.u.dn.rtt_us = d->rtt_us;
     c->emit(c->emit_ctx, &ev);
@@ -289,7 +289,7 @@ static void init_dn(struct mon_probe_core *c, size_t pos, const struct mon_probe
     d->check_us = (uint64_t)cfg->oos_check * US_PER_S;
     d->force_us = (uint64_t)force * US_PER_S;
     d->timeout_us = d->check_us < d->force_us ? d->check_us : d->force_us;
-    d->state = DN_UNKNOWN;
+    d->state = MON_DN_UNKNOWN;
     d->next_probe = NONE;
     int n = snprintf(d->key, sizeof(d->key), "%016llx.%u", (unsigned long long)c->token, d->index);
     d->key_len = n > 0 ? (size_t)n : 0;
@@ -396,8 +396,8 @@ static void expire(struct mon_probe_core *c, struct core_dn *d, uint64_t now)
         d->pending = false;
         emit_probe(c, MON_PROBE_TIMEOUT, d);
     }
-    if (d->silent && d->state != DN_OUT_OF_SERVICE && d->silent_since + d->force_us <= now) {
-        d->state = DN_OUT_OF_SERVICE;
+    if (d->silent && d->state != MON_DN_OUT_OF_SERVICE && d->silent_since + d->force_us <= now) {
+        d->state = MON_DN_OUT_OF_SERVICE;
         emit_dn(c, d, 0);
     }
 }
@@ -471,15 +471,15 @@ uint32_t mon_probe_core_response(struct mon_probe_core *c, const struct sip_msg 
         d->last_answered = true;
     }
     d->silent = false;
-    d->state = DN_IN_SERVICE;
+    d->state = MON_DN_IN_SERVICE;
     reschedule(c, d);
     emit_dn(c, d, m->status);
     return d->index;
 }
 
-enum dn_state mon_probe_core_state(const struct mon_probe_core *c, size_t pos)
+enum mon_dn_state mon_probe_core_state(const struct mon_probe_core *c, size_t pos)
 {
-    return pos < c->n ? c->dns[pos].state : DN_UNKNOWN;
+    return pos < c->n ? c->dns[pos].state : MON_DN_UNKNOWN;
 }
 
 long mon_probe_core_find(const struct mon_probe_core *c, uint32_t index)
@@ -1010,10 +1010,10 @@ uint64_t mon_probe_inode(const struct mon_probe *mp)
     return mp->inode;
 }
 
-enum dn_state mon_probe_state(const struct mon_probe *mp, uint32_t dn_index)
+enum mon_dn_state mon_probe_state(const struct mon_probe *mp, uint32_t dn_index)
 {
     long pos = mon_probe_core_find(mp->core, dn_index);
-    return pos < 0 ? DN_UNKNOWN : mon_probe_core_state(mp->core, (size_t)pos);
+    return pos < 0 ? MON_DN_UNKNOWN : mon_probe_core_state(mp->core, (size_t)pos);
 }
 
 void mon_probe_get_stats(const struct mon_probe *mp, struct mon_probe_stats *st)

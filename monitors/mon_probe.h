@@ -30,6 +30,10 @@
 #include "monitor.h"
 #include "sip_parse.h"
 
+/* The probe's own verdict on a DN (it reports changes as MON_DN events; the engine
+ * decides what the MIB shows, with its enum ha_dn_state). */
+enum mon_dn_state { MON_DN_UNKNOWN = 1, MON_DN_IN_SERVICE = 2, MON_DN_OUT_OF_SERVICE = 3 };
+
 #define MON_PROBE_MIN_FORCE 5 /* seconds: the seed's floor for oos-force */
 
 /* ------------------------------------------------------------------ socket layer */
@@ -73,7 +77,7 @@ void mon_probe_close(struct mon_probe *mp);
 uint16_t mon_probe_local_port(const struct mon_probe *mp);
 /* The socket's inode, for mon_listener_ignore_inode. */
 uint64_t mon_probe_inode(const struct mon_probe *mp);
-enum dn_state mon_probe_state(const struct mon_probe *mp, uint32_t dn_index);
+enum mon_dn_state mon_probe_state(const struct mon_probe *mp, uint32_t dn_index);
 void mon_probe_get_stats(const struct mon_probe *mp, struct mon_probe_stats *st);
 
 /* ------------------------------------------------------- pure helpers (tested) */
@@ -133,7 +137,7 @@ enum mon_probe_run mon_probe_core_run(struct mon_probe_core *c, uint64_t now_us,
 uint32_t mon_probe_core_response(struct mon_probe_core *c, const struct sip_msg *m,
                                  uint64_t now_us);
 
-enum dn_state mon_probe_core_state(const struct mon_probe_core *c, size_t pos);
+enum mon_dn_state mon_probe_core_state(const struct mon_probe_core *c, size_t pos);
 /* Position of a DN index, or -1. */
 long mon_probe_core_find(const struct mon_probe_core *c, uint32_t index);
 

@@ -25,9 +25,6 @@
 
 #include "addr.h"
 
-/* A service DN as the probe sees it; values are siphaServiceDnState's. */
-enum dn_state { DN_UNKNOWN = 1, DN_IN_SERVICE = 2, DN_OUT_OF_SERVICE = 3 };
-
 enum mon_kind {
     MON_LINK = 1,         /* mon_netlink: an interface's state (first sight, or a change) */
     MON_ADDR,             /* mon_netlink: an address appeared on / left an interface */

@@ -137,7 +137,7 @@ static void test_probe_cadence_and_timeout(void **state)
     assert_string_not_equal(f->sent[0].call_id, f->sent[1].call_id); /* one per probe */
     assert_string_not_equal(f->sent[0].branch, f->sent[1].branch); /* a branch per probe */
     assert_int_equal(count_kind(f, MON_PROBE_TIMEOUT), 1);
-    assert_int_equal(mon_probe_core_state(f->core, 0), DN_UNKNOWN);
+    assert_int_equal(mon_probe_core_state(f->core, 0), MON_DN_UNKNOWN);
     fixture_free(f);
 }
 
@@ -158,7 +158,7 @@ static void test_out_of_service_and_back(void **state)
     assert_int_equal(e->u.dn.dn, 3);
     assert_false(e->u.dn.in_service);
     assert_int_equal(e->u.dn.status_code, 0);
-    assert_int_equal(mon_probe_core_state(f->core, 0), DN_OUT_OF_SERVICE);
+    assert_int_equal(mon_probe_core_state(f->core, 0), MON_DN_OUT_OF_SERVICE);
     for (uint64_t t = 5 * S; t <= 9 * S; t += S / 10)
         mon_probe_core_run(f->core, t, 100);
     assert_int_equal(count_kind(f, MON_DN), 1); /* not repeated */
@@ -170,7 +170,7 @@ static void test_out_of_service_and_back(void **state)
     assert_true(e->u.dn.in_service);
     assert_int_equal(e->u.dn.status_code, 503);
     assert_int_equal(e->u.dn.rtt_us, 40000);
-    assert_int_equal(mon_probe_core_state(f->core, 0), DN_IN_SERVICE);
+    assert_int_equal(mon_probe_core_state(f->core, 0), MON_DN_IN_SERVICE);
     fixture_free(f);
 }
 
@@ -189,9 +189,9 @@ static void test_silence_counts_from_first_unanswered_probe(void **state)
     mon_probe_core_run(f->core, 10 * S, 10);
     assert_int_equal(f->nsent, 2);
     mon_probe_core_run(f->core, 15 * S - 1, 10);
-    assert_int_equal(mon_probe_core_state(f->core, 0), DN_IN_SERVICE);
+    assert_int_equal(mon_probe_core_state(f->core, 0), MON_DN_IN_SERVICE);
     mon_probe_core_run(f->core, 15 * S, 10);
-    assert_int_equal(mon_probe_core_state(f->core, 0), DN_OUT_OF_SERVICE);
+    assert_int_equal(mon_probe_core_state(f->core, 0), MON_DN_OUT_OF_SERVICE);
     assert_int_equal(count_kind(f, MON_PROBE_TIMEOUT), 1);
     fixture_free(f);
 }
@@ -239,8 +239,8 @@ static void test_response_matching(void **state)
 
     assert_int_equal(respond(f, &b, 200, "OPTIONS", S / 2 + 250), 20);
     assert_int_equal(last_kind(f, MON_DN)->u.dn.rtt_us, 250);
-    assert_int_equal(mon_probe_core_state(f->core, 0), DN_UNKNOWN);
-    assert_int_equal(mon_probe_core_state(f->core, 1), DN_IN_SERVICE);
+    assert_int_equal(mon_probe_core_state(f->core, 0), MON_DN_UNKNOWN);
+    assert_int_equal(mon_probe_core_state(f->core, 1), MON_DN_IN_SERVICE);
     /* a retransmitted 200 keeps the DN in service but is not a new RTT sample */
     assert_int_equal(respond(f, &b, 200, "OPTIONS", S / 2 + 900), 20);
     assert_int_equal(last_kind(f, MON_DN)->u.dn.rtt_us, 250);
@@ -263,9 +263,9 @@ static void test_late_answer(void **state)
     struct fixture *f = fixture_new(&dn, 1, 0);
     for (uint64_t t = 0; t <= 6 * S; t += S)
         mon_probe_core_run(f->core, t, 10);
-    assert_int_equal(mon_probe_core_state(f->core, 0), DN_OUT_OF_SERVICE);
+    assert_int_equal(mon_probe_core_state(f->core, 0), MON_DN_OUT_OF_SERVICE);
     assert_int_equal(respond(f, &f->sent[0], 200, "OPTIONS", 6 * S + 10), 1);
-    assert_int_equal(mon_probe_core_state(f->core, 0), DN_IN_SERVICE);
+    assert_int_equal(mon_probe_core_state(f->core, 0), MON_DN_IN_SERVICE);
     assert_int_equal(last_kind(f, MON_DN)->u.dn.rtt_us, 0);
     fixture_free(f);
 }
@@ -489,7 +489,7 @@ static void test_ten_thousand_dns_answering(void **state)
     assert_int_equal(e->oos, 0);
     assert_int_equal(e->in, 8 * N);
     for (size_t i = 0; i < N; i++)
-        assert_int_equal(mon_probe_core_state(e->core, i), DN_IN_SERVICE);
+        assert_int_equal(mon_probe_core_state(e->core, i), MON_DN_IN_SERVICE);
     mon_probe_core_free(e->core);
     free(e->queue);
     free(e);
