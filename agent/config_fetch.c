@@ -14,11 +14,10 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <net-snmp/net-snmp-config.h>
-#include <net-snmp/net-snmp-includes.h>
 
 #include "errbuf.h"
 #include "config_fetch.h"
+#include "hex.h"
 #include "curl_lazy.h"
 #include "curl_loop.h"
 #include "loop.h"
@@ -34,19 +33,6 @@ struct body {
 
 /* --- locations --- */
 
-/* The byte of the two hex digits at `p` (the text after a '%'), or -1 when they are
- * not two hex digits. Net-SNMP converts; the pair is cut out first because it reads
- * to the end of the string and takes a "0x" prefix. */
-static int pct_byte(const char *p)
-{
-    char pair[3] = { p[0], p[0] ? p[1] : '\0', '\0' };
-    u_char byte = 0, *out = &byte;
-    size_t cap = 1, n = 0;
-    if (!netsnmp_hex_to_binary(&out, &cap, &n, 0, pair, NULL) || n != 1)
-        return -1;
-    return byte;
-}
-
 /* Percent-decodes a file:// URL path; refuses bad escapes and %00. */
 static int url_path_decode(const char *in, char *out, size_t cap)
 {
@@ -54,7 +40,7 @@ static int url_path_decode(const char *in, char *out, size_t cap)
     for (const char *p = in; *p; p++) {
         int c = (unsigned char)*p;
         if (c == '%') {
-            c = pct_byte(p + 1);
+            c = hex_pair_byte(p + 1);
             if (c <= 0) /* a bad escape, or %00 */
                 return -1;
             p += 2;

@@ -9,9 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <net-snmp/net-snmp-config.h>
-#include <net-snmp/net-snmp-includes.h>
 
+#include "hex.h"
 #include "eventlog.h"
 
 /* Upper bound on the ring's capacity: an entry is ~300 bytes, so this keeps one
@@ -305,19 +304,6 @@ static int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
     return 0;
 }
 
-/* The byte of the two hex digits at `s` (after "\\x"), or -1 when they are not two
- * hex digits. Net-SNMP converts; the pair is cut out first because it reads to the
- * end of the string and takes a "0x" prefix. */
-static int hex_byte(const char *s)
-{
-    char pair[3] = { s[0], s[0] ? s[1] : '\0', '\0' };
-    u_char byte = 0, *out = &byte;
-    size_t cap = 1, n = 0;
-    if (!netsnmp_hex_to_binary(&out, &cap, &n, 0, pair, NULL) || n != 1)
-        return -1;
-    return byte;
-}
-
 /* Reverses put_escaped into dst (size bytes, NUL included). Rejects unknown or
  * truncated escapes, raw control bytes, an escaped NUL and text too long. */
 static int unescape(const char *s, char *dst, size_t size)
@@ -334,7 +320,7 @@ static int unescape(const char *s, char *dst, size_t size)
             else if (k == 'n') c = '\n';
             else if (k == 'r') c = '\r';
             else if (k == 'x') {
-                int b = hex_byte(s);
+                int b = hex_pair_byte(s);
                 if (b <= 0) /* not hex, or an escaped NUL */
                     return -1;
                 c = (unsigned char)b;
