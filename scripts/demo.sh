@@ -76,7 +76,11 @@ TXT
 tail -n +1 -f "$T/traps.log" | grep --line-buffered '^TRAP' &
 T_PIDS+=("$!")
 # Until Ctrl-C (stop), or until an agent or snmpd ends by itself: a failure.
-wait -n "$AGENT_PID_1" "$AGENT_PID_2" "$SNMPD_PID"
+# Ctrl-C reaches the whole foreground group: the agents and snmpd catch SIGINT and
+# exit 0, and bash then lets its own SIGINT go (it takes a child's clean exit to
+# mean the child handled it), so the stop trap does not run. A clean exit of one
+# of them is therefore the stop request; any other end is a failure.
+wait -n "$AGENT_PID_1" "$AGENT_PID_2" "$SNMPD_PID" && stop
 for p in "$AGENT_PID_1" "$AGENT_PID_2" "$SNMPD_PID"; do
   kill -0 "$p" 2>/dev/null && continue
   case $p in
