@@ -13,6 +13,7 @@
 #include "agent_run.h"
 #include "config_fetch.h"
 #include "contacts.h"
+#include "kam_sync.h"
 #include "control.h"
 #include "describe.h"
 #include "ha_adapter.h"
@@ -125,10 +126,13 @@ static void apply_reload(struct agent *a, struct sipha_config *n)
     if (strcmp(n->agentx_socket, o->agentx_socket) != 0 ||
         strcmp(n->state_dir, o->state_dir) != 0 || n->alarm_autoclear != o->alarm_autoclear ||
         n->n_dns != o->n_dns || n->n_nics != o->n_nics || n->n_vips != o->n_vips ||
-        n->has_peer != o->has_peer || n->has_arbiter != o->has_arbiter)
+        n->has_peer != o->has_peer || n->has_arbiter != o->has_arbiter ||
+        n->sip_server_kind != o->sip_server_kind ||
+        strcmp(n->sip_server_rpc, o->sip_server_rpc) != 0 ||
+        strcmp(n->sip_server_events, o->sip_server_events) != 0)
         snmp_log(LOG_WARNING, "sipha[%u]: reload: changes to the AgentX socket, state "
-                 "dir, alarm auto-clear, NICs, VIPs, service DNs, peer or arbiter need a "
-                 "restart; the running ones are kept\n", a->inst.index);
+                 "dir, alarm auto-clear, NICs, VIPs, service DNs, peer, arbiter or SIP "
+                 "server need a restart; the running ones are kept\n", a->inst.index);
     a->inst.priority = n->priority;
     snprintf(a->inst.name, sizeof(a->inst.name), "%s", n->name);
     evlog_set_limit(&a->inst.events, n->eventlog_limit);
@@ -250,6 +254,8 @@ int agent_init(struct agent *a, const struct agent_options *opt)
     memset(a, 0, sizeof(*a));
     a->ha_input = ha_adapter_input;
     a->contacts_changed = ha_link_contacts_changed;
+    a->synced_changed = kam_sync_synced_changed;
+    a->synced_pass_done = kam_sync_pass_done;
     snprintf(a->config_location, sizeof(a->config_location), "%s", opt->config);
     a->schema = config_default_schema();
     if (config_load(&a->cfg, opt->config, a->schema, err, sizeof(err)) != 0) {
@@ -296,6 +302,9 @@ int agent_run(struct agent *a)
         return -1;
     if (ha_adapter_start(a) != 0)
         return -1;
+    if (kam_sync_start(a) != 0)
+        return -1;
+    kam_sync_role_changed(a, instance_ha(&a->inst)->role);
     contacts_start_expiry(a);
     loop_set_idle(a->loop, on_idle, a);
     log_started(a);
@@ -304,6 +313,7 @@ int agent_run(struct agent *a)
     if (a->stop_timer)
         loop_timer_cancel(a->loop, a->stop_timer);
     ha_adapter_stop(a);
+    kam_sync_stop(a);
     contacts_stop_expiry(a);
     notify_stop(a);
     state_save_now(a);
@@ -317,6 +327,7 @@ void agent_free(struct agent *a)
     if (a->reload)
         cfetch_cancel(a->reload);
     nq_free(&a->queue);
+    contacts_free(a);
     instance_free(&a->inst);
     config_free(&a->cfg);
     loop_free(a->loop);

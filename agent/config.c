@@ -41,7 +41,8 @@ typedef xmlErrorPtr cfg_xml_error;
 
 enum elem_id {
     E_INSTANCE, E_AGENTX, E_STATE, E_EVENTLOG, E_NOTIFICATIONS, E_OPTIONS, E_SIP,
-    E_SCRIPT, E_PEER, E_ARBITER, E_TAKEOVER, E_NIC, E_VIP, E_DN, E_CONTACT, E_COUNT
+    E_SCRIPT, E_PEER, E_ARBITER, E_TAKEOVER, E_SIP_SERVER, E_NIC, E_VIP, E_DN, E_CONTACT,
+    E_COUNT
 };
 
 enum attr_kind {
@@ -174,6 +175,18 @@ static const struct attr_spec a_arbiter[] = {
     ATTR_U("timeout-ms", false, CFG, arbiter_timeout_ms, 1, MS_MAX),
     ATTR_END
 };
+static const struct choice server_kinds[] = {
+    { "generic", SIP_SERVER_GENERIC }, { "kamailio", SIP_SERVER_KAMAILIO }, { NULL, 0 }
+};
+static const struct attr_spec a_sip_server[] = {
+    ATTR_C("kind", true, CFG, sip_server_kind, server_kinds),
+    ATTR_S("rpc", A_URL, false, CFG, sip_server_rpc, 0),
+    ATTR_S("events", A_TEXT, false, CFG, sip_server_events, 0),
+    ATTR_S("table", A_TEXT, false, CFG, sip_server_table, 0),
+    ATTR_U("reconcile", false, CFG, sip_server_reconcile_s, 10, 86400),
+    ATTR_U("timeout-ms", false, CFG, sip_server_timeout_ms, 1, MS_MAX),
+    ATTR_END
+};
 static const struct attr_spec a_nic[] = {
     ATTR_C("purpose", true, struct config_nic, purpose, purposes),
     ATTR_S("name", A_TEXT, false, struct config_nic, name, IFNAME_MAX),
@@ -210,6 +223,7 @@ static void contact_defaults(void *row)
 static int finish_peer(struct pctx *p, const xmlNode *n, void *dst);
 static int finish_arbiter(struct pctx *p, const xmlNode *n, void *dst);
 static int finish_takeover(struct pctx *p, const xmlNode *n, void *dst);
+static int finish_sip_server(struct pctx *p, const xmlNode *n, void *dst);
 static int finish_nic(struct pctx *p, const xmlNode *n, void *dst);
 static int finish_vip(struct pctx *p, const xmlNode *n, void *dst);
 
@@ -227,6 +241,7 @@ static const struct elem_spec elems[E_COUNT] = {
     [E_PEER] = { "peer", false, false, a_peer, 0, NULL, finish_peer },
     [E_ARBITER] = { "arbiter", false, false, a_arbiter, 0, NULL, finish_arbiter },
     [E_TAKEOVER] = { "takeover", false, false, a_takeover, 0, NULL, finish_takeover },
+    [E_SIP_SERVER] = { "sip-server", false, false, a_sip_server, 0, NULL, finish_sip_server },
     [E_NIC] = { "nic", true, false, a_nic, sizeof(struct config_nic), NULL, finish_nic },
     [E_VIP] = { "vip", true, false, a_vip, sizeof(struct config_vip), NULL, finish_vip },
     [E_DN] = { "service-dn", true, false, a_dn, sizeof(struct config_dn), NULL, NULL },
@@ -525,6 +540,27 @@ static int finish_arbiter(struct pctx *p, const xmlNode *n, void *dst)
     return 0;
 }
 
+/* Kamailio is reached through its RPC and pushes hints over evapi: both needed; the
+ * events endpoint is an address, never a name to resolve. */
+static int finish_sip_server(struct pctx *p, const xmlNode *n, void *dst)
+{
+    struct sipha_config *c = dst;
+    if (c->sip_server_kind != SIP_SERVER_KAMAILIO) {
+        if (c->sip_server_rpc[0] || c->sip_server_events[0])
+            return fail(p, n, "rpc and events are for kind=\"kamailio\" only");
+        return 0;
+    }
+    if (!c->sip_server_rpc[0] || !c->sip_server_events[0])
+        return fail(p, n, "kind=\"kamailio\" needs rpc (its JSON-RPC URL) and events "
+                          "(its evapi IP:PORT)");
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (hl_endpoint_parse(c->sip_server_events, &ss, &len) != 0 || endpoint_port(&ss) == 0)
+        return fail(p, n, "events=\"%s\": not IPv4:PORT or [IPv6]:PORT",
+                    c->sip_server_events);
+    return 0;
+}
+
 static int finish_nic(struct pctx *p, const xmlNode *n, void *dst)
 {
     const struct config_nic *nic = dst;
@@ -573,7 +609,7 @@ static int sort_child(struct pctx *p, const xmlNode *c)
     if (id < 0)
         return fail(p, c, "unknown element (sipha takes instance, sip, agentx, state, "
                           "eventlog, notifications, options, script, nic, vip, service-dn, "
-                          "contact, peer, arbiter)");
+                          "contact, peer, arbiter, takeover, sip-server)");
     if (elems[id].repeated)
         return nodelist_add(&p->rows[id], c) < 0 ? fail(p, c, "out of memory") : 0;
     if (p->single[id])
@@ -852,6 +888,9 @@ static int check_all(struct pctx *p)
     if (check_dn_targets(p) < 0)
         return -1;
     /* The arbiter decides between two instances: alone, there is nothing to decide. */
+    if (c->sip_server_kind == SIP_SERVER_KAMAILIO && c->n_contacts)
+        return fail(p, p->rows[E_CONTACT].v[0], "<contact> elements are for the generic "
+                                                 "SIP server: Kamailio's contacts come from it");
     if (c->has_arbiter && !c->has_peer)
         return fail(p, p->single[E_ARBITER], "an <arbiter> needs a <peer>");
     if (check_unique(p, E_DN, offsetof(struct config_dn, name), true, "service-dn name") < 0 ||
@@ -1030,6 +1069,9 @@ static void config_defaults(struct sipha_config *c)
     c->vip_lifetime_s = 3;
     c->arbiter_interval_ms = 1000;
     c->arbiter_timeout_ms = 1000;
+    snprintf(c->sip_server_table, sizeof c->sip_server_table, "location");
+    c->sip_server_reconcile_s = 300;
+    c->sip_server_timeout_ms = 2000;
 }
 
 static void pctx_free(struct pctx *p)

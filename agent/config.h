@@ -39,6 +39,10 @@ struct config_contact {
     uint32_t expires;              /* seconds from load */
 };
 
+/* The SIP server beside the agent: generic (contacts from <contact> elements only)
+ * or Kamailio (registrations read from and written to its usrloc). */
+enum sip_server_kind { SIP_SERVER_GENERIC = 0, SIP_SERVER_KAMAILIO = 1 };
+
 struct sipha_config {
     /* <instance index= name= priority= initial-role=> */
     uint32_t index;                /* 1..255 */
@@ -98,6 +102,14 @@ struct sipha_config {
     char arbiter_url[SIPHA_URI_MAX];
     uint32_t arbiter_interval_ms;       /* default 1000 */
     uint32_t arbiter_timeout_ms;        /* default 1000 */
+
+    /* <sip-server kind= rpc= events= table= reconcile= timeout-ms=> (optional) */
+    enum sip_server_kind sip_server_kind;   /* default SIP_SERVER_GENERIC */
+    char sip_server_rpc[SIPHA_URI_MAX];     /* kamailio: JSON-RPC over HTTP URL */
+    char sip_server_events[SIPHA_NAME_MAX]; /* kamailio: evapi IP:PORT */
+    char sip_server_table[SIPHA_NAME_MAX];  /* usrloc table, default "location" */
+    uint32_t sip_server_reconcile_s;        /* full reads of the table, default 300 */
+    uint32_t sip_server_timeout_ms;         /* per RPC call, default 2000 */
 
     struct config_nic *nics; size_t n_nics;
     struct config_vip *vips; size_t n_vips;

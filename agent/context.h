@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "contact_log.h"
 #include "ha_engine.h"
 #include "instance.h"
 #include "loop.h"
@@ -33,7 +34,9 @@ struct agent {
 
     bool save_pending;          /* state file to rewrite at the end of this iteration */
     uint64_t state_retry_timer; /* the state directory failed: try again (state_save.c) */
-    uint64_t contact_timer;     /* expiry sweep */
+    uint64_t contact_timer;     /* expiry sweep, armed for contact_timer_at */
+    uint64_t contact_timer_at;
+    struct contact_log clog;    /* changes of our local contacts, for the peer (contacts.c) */
     struct cfetch *reload;      /* SIGHUP reload in progress */
 
     bool stopping;              /* SIGTERM: handing over, then exiting */
@@ -44,11 +47,15 @@ struct agent {
     struct ha_peer_link *link;       /* the HA link to the peer (ha_link.c) */
     struct ha_scripts *scripts; /* VIP scripts (ha_scripts.c) */
     struct vip_keeper *vips;    /* VIP announcements and lifetime (vip_keeper.c) */
+    struct kam_sync *kam;       /* the Kamailio beside us (kam_sync.c), NULL = generic */
 
     /* Wiring set by agent.c, so that the modules below it call up through these
      * instead of depending on the modules above them (no file circle in agent/). */
     void (*ha_input)(struct agent *a, const struct ha_input *in); /* the engine's inputs */
     void (*contacts_changed)(struct agent *a); /* our local contacts changed */
+    /* a contact of the peer (origin synced) was inserted, changed or removed */
+    void (*synced_changed)(struct agent *a, const char *aor, const char *uri);
+    void (*synced_pass_done)(struct agent *a, bool full); /* a copy from the peer ended */
 };
 
 /* Hands one input to the HA engine (ha_adapter.c): monitors, the HA link and the VIP
@@ -64,6 +71,20 @@ static inline void agent_contacts_changed(struct agent *a)
 {
     if (a->contacts_changed)
         a->contacts_changed(a);
+}
+
+/* Tells the SIP server's writer (kam_sync.c) that a synced contact changed, and
+ * that a pass of the copy from the peer ended. */
+static inline void agent_synced_changed(struct agent *a, const char *aor, const char *uri)
+{
+    if (a->synced_changed)
+        a->synced_changed(a, aor, uri);
+}
+
+static inline void agent_synced_pass_done(struct agent *a, bool full)
+{
+    if (a->synced_pass_done)
+        a->synced_pass_done(a, full);
 }
 
 /* Rewrites the state file at the end of the current loop iteration (coalesces the

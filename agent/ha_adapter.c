@@ -13,6 +13,7 @@
 #include "describe.h"
 #include "ha_adapter.h"
 #include "ha_link.h"
+#include "kam_sync.h"
 #include "ha_monitors.h"
 #include "ha_scripts.h"
 #include "notify.h"
@@ -113,6 +114,7 @@ static void apply_output(struct agent *a, const struct ha_output *o, struct step
     case HA_OUT_ROLE:
         describe_role(a->ha, t->role, sizeof(t->role), o);
         ha_link_role_changed(a, o->u.role.role);
+        kam_sync_role_changed(a, o->u.role.role);
         agent_request_save(a); /* the epoch persists */
         break;
     case HA_OUT_STATUS:

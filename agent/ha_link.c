@@ -41,38 +41,72 @@ static void on_msg(void *ctx, const struct ha_peer_msg *m)
     agent_ha_input(l->a, &in);
 }
 
+static uint32_t expiry_left(const struct sipha_contact *c, uint64_t now)
+{
+    uint64_t left_ms = c->expires_at > now ? c->expires_at - now : 0;
+    uint64_t s = (left_ms + 999) / 1000;
+    return s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+}
+
 static size_t contacts_after(void *ctx, uint32_t after_row, struct hl_contact *out, size_t max)
 {
     struct ha_peer_link *l = ctx;
-    const struct sipha_rows *rows = &l->a->inst.contacts;
+    struct contact_view v[HL_MAX_ROWS];
+    if (max > HL_MAX_ROWS)
+        max = HL_MAX_ROWS;
+    size_t n = contacts_changes_after(l->a, after_row, v, max);
     uint64_t now = loop_now(l->a->loop);
-    size_t n = 0;
-    for (const struct sipha_contact *c = rows_next(rows, after_row, false); c && n < max;
-         c = rows_next(rows, c->index, false)) {
-        if (c->origin != CONTACT_LOCAL || c->expires_at <= now)
-            continue;
-        uint64_t left_ms = c->expires_at - now;
-        out[n++] = (struct hl_contact){ .row = c->index, .aor = c->aor, .uri = c->uri,
-                                        .expiry_s = (uint32_t)((left_ms + 999) / 1000) };
+    for (size_t i = 0; i < n; i++) {
+        const struct sipha_contact *c = v[i].c;
+        out[i] = (struct hl_contact){ .row = v[i].change, .q = HL_Q_UNSET };
+        out[i].str[HL_F_AOR] = v[i].aor;
+        out[i].str[HL_F_URI] = v[i].uri;
+        if (!c)
+            continue; /* a removal: expiry 0 */
+        out[i].expiry_s = expiry_left(c, now);
+        out[i].q = c->q;
+        out[i].flags = c->flags;
+        out[i].cflags = c->cflags;
+        out[i].methods = c->methods;
+        out[i].str[HL_F_PATH] = c->path;
+        out[i].str[HL_F_RECEIVED] = c->received;
+        out[i].str[HL_F_SOCKET] = c->socket;
     }
     return n;
 }
 
-static void on_contact(void *ctx, const char *aor, const char *uri, uint32_t expiry_s)
+static uint32_t contacts_horizon_cb(void *ctx)
 {
     struct ha_peer_link *l = ctx;
-    if (!l->pass_started)
-        l->pass_started = loop_now(l->a->loop);
-    contacts_upsert_synced(l->a, aor, uri, expiry_s);
+    return contacts_horizon(l->a);
 }
 
-/* Every contact the peer holds was delivered since the pass began: a synced contact
- * not refreshed since then is gone on the peer. */
-static void on_contacts_done(void *ctx)
+static void on_contact(void *ctx, const struct hl_contact *k)
 {
     struct ha_peer_link *l = ctx;
-    contacts_drop_synced_before(l->a, l->pass_started ? l->pass_started : loop_now(l->a->loop) + 1);
+    const char *aor = k->str[HL_F_AOR], *uri = k->str[HL_F_URI];
+    if (!l->pass_started)
+        l->pass_started = loop_now(l->a->loop);
+    if (k->expiry_s == 0) {
+        contacts_remove_synced(l->a, aor, uri);
+        return;
+    }
+    struct contact_attrs at = { .q = k->q, .flags = k->flags, .cflags = k->cflags,
+                                .methods = k->methods, .path = k->str[HL_F_PATH],
+                                .received = k->str[HL_F_RECEIVED], .socket = k->str[HL_F_SOCKET] };
+    contacts_upsert_synced(l->a, aor, uri, k->expiry_s, &at);
+}
+
+/* A full pass delivered every contact the peer holds since it began: a synced contact
+ * not refreshed since then is gone on the peer. An incremental pass brought removals
+ * itself. */
+static void on_contacts_done(void *ctx, bool full)
+{
+    struct ha_peer_link *l = ctx;
+    if (full)
+        contacts_drop_synced_before(l->a, l->pass_started ? l->pass_started : loop_now(l->a->loop) + 1);
     l->pass_started = 0;
+    agent_synced_pass_done(l->a, full);
 }
 
 static void on_log(void *ctx, int priority, const char *text)
@@ -134,7 +168,8 @@ int ha_link_start(struct agent *a)
     l->a = a;
     static const struct hl_callbacks cb = {
         .on_state = on_state, .on_lost = on_lost, .on_msg = on_msg, .contacts_after = contacts_after,
-        .on_contact = on_contact, .on_contacts_done = on_contacts_done, .on_log = on_log,
+        .on_contact = on_contact, .on_contacts_done = on_contacts_done,
+        .contacts_horizon = contacts_horizon_cb, .on_log = on_log,
     };
     const struct sipha_config *c = &a->cfg;
     struct hl_config hc = { .local = c->peer_bind, .peer = c->peer_address,
@@ -190,10 +225,6 @@ void ha_link_role_changed(struct agent *a, enum ha_role role)
 
 void ha_link_contacts_changed(struct agent *a)
 {
-    if (!a->link)
-        return;
-    uint32_t n = 0;
-    for (size_t i = 0; i < a->inst.contacts.count; i++)
-        n += ((const struct sipha_contact *)rows_at(&a->inst.contacts, i))->origin == CONTACT_LOCAL;
-    hl_contacts_changed(a->link->link, n);
+    if (a->link)
+        hl_contacts_changed(a->link->link, (uint32_t)contacts_local_count(a));
 }

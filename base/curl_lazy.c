@@ -43,6 +43,8 @@ static struct {
     void (*easy_cleanup)(CURL *);
     const char *(*easy_strerror)(CURLcode);
     void (*free)(void *);
+    struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+    void (*slist_free_all)(struct curl_slist *);
     CURLM *(*multi_init)(void);
     CURLMcode (*multi_setopt)(CURLM *, CURLMoption, ...);
     CURLMcode (*multi_add_handle)(CURLM *, CURL *);
@@ -83,6 +85,8 @@ static void load_once(void)
     RESOLVE(lib, easy_cleanup, "curl_easy_cleanup", missing);
     RESOLVE(lib, easy_strerror, "curl_easy_strerror", missing);
     RESOLVE(lib, free, "curl_free", missing);
+    RESOLVE(lib, slist_append, "curl_slist_append", missing);
+    RESOLVE(lib, slist_free_all, "curl_slist_free_all", missing);
     RESOLVE(lib, multi_init, "curl_multi_init", missing);
     RESOLVE(lib, multi_setopt, "curl_multi_setopt", missing);
     RESOLVE(lib, multi_add_handle, "curl_multi_add_handle", missing);
@@ -166,6 +170,20 @@ void curl_free(void *p)
 {
     if (p && ready())
         g.free(p);
+}
+
+/* --- header lists --- */
+
+struct curl_slist *curl_slist_append(struct curl_slist *list, const char *string)
+{
+    return ready() ? g.slist_append(list, string) : NULL;
+}
+
+/* A list can only exist once libcurl is loaded. */
+void curl_slist_free_all(struct curl_slist *list)
+{
+    if (list && ready())
+        g.slist_free_all(list);
 }
 
 /* --- easy --- */

@@ -287,8 +287,12 @@ static int iterate(struct loop *lp, int cap_ms)
     if (rc < 0 && errno != EINTR)
         return -1;
     if (rc > 0) {
-        dispatch_source(lp, n_src);
+        /* Our fds first (the HA link, the monitors), then the foreign loop's (SNMP):
+         * what a manager reads must come after the news that changes it. After a
+         * freeze (SIGSTOP, a paused VM) the queued SNMP requests would otherwise be
+         * answered with the state from before it: a primary that had been replaced. */
         dispatch_own(lp, n_src, n_total);
+        dispatch_source(lp, n_src);
     } else if (lp->source.dispatch) {
         lp->source.dispatch(lp->source.arg, NULL, 0);
     }

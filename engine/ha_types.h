@@ -96,7 +96,8 @@ enum ha_notif {
     HA_NOTIF_SPLIT_BRAIN_RESOLVED = 20,
     HA_NOTIF_ALARM_CLEARED = 21,
     HA_NOTIF_STATE_DIR_FAILURE = 22, /* 00-52118: raised by the agent, not the engine */
-    HA_NOTIF_COUNT = 22,
+    HA_NOTIF_CONTACT_SOURCE_LOST = 23, /* 00-52119: raised by the agent, not the engine */
+    HA_NOTIF_COUNT = 23,
 };
 
 const char *ha_role_name(enum ha_role r);

@@ -72,9 +72,15 @@ struct hl_link {
     bool pull, in_pass, synced, peer_known;
     uint64_t peer_session, synced_session, pass_session;
     uint32_t peer_gen, synced_gen, pass_gen, pass_after;
+    uint32_t synced_row;       /* last_row of the last complete pass: where the next
+                                  incremental pass starts */
+    bool pass_full;            /* the pass in progress started at row 0 */
     uint64_t pass_started_ms;  /* 0 = never */
     unsigned pass_resends;
     uint64_t req_timer;
+    uint64_t gap_timer;        /* a full pass waiting for HL_PASS_MIN_GAP_MS */
+    bool full_asked;           /* answering: the peer asked from row 0, when the */
+    uint32_t full_horizon;     /* horizon was this */
 
     struct ratelog rl_reject[HL_E_COUNT], rl_send, rl_pass, rl_encode;
     int depth;
@@ -256,6 +262,7 @@ static void send_req(struct hl_link *l)
 /* ---- heartbeat and repeats ------------------------------------------------------- */
 
 static void maybe_start_pass(struct hl_link *l, uint64_t now);
+static void on_gap_timer(void *arg);
 
 static void on_hb_timer(void *arg);
 
@@ -389,21 +396,49 @@ static void arm_req_timer(struct hl_link *l)
     l->req_timer = loop_timer_add(l->lp, t, on_req_timer, l);
 }
 
+/* Starts a pass at `after` (0 = a full pass). */
+static void start_pass(struct hl_link *l, uint32_t after, uint64_t now)
+{
+    l->in_pass = true;
+    l->pass_full = after == 0;
+    l->pass_session = l->peer_session;
+    l->pass_gen = l->peer_gen;
+    l->pass_after = after;
+    l->pass_resends = 0;
+    if (l->pass_full)
+        l->pass_started_ms = now;
+    send_req(l);
+}
+
+/* Once the peer's rows are synced, a change of its generation is fetched at once and
+ * from where the last pass ended (changed rows and removals only). Anything else — the
+ * first sync, a new peer process, a peer that no longer remembers that far back —
+ * is a full pass, started at most every HL_PASS_MIN_GAP_MS. */
 static void maybe_start_pass(struct hl_link *l, uint64_t now)
 {
     if (!l->pull || l->in_pass || !l->peer_known || l->dead)
         return;
-    if (l->synced && l->synced_session == l->peer_session && l->synced_gen == l->peer_gen)
+    bool same = l->synced && l->synced_session == l->peer_session;
+    if (same && l->synced_gen == l->peer_gen)
         return;
-    if (l->pass_started_ms && now - l->pass_started_ms < HL_PASS_MIN_GAP_MS)
+    if (same && l->synced_row) {
+        start_pass(l, l->synced_row, now);
         return;
-    l->in_pass = true;
-    l->pass_session = l->peer_session;
-    l->pass_gen = l->peer_gen;
-    l->pass_after = 0;
-    l->pass_started_ms = now;
-    l->pass_resends = 0;
-    send_req(l);
+    }
+    if (l->pass_started_ms && now - l->pass_started_ms < HL_PASS_MIN_GAP_MS) {
+        if (!l->gap_timer)
+            l->gap_timer = loop_timer_add(l->lp, HL_PASS_MIN_GAP_MS - (now - l->pass_started_ms),
+                                          on_gap_timer, l);
+        return;
+    }
+    start_pass(l, 0, now);
+}
+
+static void on_gap_timer(void *arg)
+{
+    struct hl_link *l = arg;
+    l->gap_timer = 0;
+    maybe_start_pass(l, loop_now(l->lp));
 }
 
 void hl_pull_contacts(struct hl_link *l, bool enable)
@@ -418,14 +453,34 @@ void hl_pull_contacts(struct hl_link *l, bool enable)
 /* One row to the caller, as NUL-terminated strings. */
 static void deliver_row(struct hl_link *l, const struct hl_row *r)
 {
-    char aor[HL_STR_MAX + 1], uri[HL_STR_MAX + 1];
-    memcpy(aor, r->aor, r->aor_len);
-    aor[r->aor_len] = '\0';
-    memcpy(uri, r->uri, r->uri_len);
-    uri[r->uri_len] = '\0';
+    char buf[HL_F_COUNT * (HL_STR_MAX + 1)];
+    struct hl_contact c = { .row = r->row, .expiry_s = r->expiry_s, .q = r->q,
+                            .flags = r->flags, .cflags = r->cflags, .methods = r->methods };
+    char *p = buf;
+    for (int f = 0; f < HL_F_COUNT; f++) {
+        memcpy(p, r->str[f], r->len[f]);
+        p[r->len[f]] = '\0';
+        c.str[f] = p;
+        p += r->len[f] + 1;
+    }
     l->cnt.contacts_in++;
     if (l->cb.on_contact)
-        l->cb.on_contact(l->ctx, aor, uri, r->expiry_s);
+        l->cb.on_contact(l->ctx, &c);
+}
+
+static void end_pass(struct hl_link *l, uint32_t gen)
+{
+    bool full = l->pass_full;
+    stop_pass(l);
+    l->synced = true;
+    l->synced_session = l->pass_session;
+    l->synced_gen = gen;
+    l->synced_row = l->pass_after;
+    l->cnt.passes_done++;
+    if (l->cb.on_contacts_done)
+        l->cb.on_contacts_done(l->ctx, full);
+    if (!l->dead) /* the peer changed again meanwhile: fetch that at once */
+        maybe_start_pass(l, loop_now(l->lp));
 }
 
 static void on_cdata(struct hl_link *l, const struct hl_cdata *c)
@@ -436,26 +491,48 @@ static void on_cdata(struct hl_link *l, const struct hl_cdata *c)
         l->cnt.stale++;
         return;
     }
+    if (c->too_old) { /* removals we would need are forgotten: copy everything */
+        l->cnt.passes_too_old++;
+        l->synced_row = 0; /* void: should this full pass be dropped, the next is full too */
+        stop_pass(l);
+        start_pass(l, 0, loop_now(l->lp));
+        return;
+    }
     for (size_t i = 0; i < c->n && !l->dead; i++)
         deliver_row(l, &c->rows[i]);
     if (l->dead || !l->in_pass) /* closed, or the pull was disabled from on_contact */
         return;
     l->pass_after = c->last_row;
     l->pass_resends = 0;
+    if (c->gen != l->peer_gen) /* newer than its last HELLO said */
+        l->peer_gen = c->gen;
     if (!c->end) {
         send_req(l);
         return;
     }
-    stop_pass(l);
-    l->synced = true;
-    l->synced_session = l->pass_session;
-    l->synced_gen = l->pass_gen;
-    l->cnt.passes_done++;
-    if (l->cb.on_contacts_done)
-        l->cb.on_contacts_done(l->ctx);
+    /* "end": nothing beyond last_row when the peer answered, i.e. every change up to
+     * the generation it answered with has been delivered. */
+    end_pass(l, c->gen);
 }
 
 /* ---- contact answers (the primary) --------------------------------------------------- */
+
+/* A row of ours as the codec takes it; false when a string is too long to travel. */
+static bool row_of(const struct hl_contact *k, struct hl_row *r)
+{
+    *r = (struct hl_row){ .row = k->row, .expiry_s = k->expiry_s, .flags = k->flags,
+                          .cflags = k->cflags, .methods = k->methods,
+                          .q = (int16_t)(k->q >= 0 && k->q <= 1000 ? k->q : HL_Q_UNSET) };
+    for (int f = 0; f < HL_F_COUNT; f++) {
+        const char *v = k->str[f] ? k->str[f] : "";
+        size_t n = strlen(v);
+        if (n > hl_str_max[f] || ((f == HL_F_AOR || f == HL_F_URI) && n == 0))
+            return false;
+        r->str[f] = v;
+        r->len[f] = (uint16_t)n;
+    }
+    return true;
+}
 
 /* Packs the rows contacts_after gave into l->txmsg.u.cdata, as many as fit. */
 static void pack_rows(struct hl_link *l, uint32_t after_row, size_t n)
@@ -464,23 +541,22 @@ static void pack_rows(struct hl_link *l, uint32_t after_row, size_t n)
     size_t room = HL_MAX_BODY - HL_CDATA_FIXED, i = 0;
     c->after_row = c->last_row = after_row;
     c->n = 0;
+    c->too_old = false;
     for (; i < n; i++) {
         const struct hl_contact *k = &l->rows[i];
-        if (k->row <= c->last_row || !k->aor || !k->uri)
+        if (k->row <= c->last_row)
             break; /* out of order: the caller's bug; end here rather than loop */
-        size_t al = strlen(k->aor), ul = strlen(k->uri);
-        if (al > HL_STR_MAX || ul > HL_STR_MAX) {
+        struct hl_row *r = &c->rows[c->n];
+        if (!row_of(k, r)) {
             l->cnt.rows_skipped++; /* cannot travel; passed over, never retried */
             c->last_row = k->row;
             continue;
         }
-        size_t need = hl_row_len(al, ul);
+        size_t need = hl_row_len(r);
         if (need > room)
             break;
         room -= need;
-        c->rows[c->n++] = (struct hl_row){ .row = k->row, .expiry_s = k->expiry_s,
-                                           .aor = k->aor, .uri = k->uri,
-                                           .aor_len = (uint16_t)al, .uri_len = (uint16_t)ul };
+        c->n++;
         c->last_row = k->row;
     }
     /* The end when every row given went in and the callback had no more to give; also
@@ -492,13 +568,33 @@ static void on_creq(struct hl_link *l, const struct hl_creq *q)
 {
     size_t n = 0;
     l->cnt.contact_reqs_in++;
-    if (l->cb.contacts_after)
-        n = l->cb.contacts_after(l->ctx, q->after_row, l->rows, HL_MAX_ROWS);
+    uint32_t horizon = l->cb.contacts_horizon ? l->cb.contacts_horizon(l->ctx) : 0;
     if (l->dead)
         return;
-    if (n > HL_MAX_ROWS)
-        n = HL_MAX_ROWS;
-    pack_rows(l, q->after_row, n);
+    /* Below the horizon the peer may miss a removal we forgot, unless none was
+     * forgotten since its last full pass began: removals forgotten before are of
+     * contacts that pass did not deliver (it drops them at its end). Without this,
+     * a full pass through live rows numbered below the horizon would be told "too
+     * old" at its second request, and start over for ever. One puller: the peer. */
+    if (q->after_row == 0) {
+        l->full_asked = true;
+        l->full_horizon = horizon;
+    }
+    if (q->after_row && q->after_row < horizon &&
+        !(l->full_asked && l->full_horizon == horizon)) {
+        struct hl_cdata *c = &l->txmsg.u.cdata;
+        c->after_row = c->last_row = q->after_row;
+        c->n = 0;
+        c->end = c->too_old = true;
+    } else {
+        if (l->cb.contacts_after)
+            n = l->cb.contacts_after(l->ctx, q->after_row, l->rows, HL_MAX_ROWS);
+        if (l->dead)
+            return;
+        if (n > HL_MAX_ROWS)
+            n = HL_MAX_ROWS;
+        pack_rows(l, q->after_row, n);
+    }
     l->txmsg.u.cdata.gen = l->contact_gen;
     size_t sent = l->txmsg.u.cdata.n;
     if (send_tx(l, HL_CONTACT_DATA) == 0)
@@ -813,7 +909,8 @@ static void quiesce(struct hl_link *l)
         close(l->fd);
         l->fd = -1;
     }
-    uint64_t *timers[] = { &l->hb_timer, &l->rep_timer, &l->req_timer, &l->lost_timer };
+    uint64_t *timers[] = { &l->hb_timer, &l->rep_timer, &l->req_timer, &l->lost_timer,
+                          &l->gap_timer };
     for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++) {
         if (*timers[i])
             loop_timer_cancel(l->lp, *timers[i]);

@@ -11,9 +11,10 @@
  *  - Messages: hl_send_msg sends TAKEOVER/RELEASE at once and twice more, one
  *    interval apart; the receiver delivers each message id once (on_msg).
  *  - Contacts: the side with hl_pull_contacts(l, true) copies the peer's local
- *    contacts in full passes (CONTACT_REQ / CONTACT_DATA) whenever the peer's
- *    generation (or process) differs from the last one fully synced; the other side
- *    answers from contacts_after.
+ *    contacts (CONTACT_REQ / CONTACT_DATA) whenever the peer's generation (or
+ *    process) differs from the last one synced: first in a full pass, then in
+ *    incremental passes from where the last one ended (changes and removals only);
+ *    the other side answers from contacts_after.
  *  - Bad datagrams change nothing; they are counted per reason and logged at most
  *    once per reason per 10 s. Send errors are counted and logged the same way.
  *
@@ -62,13 +63,18 @@ struct hl_config {
                                 session is above it even after the clock stepped back */
 };
 
-/* One contact row of ours (origin local) for the peer. The strings must stay valid
- * until control returns to the loop (the link encodes them right after
- * contacts_after returns, and keeps no pointer). */
+/* One contact row: ours (origin local) for the peer, or the peer's for us. Strings
+ * are NUL-terminated, NULL or "" when unset (AOR and URI never are); each at most
+ * hl_str_max[field] bytes, or the row is skipped. expiry_s 0: the contact is gone
+ * (a removal; only AOR and URI count). Our strings must stay valid until control
+ * returns to the loop (the link encodes them right after contacts_after returns and
+ * keeps no pointer); the peer's are valid during on_contact only. */
 struct hl_contact {
     uint32_t row;            /* > 0, strictly increasing in one answer */
-    const char *aor, *uri;   /* NUL-terminated; longer than 255 bytes = skipped */
-    uint32_t expiry_s;
+    uint32_t expiry_s;       /* seconds left, 0 = removed */
+    int32_t q;               /* 0..1000, HL_Q_UNSET */
+    uint32_t flags, cflags, methods;
+    const char *str[HL_F_COUNT]; /* enum hl_field: AOR, URI, path, received, socket */
 };
 
 struct hl_callbacks {
@@ -81,14 +87,19 @@ struct hl_callbacks {
     void (*on_lost)(void *ctx);
     /* TAKEOVER or RELEASE, each message id once. */
     void (*on_msg)(void *ctx, const struct ha_peer_msg *m);
-    /* The answering side: up to max of our rows of origin local with row >
-     * after_row, in row order; returns how many it wrote. */
+    /* The answering side: up to max of our changes with row > after_row, in row
+     * order — contacts of origin local as they are now, and removals (expiry_s 0) —
+     * returns how many it wrote. Every change gets a row above all earlier ones. */
     size_t (*contacts_after)(void *ctx, uint32_t after_row, struct hl_contact *out, size_t max);
-    /* The pulling side: one contact of the peer. */
-    void (*on_contact)(void *ctx, const char *aor, const char *uri, uint32_t expiry_s);
-    /* A full pass ended: every contact the peer held when it began (and still holds)
-     * was delivered since the pass began; drop synced contacts not delivered. */
-    void (*on_contacts_done)(void *ctx);
+    /* The answering side: the highest row whose removal it no longer lists. A puller
+     * whose last pass ended below it is told to start over at row 0. NULL = 0. */
+    uint32_t (*contacts_horizon)(void *ctx);
+    /* The pulling side: one contact of the peer (expiry_s 0: remove it). */
+    void (*on_contact)(void *ctx, const struct hl_contact *c);
+    /* A pass ended. full: it began at row 0, so every contact the peer held when it
+     * began (and still holds) was delivered since; drop synced contacts not delivered.
+     * Otherwise it delivered the changes since the last pass, removals included. */
+    void (*on_contacts_done)(void *ctx, bool full);
     /* A log line (priority LOG_*); never on the normal path of a datagram. */
     void (*on_log)(void *ctx, int priority, const char *text);
 };
@@ -100,7 +111,8 @@ struct hl_counters {
     uint64_t msgs_dup;                    /* repeats of a delivered message id */
     uint64_t contacts_in, contacts_out;   /* rows delivered / rows sent */
     uint64_t contact_reqs_in, contact_reqs_out, contact_resends;
-    uint64_t passes_done, passes_dropped; /* full passes ended / abandoned */
+    uint64_t passes_done, passes_dropped; /* passes ended / abandoned */
+    uint64_t passes_too_old;              /* incremental passes turned into full ones */
     uint64_t rows_skipped;                /* our rows too long to send */
     uint64_t stale;                       /* authentic but out of context (late answer) */
     uint64_t send_errors;                 /* sendto failed (EAGAIN, ENETUNREACH, ...) */
@@ -131,9 +143,9 @@ int hl_send_msg(struct hl_link *l, const struct ha_peer_msg *m);
 /* Our contacts changed: bump the generation our HELLOs carry, with the new count. */
 void hl_contacts_changed(struct hl_link *l, uint32_t count);
 
-/* Enable on the backup: full passes whenever the peer's generation or process
- * differs from the last fully synced. Disabling drops a pass in progress; enabling
- * again forces a new full pass. */
+/* Enable on the backup: passes whenever the peer's generation or process differs
+ * from the last synced. Disabling drops a pass in progress; enabling again forces a
+ * new full pass. */
 void hl_pull_contacts(struct hl_link *l, bool enable);
 
 void hl_get_counters(const struct hl_link *l, struct hl_counters *c);

@@ -20,6 +20,16 @@ enum { H_VERSION = 0, H_TYPE = 1, H_BODY_LEN = 2, H_SENDER = 4, H_RECEIVER = 6,
 #define HELLO_POLL 0x04u
 #define TAKEOVER_TRAFFIC 0x01u
 #define CDATA_END 0x01u
+#define CDATA_TOO_OLD 0x02u
+
+/* Any row the encoder accepts fits one datagram (22 fixed bytes, 5 length prefixes). */
+_Static_assert(22 + 2 * HL_F_COUNT + 255 + 255 + 511 + 127 + 95 <= HL_MAX_BODY - HL_CDATA_FIXED,
+               "a longest row must fit one CONTACT_DATA");
+
+const uint16_t hl_str_max[HL_F_COUNT] = {
+    [HL_F_AOR] = 255, [HL_F_URI] = 255, [HL_F_PATH] = 511, [HL_F_RECEIVED] = 127,
+    [HL_F_SOCKET] = 95,
+};
 
 const char *hl_strerror(enum hl_err e)
 {
@@ -152,21 +162,33 @@ static bool takeover_ok(const struct hl_takeover *t)
            factor_ok(t->m.factor, false);
 }
 
-static bool str_ok(const char *s, size_t len)
+static bool str_ok(const char *s, size_t len, enum hl_field f)
 {
-    return len <= HL_STR_MAX && (len == 0 || (s && !memchr(s, '\0', len)));
+    return len <= hl_str_max[f] && (len == 0 || (s && !memchr(s, '\0', len)));
 }
 
-/* Row order and bounds of a CONTACT_DATA (strings checked per row). */
+static bool row_ok(const struct hl_row *r)
+{
+    if (r->q < HL_Q_UNSET || r->q > 1000 || r->len[HL_F_AOR] == 0 || r->len[HL_F_URI] == 0)
+        return false;
+    for (int f = 0; f < HL_F_COUNT; f++)
+        if (!str_ok(r->str[f], r->len[f], (enum hl_field)f))
+            return false;
+    return true;
+}
+
+/* Row order and bounds of a CONTACT_DATA (strings checked per row). A "too old"
+ * answer carries no row and ends where it began. */
 static bool cdata_ok(const struct hl_cdata *c)
 {
     if (c->n > HL_MAX_ROWS || c->last_row < c->after_row || (!c->end && c->last_row == c->after_row))
         return false;
+    if (c->too_old && (c->n || !c->end || c->last_row != c->after_row))
+        return false;
     uint32_t prev = c->after_row;
     for (size_t i = 0; i < c->n; i++) {
         const struct hl_row *r = &c->rows[i];
-        if (r->row <= prev || r->row > c->last_row || !str_ok(r->aor, r->aor_len) ||
-            !str_ok(r->uri, r->uri_len))
+        if (r->row <= prev || r->row > c->last_row || !row_ok(r))
             return false;
         prev = r->row;
     }
@@ -218,22 +240,25 @@ static size_t body_cdata(const struct hl_cdata *c, uint8_t *b, size_t cap)
     put32(b + 4, c->after_row);
     put32(b + 8, c->last_row);
     put16(b + 12, (uint32_t)c->n);
-    b[14] = c->end ? CDATA_END : 0;
+    b[14] = (uint8_t)((c->end ? CDATA_END : 0) | (c->too_old ? CDATA_TOO_OLD : 0));
     size_t off = HL_CDATA_FIXED;
     for (size_t i = 0; i < c->n; i++) {
         const struct hl_row *r = &c->rows[i];
-        if (off + hl_row_len(r->aor_len, r->uri_len) > cap)
+        if (off + hl_row_len(r) > cap)
             return 0;
         put32(b + off, r->row);
         put32(b + off + 4, r->expiry_s);
-        put16(b + off + 8, r->aor_len);
-        if (r->aor_len)
-            memcpy(b + off + 10, r->aor, r->aor_len);
-        off += 10 + r->aor_len;
-        put16(b + off, r->uri_len);
-        if (r->uri_len)
-            memcpy(b + off + 2, r->uri, r->uri_len);
-        off += 2 + r->uri_len;
+        put16(b + off + 8, (uint16_t)r->q);
+        put32(b + off + 10, r->flags);
+        put32(b + off + 14, r->cflags);
+        put32(b + off + 18, r->methods);
+        off += 22;
+        for (int f = 0; f < HL_F_COUNT; f++) {
+            put16(b + off, r->len[f]);
+            if (r->len[f])
+                memcpy(b + off + 2, r->str[f], r->len[f]);
+            off += 2 + r->len[f];
+        }
     }
     return off;
 }
@@ -322,12 +347,13 @@ static enum hl_err dec_takeover(const uint8_t *b, struct hl_takeover *t)
 }
 
 /* One length-prefixed string at b[*off], inside len. */
-static bool dec_str(const uint8_t *b, size_t len, size_t *off, const char **s, uint16_t *slen)
+static bool dec_str(const uint8_t *b, size_t len, size_t *off, enum hl_field f,
+                    const char **s, uint16_t *slen)
 {
     if (len - *off < 2)
         return false;
     size_t n = get16(b + *off);
-    if (n > HL_STR_MAX || len - *off - 2 < n)
+    if (n > hl_str_max[f] || len - *off - 2 < n)
         return false;
     *s = (const char *)b + *off + 2;
     *slen = (uint16_t)n;
@@ -342,19 +368,24 @@ static enum hl_err dec_cdata(const uint8_t *b, size_t len, struct hl_cdata *c)
     c->last_row = get32(b + 8);
     c->n = get16(b + 12);
     c->end = b[14] & CDATA_END;
-    if ((b[14] & ~CDATA_END) || c->n > HL_MAX_ROWS)
+    c->too_old = b[14] & CDATA_TOO_OLD;
+    if ((b[14] & ~(CDATA_END | CDATA_TOO_OLD)) || c->n > HL_MAX_ROWS)
         return HL_E_MALFORMED;
     size_t off = HL_CDATA_FIXED;
     for (size_t i = 0; i < c->n; i++) {
         struct hl_row *r = &c->rows[i];
-        if (len - off < 8)
+        if (len - off < 22)
             return HL_E_MALFORMED;
         r->row = get32(b + off);
         r->expiry_s = get32(b + off + 4);
-        off += 8;
-        if (!dec_str(b, len, &off, &r->aor, &r->aor_len) ||
-            !dec_str(b, len, &off, &r->uri, &r->uri_len))
-            return HL_E_MALFORMED;
+        r->q = (int16_t)get16(b + off + 8);
+        r->flags = get32(b + off + 10);
+        r->cflags = get32(b + off + 14);
+        r->methods = get32(b + off + 18);
+        off += 22;
+        for (int f = 0; f < HL_F_COUNT; f++)
+            if (!dec_str(b, len, &off, (enum hl_field)f, &r->str[f], &r->len[f]))
+                return HL_E_MALFORMED;
     }
     if (off != len) /* trailing bytes after the last row */
         return HL_E_MALFORMED;

@@ -29,10 +29,17 @@
 #define HL_RELEASE_LEN 4u
 #define HL_CREQ_LEN 8u
 #define HL_CDATA_FIXED 15u  /* CONTACT_DATA body before its rows */
-#define HL_ROW_FIXED 12u    /* a row without its two strings */
-#define HL_STR_MAX 255u     /* AOR and contact URI */
+#define HL_ROW_FIXED 32u    /* a row with all five strings empty */
 /* Rows that fit one datagram when every string is empty: bounds hl_cdata.rows. */
 #define HL_MAX_ROWS ((HL_MAX_BODY - HL_CDATA_FIXED) / HL_ROW_FIXED)
+#define HL_Q_UNSET (-1)     /* a row's q when the contact has none; else 0..1000 */
+
+/* The strings of a contact row, in wire order, each at most hl_str_max[field] bytes
+ * and without a NUL byte. The sum of the maxima fits one datagram, so any row the
+ * encoder accepts travels. */
+enum hl_field { HL_F_AOR, HL_F_URI, HL_F_PATH, HL_F_RECEIVED, HL_F_SOCKET, HL_F_COUNT };
+extern const uint16_t hl_str_max[HL_F_COUNT];
+#define HL_STR_MAX 511u     /* the longest of hl_str_max */
 
 enum hl_type {
     HL_HELLO = 1,
@@ -95,10 +102,14 @@ struct hl_creq {
     uint32_t after_row;        /* rows > after_row wanted */
 };
 
+/* One contact row. expiry_s 0 says the contact is gone: the receiver removes it
+ * (only AOR and URI are meaningful then). */
 struct hl_row {
     uint32_t row, expiry_s;
-    const char *aor, *uri;     /* not NUL-terminated: lengths below */
-    uint16_t aor_len, uri_len; /* <= HL_STR_MAX, no NUL byte inside */
+    int16_t q;                 /* 0..1000 or HL_Q_UNSET */
+    uint32_t flags, cflags, methods;
+    const char *str[HL_F_COUNT];    /* not NUL-terminated: lengths below */
+    uint16_t len[HL_F_COUNT];       /* <= hl_str_max[field], no NUL byte inside */
 };
 
 struct hl_cdata {
@@ -106,6 +117,8 @@ struct hl_cdata {
     uint32_t after_row;        /* echo of the request */
     uint32_t last_row;         /* next request's after_row; >= every row here */
     bool end;                  /* no row > last_row exists */
+    bool too_old;              /* after_row is older than the changes the sender still
+                                  remembers: no rows; ask again from row 0 */
     size_t n;
     struct hl_row rows[HL_MAX_ROWS]; /* strictly increasing, each > after_row */
 };
@@ -121,9 +134,12 @@ struct hl_msg {
 };
 
 /* Wire size of one CONTACT_DATA row. */
-static inline size_t hl_row_len(size_t aor_len, size_t uri_len)
+static inline size_t hl_row_len(const struct hl_row *r)
 {
-    return HL_ROW_FIXED + aor_len + uri_len;
+    size_t n = HL_ROW_FIXED;
+    for (int f = 0; f < HL_F_COUNT; f++)
+        n += r->len[f];
+    return n;
 }
 
 /* Writes m as one authenticated datagram into buf (cap >= HL_MAX_DGRAM is always

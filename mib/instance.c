@@ -12,6 +12,8 @@ void instance_init(struct sipha_instance *in)
     memset(in, 0, sizeof *in);
     in->admin_cmd = HA_CMD_NONE;
     in->state_dir = STATE_DIR_NOT_CONFIGURED;
+    in->sip_server_kind = SIP_SERVER_MIB_GENERIC;
+    in->contact_source = CONTACT_SOURCE_NOT_CONFIGURED;
     rows_init(&in->nics, sizeof(struct sipha_nic));
     rows_init(&in->vips, sizeof(struct sipha_vip));
     rows_init(&in->dns, sizeof(struct sipha_dn));
@@ -28,6 +30,9 @@ void instance_free(struct sipha_instance *in)
     rows_free(&in->nics);
     rows_free(&in->vips);
     rows_free(&in->dns);
+    while (in->contacts.count)
+        instance_remove_contact(in, ((struct sipha_contact *)rows_at(&in->contacts,
+                                                                in->contacts.count - 1))->index);
     rows_free(&in->contacts);
     evlog_free(&in->events);
 }
@@ -47,14 +52,36 @@ struct sipha_dn *instance_put_dn(struct sipha_instance *in, const struct sipha_d
     return rows_insert(&in->dns, row);
 }
 
+static void free_contact_strings(struct sipha_contact *c, const struct sipha_contact *keep)
+{
+    if (c->path != keep->path)
+        free(c->path);
+    if (c->received != keep->received)
+        free(c->received);
+    if (c->socket != keep->socket)
+        free(c->socket);
+}
+
 struct sipha_contact *instance_put_contact(struct sipha_instance *in,
                                            const struct sipha_contact *row)
 {
-    return rows_insert(&in->contacts, row);
+    static const struct sipha_contact none;
+    struct sipha_contact *old = rows_find(&in->contacts, row->index);
+    if (old)
+        free_contact_strings(old, row);
+    struct sipha_contact *c = rows_insert(&in->contacts, row);
+    if (!c && !old)
+        free_contact_strings((struct sipha_contact *)row, &none);
+    return c;
 }
 
 bool instance_remove_contact(struct sipha_instance *in, uint32_t index)
 {
+    static const struct sipha_contact none;
+    struct sipha_contact *c = rows_find(&in->contacts, index);
+    if (!c)
+        return false;
+    free_contact_strings(c, &none);
     return rows_remove(&in->contacts, index);
 }
 

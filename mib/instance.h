@@ -29,6 +29,14 @@ struct nq;      /* mib/notify_queue.h */
 enum contact_origin { CONTACT_LOCAL = 1, CONTACT_SYNCED = 2 };
 /* siphaInstStateDirStatus */
 enum state_dir_status { STATE_DIR_OK = 1, STATE_DIR_FAILED = 2, STATE_DIR_NOT_CONFIGURED = 3 };
+/* siphaInstSipServerKind */
+enum sip_server_mib_kind { SIP_SERVER_MIB_GENERIC = 1, SIP_SERVER_MIB_KAMAILIO = 2 };
+/* siphaInstContactSourceState */
+enum contact_source_state {
+    CONTACT_SOURCE_NOT_CONFIGURED = 1,
+    CONTACT_SOURCE_UP = 2,
+    CONTACT_SOURCE_DOWN = 3,
+};
 
 /* Times are milliseconds of CLOCK_MONOTONIC (0 = never); the SNMP adapter turns
  * them into TimeStamp values. */
@@ -68,6 +76,8 @@ struct sipha_dn {
     uint32_t timeouts;
 };
 
+/* A registration contact. Its row index stays while the contact lives (a refresh
+ * updates the row in place); `change` orders its changes for the HA link. */
 struct sipha_contact {
     uint32_t index;
     char aor[SIPHA_URI_MAX];
@@ -75,6 +85,11 @@ struct sipha_contact {
     sipha_ms expires_at; /* monotonic deadline */
     enum contact_origin origin;
     uint64_t seen;       /* last time a source confirmed it (sync bookkeeping) */
+    uint32_t change;     /* number of its last change (agent/contacts.c) */
+    /* What a SIP server needs to reach the UA (from its location service) */
+    int32_t q;           /* 0..1000 (q=1.0 is 1000), -1 unset */
+    uint32_t flags, cflags, methods;
+    char *path, *received, *socket; /* owned by the row; NULL = unset */
 };
 
 struct sipha_instance {
@@ -105,6 +120,13 @@ struct sipha_instance {
     /* whether the persistent state can be saved (agent/state_save.c) */
     enum state_dir_status state_dir;
 
+    /* the SIP server beside the agent and its contact source (its location service):
+     * whether it is reached, RPC replies refused and event-stream losses, and the
+     * contacts written into it as backup (each add or removal counts one) */
+    enum sip_server_mib_kind sip_server_kind;
+    enum contact_source_state contact_source;
+    uint32_t contact_source_failures, contacts_written;
+
     /* notifications waiting for the master (NULL: none kept) */
     const struct nq *queue;
 
@@ -121,7 +143,10 @@ void instance_free(struct sipha_instance *in);
 
 /* Rows are written here only (the model owns its tables): each put copies `row` in
  * place by its index, replacing a row of the same index, and returns the stored row
- * (NULL: index 0 or no memory, nothing changed). */
+ * (NULL: index 0 or no memory, nothing changed). A contact row owns its path,
+ * received and socket strings (malloc'ed): the put takes them over (and frees those
+ * of the row it replaces, when they differ; on failure it frees the new ones), the
+ * removal frees them. */
 struct sipha_nic *instance_put_nic(struct sipha_instance *in, const struct sipha_nic *row);
 struct sipha_vip *instance_put_vip(struct sipha_instance *in, const struct sipha_vip *row);
 struct sipha_dn *instance_put_dn(struct sipha_instance *in, const struct sipha_dn *row);

@@ -201,6 +201,10 @@ static int inst_value(const struct sipha_instance *in, unsigned col, uint64_t ba
     case INST_COL_HA_LINK_BAD: return set_uint(vb, ASN_COUNTER, link_bad(&lc));
     case INST_COL_PEER_HEARS_US: return set_truth(vb, instance_peer_hears_us(in));
     case INST_COL_STATE_DIR_STATUS: return set_int(vb, in->state_dir);
+    case INST_COL_SIP_SERVER_KIND: return set_int(vb, in->sip_server_kind);
+    case INST_COL_CONTACT_SOURCE_STATE: return set_int(vb, in->contact_source);
+    case INST_COL_CONTACT_SOURCE_FAILURES: return set_uint(vb, ASN_COUNTER, in->contact_source_failures);
+    case INST_COL_CONTACTS_WRITTEN: return set_uint(vb, ASN_COUNTER, in->contacts_written);
     default: return -1; /* index column or beyond the last */
     }
 }

@@ -91,6 +91,9 @@ static const struct notif_def defs[HA_NOTIF_COUNT] = {
     { HA_NOTIF_STATE_DIR_FAILURE, "siphaStateDirFailure", "00-52118", 52118, SEV_ALARM, true,
       SIPHA_T_INSTANCE, "state directory cannot be written", 4,
       { I(INST_COL_NAME), I(INST_COL_STATE_DIR_STATUS), VB(SIPHA_T_EVENT, EVENT_COL_TEXT), EV } },
+    { HA_NOTIF_CONTACT_SOURCE_LOST, "siphaContactSourceLost", "00-52119", 52119, SEV_ALARM, true,
+      SIPHA_T_INSTANCE, "contact source of the SIP server lost", 4,
+      { I(INST_COL_NAME), I(INST_COL_CONTACT_SOURCE_STATE), VB(SIPHA_T_EVENT, EVENT_COL_TEXT), EV } },
 };
 
 const struct notif_def *notif_def_get(enum ha_notif id)

@@ -72,7 +72,11 @@ enum sipha_inst_col {
     INST_COL_HA_LINK_BAD = 44,         /* Counter32: every other refused datagram */
     INST_COL_PEER_HEARS_US = 45,       /* TruthValue */
     INST_COL_STATE_DIR_STATUS = 46,    /* ok(1) failed(2) notConfigured(3) */
-    INST_COL_LAST = 46,
+    INST_COL_SIP_SERVER_KIND = 47,     /* generic(1) kamailio(2) */
+    INST_COL_CONTACT_SOURCE_STATE = 48, /* notConfigured(1) up(2) down(3) */
+    INST_COL_CONTACT_SOURCE_FAILURES = 49, /* Counter32: refused RPC replies, event-stream losses */
+    INST_COL_CONTACTS_WRITTEN = 50,    /* Counter32: backup writes into the local SIP server */
+    INST_COL_LAST = 50,
 };
 
 enum sipha_nic_col {

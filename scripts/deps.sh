@@ -3,7 +3,7 @@
 # As root, missing ones are installed with apt-get; otherwise they are listed.
 set -euo pipefail
 pkgs=(build-essential pkg-config libsnmp-dev snmpd snmp snmptrapd libxml2-dev libxml2-utils
-      libcurl4-openssl-dev libcmocka-dev libmnl-dev smitools sip-tester iproute2 valgrind
+      libcurl4-openssl-dev libcmocka-dev libmnl-dev libyajl-dev smitools sip-tester iproute2 valgrind
       procps psmisc curl python3 nftables keepalived shellcheck)
 # Parts list their own packages in scripts/deps.d/<part>.list (one name a line).
 here=$(dirname "$0")

@@ -41,6 +41,7 @@ ROLES = {
     "base": "loop, curl glue, errbuf, rows, arrays, addresses",
     "engine": "pure HA logic: inputs in, outputs out",
     "monitors": "kernel and network event sources",
+    "sipsrv": "the SIP server beside the agent: Kamailio RPC and events",
     "halink": "HA link between the pair: codec, key, socket",
     "mib": "model: rows, OIDs, values, event log, notifications",
     "agent": "composition root: process, AgentX, config",

@@ -454,8 +454,9 @@ static void check_names(unsigned col, int first, int last, const char *(*name)(i
     }
 }
 
-/* The engine's row and state enums are the MIB's values, shown without a table:
- * each value against the MIB's label (one copy of each enum, here checked). */
+/* The engine's row and state enums, and the model's (mib/instance.h), are the MIB's
+ * values, shown without a table: each value against the MIB's label (one copy of
+ * each enum, here checked). */
 struct enum_value {
     unsigned table, col;
     int value;
@@ -472,6 +473,14 @@ static const struct enum_value enum_values[] = {
     { SIPHA_T_INSTANCE, INST_COL_ARBITER_STATE, HA_LINK_NOT_CONFIGURED, "notConfigured" },
     { SIPHA_T_INSTANCE, INST_COL_ARBITER_STATE, HA_LINK_UP, "reachable" },
     { SIPHA_T_INSTANCE, INST_COL_ARBITER_STATE, HA_LINK_DOWN, "unreachable" },
+    { SIPHA_T_INSTANCE, INST_COL_STATE_DIR_STATUS, STATE_DIR_OK, "ok" },
+    { SIPHA_T_INSTANCE, INST_COL_STATE_DIR_STATUS, STATE_DIR_FAILED, "failed" },
+    { SIPHA_T_INSTANCE, INST_COL_STATE_DIR_STATUS, STATE_DIR_NOT_CONFIGURED, "notConfigured" },
+    { SIPHA_T_INSTANCE, INST_COL_SIP_SERVER_KIND, SIP_SERVER_MIB_GENERIC, "generic" },
+    { SIPHA_T_INSTANCE, INST_COL_SIP_SERVER_KIND, SIP_SERVER_MIB_KAMAILIO, "kamailio" },
+    { SIPHA_T_INSTANCE, INST_COL_CONTACT_SOURCE_STATE, CONTACT_SOURCE_NOT_CONFIGURED, "notConfigured" },
+    { SIPHA_T_INSTANCE, INST_COL_CONTACT_SOURCE_STATE, CONTACT_SOURCE_UP, "up" },
+    { SIPHA_T_INSTANCE, INST_COL_CONTACT_SOURCE_STATE, CONTACT_SOURCE_DOWN, "down" },
     { SIPHA_T_NIC, NIC_COL_PURPOSE, HA_NIC_MANAGEMENT, "management" },
     { SIPHA_T_NIC, NIC_COL_PURPOSE, HA_NIC_SIP, "sip" },
     { SIPHA_T_NIC, NIC_COL_OPER_STATE, HA_OPER_UNKNOWN, "unknown" },
@@ -502,7 +511,7 @@ static void check_enum_values(void)
             continue; /* reported by the column checks */
         const char *l = enum_label(t->enums, e->value);
         if (!l || strcmp(l, e->label) != 0)
-            ERR("%s value %d is %s in the MIB, %s in the engine's enum", t->label, e->value,
+            ERR("%s value %d is %s in the MIB, %s in the C enum", t->label, e->value,
                 l ? l : "missing", e->label);
     }
 }

@@ -183,6 +183,12 @@ int sample_instance_fill_at(struct sample_instance *s, uint32_t index, uint64_t 
     memset(st, 0, sizeof *st);
     in->ha = st;
     in->state_dir = STATE_DIR_OK;
+    /* A Kamailio beside each instance, reached; the backup (sip-b) has written the
+     * primary's contacts into its own. */
+    in->sip_server_kind = SIP_SERVER_MIB_KAMAILIO;
+    in->contact_source = CONTACT_SOURCE_UP;
+    in->contact_source_failures = 2;
+    in->contacts_written = is_a(index) ? 0 : 42;
     if (index == 0)
         return -1;
     fill_identity(in, st, index, now_ms);
@@ -289,6 +295,10 @@ uint32_t sample_instance_notify(struct sample_instance *s, const struct notif_de
     apply_ha(&s->ha, def->id, now_ms);
     if (def->id == HA_NOTIF_STATE_DIR_FAILURE)
         in->state_dir = STATE_DIR_FAILED;
+    if (def->id == HA_NOTIF_CONTACT_SOURCE_LOST) {
+        in->contact_source = CONTACT_SOURCE_DOWN;
+        in->contact_source_failures++;
+    }
     apply_rows(in, &s->ha, def->id, now_ms);
     uint32_t row = sample_row_index(in, (enum sipha_table_id)def->row_table);
     uint32_t ev = log_event(in, def, row, now_ms, 0);

@@ -21,9 +21,9 @@ s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "${1:-udp}"
 
 t_cleanup() {
   local p
-  for p in "${T_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${T_PIDS[@]}"; do kill -- "$p" 2>/dev/null; done
   sleep 0.2
-  for p in "${T_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+  for p in "${T_PIDS[@]}"; do kill -9 -- "$p" 2>/dev/null; done
   [ -n "${T:-}" ] && [ -z "${T_KEEP:-}" ] && rm -rf "$T"
 }
 
@@ -121,8 +121,11 @@ t_pair_conf() {
   ${6-<contact aor=\"sip:short$1@example.com\" uri=\"sip:short$1@127.0.0.1:6000\" expires=\"4\"/>}"
 }
 
-# t_instance_conf INDEX NAME ROLE [EXTRA-XML] — writes $T/inst-INDEX.xml
+# t_instance_conf INDEX NAME ROLE [EXTRA-XML] — writes $T/inst-INDEX.xml (T_CONF_CONTACT
+# set, even empty, replaces its <contact> element)
 t_instance_conf() {
+  local contact="<contact aor=\"sip:100$1@example.com\" uri=\"sip:100$1@127.0.0.1:$((5080 + $1))\" expires=\"3600\"/>"
+  contact=${T_CONF_CONTACT-$contact}
   mkdir -p "$T/state"
   cat > "$T/inst-$1.xml" <<XML
 <?xml version="1.0"?>
@@ -137,7 +140,7 @@ t_instance_conf() {
   <nic purpose="management" name="lo"/>
   <vip address="192.0.2.$((100 + $1))" interface="lo" up-script="/bin/true" down-script="/bin/true"/>
   <service-dn name="gw$1" uri="sip:gw$1@127.0.0.1:$((5070 + $1))" oos-check="10" oos-force="3"/>
-  <contact aor="sip:100$1@example.com" uri="sip:100$1@127.0.0.1:$((5080 + $1))" expires="3600"/>
+  $contact
   ${4:-}
 </sipha>
 XML

@@ -91,6 +91,7 @@ check_row siphaServiceDnInService 'siphaDnUri\.1\.1 = STRING: "?sip:gw-1@192\.0\
 check_row siphaListenerBindFailure 'siphaInstListenerBound\.1 = INTEGER: false'
 check_row siphaAlarmCleared 'siphaEventAlarmState\.1\.1 = INTEGER: cleared'
 check_row siphaSplitBrainDetected 'siphaInstPeerRole\.1 = INTEGER: primary'
+check_row siphaContactSourceLost 'siphaInstContactSourceState\.1 = INTEGER: down'
 
 # ---- SNMPv3 authPriv traps ----------------------------------------------------------
 v3=(-v 3 -u "$V3_USER" -a SHA-256 -A "$V3_AUTH" -x AES -X "$V3_PRIV" -l authPriv -e "$ENGINE")

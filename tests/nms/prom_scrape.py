@@ -28,7 +28,8 @@ PHASE = 40         # samples per phase (10 minutes)
 # The metrics the rules read.
 RULE_METRICS = ("siphaInstRole", "siphaInstStatus", "siphaInstListenerBound",
                 "siphaInstPeerLinkState", "siphaInstSwitchovers",
-                "siphaInstHaLinkAuthFailures", "siphaInstStateDirStatus")
+                "siphaInstHaLinkAuthFailures", "siphaInstStateDirStatus",
+                "siphaInstContactSourceState")
 
 
 def parse(path):

@@ -174,6 +174,7 @@ python3 "$PY" phases "$T/sipha-alerts.yml" "$T/phases.test.yml" --target "$TARGE
   --expect "healthy SiphaSwitchoverStorm" --expect "healthy SiphaPeerLinkDown" \
   --expect "healthy SiphaListenerDown" --expect "healthy SiphaServiceUnavailable" \
   --expect "healthy SiphaHaLinkAuthFailures" --expect "healthy SiphaStateNotSaved" \
+  --expect "healthy SiphaContactSourceDown" \
   --expect "storm SiphaSwitchoverStorm pair=nms-test" --expect "storm SiphaTwoPrimaries" \
   --expect "storm SiphaNoPrimary" --expect "storm SiphaPeerLinkDown" \
   --expect "split SiphaTwoPrimaries value=2" --expect "split SiphaNoPrimary" \

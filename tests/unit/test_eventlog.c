@@ -350,7 +350,7 @@ static const char *const malformed[] = {
     "sipha-evlog\t1\t2\t0\t1\n" "1\tx\t1\t6\t1\t1\t0\t1\tsev6\n",
     "sipha-evlog\t1\t2\t0\t1\n" "1\tx\t1\t2\t1\t1\t0\t0\talarm0\n",
     "sipha-evlog\t1\t2\t0\t1\n" "1\tx\t1\t2\t1\t1\t0\t4\talarm4\n",
-    "sipha-evlog\t1\t2\t0\t1\n" "1\tx\t1\t2\t1\t1\t23\t1\tnotif23\n",
+    "sipha-evlog\t1\t2\t0\t1\n" "1\tx\t1\t2\t1\t1\t24\t1\tnotif24\n",
     "sipha-evlog\t1\t2\t0\t1\n" "1\tx\t4294967296\t2\t1\t1\t0\t1\tcode\n",
     "sipha-evlog\t1\t2\t0\t1\n" "1\tx\t1\t2\t18446744073709551616\t1\t0\t1\tmono\n",
     "sipha-evlog\t1\t2\t0\t1\n" "1\tx\t1\t2\t1\t-9223372036854775809\t0\t1\twall\n",

@@ -1,8 +1,13 @@
 /* The HA link on loopback: two links in one loop exchange HELLOs (hears_peer set
  * once both talk), a state change goes out at once, TAKEOVER/RELEASE arrive once
  * despite their repeats, forged / replayed / misaddressed datagrams from a third
- * socket are rejected and counted, and a 10,000-contact full pass completes and is
- * run again when the peer's generation changes.
+ * socket are rejected and counted, and contacts are copied: a 10,000-contact full
+ * pass, then incremental passes of the changes only (removals included) within a
+ * HELLO period of each change; a full pass again when the peer forgot removals the
+ * puller would need ("too old"), restarted, or the pull was switched off and on, at
+ * most one per HL_PASS_MIN_GAP_MS; rows too long to travel skipped. A scripted peer
+ * (a test socket speaking the protocol) pins down the answering side's "too old"
+ * rule and what the puller does after a full pass that got no answer.
  *
  * Ports: two ephemeral ports are reserved by binding port 0 and released just before
  * the links bind them, so parallel runs do not collide. Every wait is bounded by a
@@ -10,6 +15,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -38,6 +44,17 @@
 
 #define KEY "test-key-0123456789abcdef0123456789"
 #define N_CONTACTS 10000u
+#define MAX_EXTRA 16
+#define MAX_REQS 4096
+#define MAX_GOT 64
+
+/* A change of the answering side after its rows 1..n_rows: row n_rows + 1 + i. */
+struct extra {
+    uint32_t of;        /* the base row (contact) it supersedes, 1..n_rows */
+    uint32_t expiry_s;  /* 0: the removal of that contact */
+    const char *path;   /* NULL: the contact's own */
+    bool forgotten;     /* a removal no longer listed (at or below the horizon) */
+};
 
 struct side {
     struct fx *f;
@@ -48,13 +65,26 @@ struct side {
     struct ha_peer_msg last_msg;
     int logs;
     char last_log[320];
-    /* pulling side */
-    uint32_t contacts;
-    bool contacts_ok;
-    int passes;
+    /* pulling side: what on_contact / on_contacts_done saw */
+    uint32_t contacts;      /* rows delivered (all passes) */
+    bool contacts_ok;       /* every row as the answering side holds it, in order */
+    uint32_t last_seen_row; /* in the pass in progress */
+    uint32_t pass_rows, last_pass_rows;
+    int passes, full_passes;
+    bool last_full;
     uint64_t pass_done_ms;
-    /* answering side */
+    uint32_t got_row[MAX_GOT], got_expiry[MAX_GOT]; /* rows delivered since reset */
+    size_t n_got;
+    /* answering side: rows 1..n_rows (base contacts), then the extras */
     uint32_t n_rows;
+    struct extra extra[MAX_EXTRA];
+    size_t n_extra;
+    uint32_t horizon;
+    uint32_t long_path[4];  /* base rows whose path is too long to travel */
+    size_t n_long;
+    uint32_t reqs[MAX_REQS]; /* after_row of each contacts_after call, and when */
+    uint64_t req_ms[MAX_REQS];
+    size_t n_reqs;
 };
 
 struct fx {
@@ -65,8 +95,16 @@ struct fx {
     struct side a, b;
     bool timed_out;
     bool (*done)(struct fx *f);
+    void (*row_hook)(struct fx *f, const struct hl_contact *c); /* from a's on_contact */
     char (*aor)[40], (*uri)[64];
+    int port_a, port_b; /* of open_pair */
+    int want_passes;    /* for passes_reached */
+    int restarts_allowed; /* passes that may start over without on_contacts_done */
+    uint64_t sent_seen; /* sent_total at the start of the last round */
+    bool settle;        /* the test sent a datagram to a link: let the next round wait */
 };
+
+static char too_long_path[HL_STR_MAX + 2]; /* hl_str_max[HL_F_PATH] + 1 bytes */
 
 /* ---- callbacks ---- */
 
@@ -107,37 +145,141 @@ static void on_log(void *ctx, int prio, const char *text)
     snprintf(s->last_log, sizeof(s->last_log), "%s", text);
 }
 
+static bool superseded(const struct side *s, uint32_t row)
+{
+    for (size_t i = 0; i < s->n_extra; i++)
+        if (s->extra[i].of == row)
+            return true;
+    return false;
+}
+
+/* Row `row` of the answering side s as it lists it now; false when it does not. Base
+ * row b is contact b (expiry b s), with attributes derived from b; an extra is its
+ * contact changed, or its removal (expiry 0, AOR and URI only). */
+static bool row_content(const struct side *s, uint32_t row, struct hl_contact *out)
+{
+    static const char *const paths[] = { "", "<sip:edge1.example.com;lr>",
+                                         "<sip:edge2.example.com;lr>,<sip:core.example.com;lr>" };
+    const struct extra *e = NULL;
+    uint32_t b = row;
+    if (row == 0)
+        return false;
+    if (row > s->n_rows) {
+        if (row - s->n_rows > s->n_extra)
+            return false;
+        e = &s->extra[row - s->n_rows - 1];
+        if (e->forgotten)
+            return false;
+        b = e->of;
+    } else if (superseded(s, row)) {
+        return false;
+    }
+    *out = (struct hl_contact){ .row = row, .expiry_s = b, .q = (int32_t)(b % 1002) - 1,
+                                .flags = b * 2654435761u, .cflags = ~b, .methods = b << 4 | 1 };
+    out->str[HL_F_AOR] = s->f->aor[b - 1];
+    out->str[HL_F_URI] = s->f->uri[b - 1];
+    if (e && e->expiry_s == 0) { /* a removal */
+        out->expiry_s = 0;
+        out->q = HL_Q_UNSET;
+        out->flags = out->cflags = out->methods = 0;
+        return true;
+    }
+    out->str[HL_F_PATH] = paths[b % 3];
+    out->str[HL_F_RECEIVED] = b % 2 ? "sip:192.0.2.7:40000" : NULL;
+    out->str[HL_F_SOCKET] = b % 5 ? "udp:10.0.0.1:5060" : "";
+    for (size_t i = 0; i < s->n_long; i++)
+        if (s->long_path[i] == row)
+            out->str[HL_F_PATH] = too_long_path;
+    if (e) {
+        out->expiry_s = e->expiry_s;
+        if (e->path)
+            out->str[HL_F_PATH] = e->path;
+    }
+    return true;
+}
+
 static size_t contacts_after(void *ctx, uint32_t after_row, struct hl_contact *out, size_t max)
 {
     struct side *s = ctx;
+    if (s->n_reqs < MAX_REQS) {
+        s->reqs[s->n_reqs] = after_row;
+        s->req_ms[s->n_reqs] = loop_now(s->f->lp);
+    }
+    s->n_reqs++;
     size_t n = 0;
-    for (uint32_t r = after_row + 1; r <= s->n_rows && n < max; r++, n++)
-        out[n] = (struct hl_contact){ .row = r, .aor = s->f->aor[r - 1],
-                                      .uri = s->f->uri[r - 1], .expiry_s = r };
+    for (uint32_t r = after_row + 1; r <= s->n_rows + s->n_extra && n < max; r++)
+        if (row_content(s, r, &out[n]))
+            n++;
     return n;
 }
 
-static void on_contact(void *ctx, const char *aor, const char *uri, uint32_t expiry_s)
+static uint32_t contacts_horizon(void *ctx)
 {
-    struct side *s = ctx;
-    /* rows come in order, each once: expiry_s = row = contacts delivered so far + 1 */
-    if (expiry_s != s->contacts + 1 || strcmp(aor, s->f->aor[expiry_s - 1]) != 0 ||
-        strcmp(uri, s->f->uri[expiry_s - 1]) != 0)
-        s->contacts_ok = false;
-    s->contacts++;
+    return ((struct side *)ctx)->horizon;
 }
 
-static void on_contacts_done(void *ctx)
+static const char *str_or_empty(const char *v)
+{
+    return v ? v : "";
+}
+
+static bool contact_equal(const struct hl_contact *x, const struct hl_contact *y)
+{
+    if (x->row != y->row || x->expiry_s != y->expiry_s || x->q != y->q || x->flags != y->flags ||
+        x->cflags != y->cflags || x->methods != y->methods)
+        return false;
+    for (int g = 0; g < HL_F_COUNT; g++)
+        if (strcmp(str_or_empty(x->str[g]), str_or_empty(y->str[g])) != 0)
+            return false;
+    return true;
+}
+
+static void on_contact(void *ctx, const struct hl_contact *c)
+{
+    struct side *s = ctx;
+    const struct side *peer = s == &s->f->a ? &s->f->b : &s->f->a;
+    struct hl_contact want;
+    if (c->row <= s->last_seen_row && s->f->restarts_allowed > 0) {
+        s->f->restarts_allowed--; /* a pass started over from row 0 (too old) */
+        s->last_seen_row = 0;
+        s->pass_rows = 0;
+    }
+    /* rows come in order, each once, as the answering side holds them */
+    if (c->row <= s->last_seen_row || !row_content(peer, c->row, &want) ||
+        !contact_equal(c, &want))
+        s->contacts_ok = false;
+    for (int g = 0; g < HL_F_COUNT; g++) /* NUL-terminated, never NULL */
+        if (!c->str[g] || strlen(c->str[g]) > hl_str_max[g])
+            s->contacts_ok = false;
+    s->last_seen_row = c->row;
+    s->contacts++;
+    s->pass_rows++;
+    if (s->n_got < MAX_GOT) {
+        s->got_row[s->n_got] = c->row;
+        s->got_expiry[s->n_got] = c->expiry_s;
+    }
+    s->n_got++;
+    if (s->f->row_hook)
+        s->f->row_hook(s->f, c);
+}
+
+static void on_contacts_done(void *ctx, bool full)
 {
     struct side *s = ctx;
     s->passes++;
+    s->full_passes += full;
+    s->last_full = full;
+    s->last_pass_rows = s->pass_rows;
+    s->pass_rows = 0;
+    s->last_seen_row = 0;
     s->pass_done_ms = loop_now(s->f->lp);
     check_done(s->f);
 }
 
 static const struct hl_callbacks cbs = {
     .on_state = on_state, .on_lost = on_lost, .on_msg = on_msg, .contacts_after = contacts_after,
-    .on_contact = on_contact, .on_contacts_done = on_contacts_done, .on_log = on_log,
+    .contacts_horizon = contacts_horizon, .on_contact = on_contact,
+    .on_contacts_done = on_contacts_done, .on_log = on_log,
 };
 
 /* ---- fixture ---- */
@@ -163,6 +305,8 @@ static int setup(void **state)
     if (!f->lp || !mkdtemp(f->dir))
         return -1;
     snprintf(f->key, sizeof(f->key), "%s/key", f->dir);
+    memset(too_long_path, 'p', sizeof(too_long_path) - 1);
+    assert_int_equal(strlen(too_long_path), hl_str_max[HL_F_PATH] + 1);
     int fd = open(f->key, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd < 0 || write(fd, KEY "\n", sizeof(KEY)) != (ssize_t)sizeof(KEY))
         return -1;
@@ -226,6 +370,8 @@ static void open_pair_cb(struct fx *f, uint32_t interval_ms, const struct hl_cal
     close(sb);
     open_link_cb(f, &f->a, 1, 2, pa, pb, interval_ms, cba);
     open_link(f, &f->b, 2, 1, pb, pa, interval_ms);
+    f->port_a = pa;
+    f->port_b = pb;
 }
 
 static void open_pair(struct fx *f, uint32_t interval_ms)
@@ -241,10 +387,31 @@ static struct ha_peer_state state_of(enum ha_role role, uint32_t epoch)
                                    .sip_msgs = 5 };
 }
 
+/* Datagrams the links have sent so far. */
+static uint64_t sent_total(const struct fx *f)
+{
+    uint64_t n = 0;
+    struct hl_counters c;
+    if (f->a.l) {
+        hl_get_counters(f->a.l, &c);
+        n += c.dgrams_out;
+    }
+    if (f->b.l) {
+        hl_get_counters(f->b.l, &c);
+        n += c.dgrams_out;
+    }
+    return n;
+}
+
+/* Real time a round may wait for a datagram just sent (see run_until). */
+#define SETTLE_MS 5
+
 /* Runs the loop on its virtual clock until f->done says so (checked in callbacks and
  * after every step) or max_ms of virtual time pass; true when done. At each instant the
- * loop runs a few rounds (datagrams on loopback arrive at once), then the clock
- * moves on by 1 ms. */
+ * loop runs a few rounds, then the clock moves on by 1 ms. Datagrams on loopback
+ * normally arrive at once; a round after one that sent something may still wait up to
+ * SETTLE_MS of real time for a readable socket, so that a delivery the kernel put off
+ * on a busy host does not let virtual time run ahead of it. */
 static bool run_until(struct fx *f, bool (*done)(struct fx *), uint64_t max_ms)
 {
     f->done = done;
@@ -252,8 +419,12 @@ static bool run_until(struct fx *f, bool (*done)(struct fx *), uint64_t max_ms)
     uint64_t deadline = f->now + max_ms;
     bool ok = false;
     for (;;) {
-        for (int i = 0; i < 4; i++)
-            loop_run_once(f->lp, 0);
+        for (int i = 0; i < 4; i++) {
+            uint64_t sent = sent_total(f);
+            loop_run_once(f->lp, sent != f->sent_seen || f->settle ? SETTLE_MS : 0);
+            f->sent_seen = sent;
+            f->settle = false;
+        }
         if (done && done(f)) {
             ok = true;
             break;
@@ -579,13 +750,552 @@ static void contact_full_pass(void **state)
     run_for(f, 1200);
     assert_int_equal(f->a.passes, 1);
 
-    /* one more contact and a new generation: a new full pass delivers all of them */
+    assert_true(f->a.last_full);
+    assert_int_equal(f->a.full_passes, 1);
+
+    /* one more contact and a new generation: an incremental pass delivers just that,
+     * asking from the last row of the full pass */
+    size_t r0 = f->b.n_reqs;
     f->b.n_rows = N_CONTACTS + 1;
     hl_contacts_changed(f->b.l, N_CONTACTS + 1);
     f->a.contacts = 0;
     assert_true(run_until(f, second_pass_done, 20000));
-    assert_int_equal(f->a.contacts, N_CONTACTS + 1);
+    assert_int_equal(f->a.contacts, 1);
+    assert_false(f->a.last_full);
     assert_true(f->a.contacts_ok);
+    assert_int_equal(f->b.n_reqs, r0 + 1);
+    assert_int_equal(f->b.reqs[r0], N_CONTACTS);
+}
+
+static bool passes_reached(struct fx *f)
+{
+    return f->a.passes >= f->want_passes;
+}
+
+/* a (index 1, backup) pulls the n contacts of b (index 2, primary); returns after
+ * the first (full) pass. */
+static void synced_pair(struct fx *f, uint32_t n, uint32_t interval_ms)
+{
+    if (!f->aor)
+        make_contacts(f, n);
+    f->b.n_rows = n;
+    f->a.contacts_ok = true;
+    open_pair(f, interval_ms);
+    struct ha_peer_state sa = state_of(HA_ROLE_BACKUP, 3), sb = state_of(HA_ROLE_PRIMARY, 3);
+    hl_contacts_changed(f->b.l, n);
+    hl_pull_contacts(f->a.l, true);
+    hl_set_state(f->a.l, &sa);
+    hl_set_state(f->b.l, &sb);
+    assert_true(run_until(f, pass_done, 5000));
+    assert_int_equal(f->a.passes, 1);
+    assert_true(f->a.last_full);
+    assert_true(f->a.contacts_ok);
+}
+
+/* The next change of s (row n_rows + n_extra + 1); returns its row. */
+static uint32_t add_extra(struct side *s, uint32_t of, uint32_t expiry_s, const char *path,
+                          bool forgotten)
+{
+    assert_true(s->n_extra < MAX_EXTRA);
+    s->extra[s->n_extra++] = (struct extra){ .of = of, .expiry_s = expiry_s, .path = path,
+                                             .forgotten = forgotten };
+    return s->n_rows + (uint32_t)s->n_extra;
+}
+
+/* After the full pass, a changed contact and a removed one reach the puller in an
+ * incremental pass from the last row of the full one, within one HELLO period of the
+ * primary (no HL_PASS_MIN_GAP_MS wait); then the next change the same way. */
+static void incremental_pass_after_change(void **state)
+{
+    struct fx *f = *state;
+    synced_pair(f, 50, 20);
+    assert_int_equal(f->a.last_pass_rows, 50);
+    assert_int_equal(f->a.full_passes, 1);
+    uint64_t first_done = f->a.pass_done_ms;
+    size_t r0 = f->b.n_reqs;
+    f->a.n_got = 0;
+    uint32_t changed = add_extra(&f->b, 5, 7777, "<sip:new-edge.example.com;lr>", false);
+    uint32_t removed = add_extra(&f->b, 7, 0, NULL, false);
+    hl_contacts_changed(f->b.l, 49);
+    uint64_t t0 = loop_now(f->lp);
+    f->want_passes = 2;
+    assert_true(run_until(f, passes_reached, 1000));
+    assert_true(f->a.pass_done_ms - t0 <= 20);
+    assert_true(f->a.pass_done_ms - first_done < HL_PASS_MIN_GAP_MS);
+    assert_false(f->a.last_full);
+    assert_int_equal(f->a.full_passes, 1);
+    assert_true(f->a.contacts_ok);
+    assert_int_equal(f->a.n_got, 2);
+    assert_int_equal(f->a.got_row[0], changed);
+    assert_int_equal(f->a.got_expiry[0], 7777);
+    assert_int_equal(f->a.got_row[1], removed);
+    assert_int_equal(f->a.got_expiry[1], 0);
+    assert_int_equal(f->b.n_reqs, r0 + 1); /* one request, answered with the end */
+    assert_int_equal(f->b.reqs[r0], 50);
+    struct hl_counters ca;
+    hl_get_counters(f->a.l, &ca);
+    assert_int_equal(ca.passes_done, 2);
+    assert_int_equal(ca.passes_too_old, 0);
+    assert_int_equal(ca.peer_contact_count, 49);
+
+    /* the next change: asked from the last row of that pass */
+    r0 = f->b.n_reqs;
+    f->a.n_got = 0;
+    uint32_t again = add_extra(&f->b, 9, 100, NULL, false);
+    hl_contacts_changed(f->b.l, 49);
+    t0 = loop_now(f->lp);
+    f->want_passes = 3;
+    assert_true(run_until(f, passes_reached, 1000));
+    assert_true(f->a.pass_done_ms - t0 <= 20);
+    assert_false(f->a.last_full);
+    assert_true(f->a.contacts_ok);
+    assert_int_equal(f->a.n_got, 1);
+    assert_int_equal(f->a.got_row[0], again);
+    assert_int_equal(f->b.reqs[r0], removed);
+
+    /* no change: no pass */
+    run_for(f, 300);
+    assert_int_equal(f->a.passes, 3);
+    assert_int_equal(f->b.n_reqs, r0 + 1);
+}
+
+static void change_at_row_20(struct fx *f, const struct hl_contact *c)
+{
+    if (c->row == 20 && f->b.n_extra == 0) {
+        add_extra(&f->b, 3, 4242, NULL, false);
+        hl_contacts_changed(f->b.l, 200);
+    }
+}
+
+/* A change during a pass (to a row already delivered) comes later in the same pass;
+ * the CONTACT_DATA carries the new generation, so no second pass follows. */
+static void change_during_pass_in_that_pass(void **state)
+{
+    struct fx *f = *state;
+    f->row_hook = change_at_row_20;
+    synced_pair(f, 200, 20);
+    assert_int_equal(f->b.n_extra, 1);
+    assert_int_equal(f->a.last_pass_rows, 201); /* 1..200 (3 before its change), 201 */
+    assert_true(f->a.contacts_ok);
+    run_for(f, 300);
+    assert_int_equal(f->a.passes, 1);
+    struct hl_counters ca;
+    hl_get_counters(f->a.l, &ca);
+    assert_int_equal(ca.passes_done, 1);
+    assert_int_equal(ca.peer_contact_gen, 3); /* 1 at open, +1 per change */
+}
+
+/* A horizon equal to the puller's last row is fine; one above it gets "too old", and
+ * the puller copies everything at once (a full pass, not HL_PASS_MIN_GAP_MS later). */
+static void too_old_answer_then_full_pass(void **state)
+{
+    struct fx *f = *state;
+    synced_pair(f, 50, 20);
+    size_t r0 = f->b.n_reqs;
+    f->b.horizon = 50;
+    add_extra(&f->b, 5, 600, NULL, false); /* row 51 */
+    hl_contacts_changed(f->b.l, 50);
+    f->want_passes = 2;
+    assert_true(run_until(f, passes_reached, 1000));
+    assert_false(f->a.last_full);
+    assert_int_equal(f->b.reqs[r0], 50);
+    assert_int_equal(f->a.last_pass_rows, 1);
+
+    /* The primary forgets removal 52; the puller has seen up to 51 only. */
+    r0 = f->b.n_reqs;
+    struct hl_counters cb0, ca, cb;
+    hl_get_counters(f->b.l, &cb0);
+    add_extra(&f->b, 7, 0, NULL, true);                   /* row 52, forgotten */
+    uint32_t r53 = add_extra(&f->b, 9, 900, NULL, false); /* row 53 */
+    f->b.horizon = 52;
+    hl_contacts_changed(f->b.l, 49);
+    uint64_t t0 = loop_now(f->lp);
+    f->want_passes = 3;
+    assert_true(run_until(f, passes_reached, 1000));
+    assert_true(f->a.last_full);
+    assert_int_equal(f->a.full_passes, 2);
+    assert_true(f->a.pass_done_ms - t0 <= 30);
+    assert_true(f->a.contacts_ok);
+    assert_int_equal(f->a.last_pass_rows, 49); /* 1..50 but 5, 7, 9; 51 and 53 */
+    assert_int_equal(f->a.last_seen_row, 0);
+    hl_get_counters(f->a.l, &ca);
+    hl_get_counters(f->b.l, &cb);
+    assert_int_equal(ca.passes_too_old, 1);
+    assert_int_equal(ca.passes_done, 3);
+    /* the too-old request did not list; every request after it asked from row 0 on */
+    assert_int_equal(cb.contact_reqs_in - cb0.contact_reqs_in, f->b.n_reqs - r0 + 1);
+    assert_int_equal(f->b.reqs[r0], 0);
+    assert_true(f->b.reqs[f->b.n_reqs - 1] < r53); /* the last asked from below 53 */
+
+    /* synced again: the next change is incremental from 53 */
+    r0 = f->b.n_reqs;
+    add_extra(&f->b, 11, 1100, NULL, false);
+    hl_contacts_changed(f->b.l, 49);
+    f->want_passes = 4;
+    assert_true(run_until(f, passes_reached, 1000));
+    assert_false(f->a.last_full);
+    assert_int_equal(f->b.reqs[r0], r53);
+    hl_get_counters(f->a.l, &ca);
+    assert_int_equal(ca.passes_too_old, 1);
+}
+
+static void forget_at_row_20(struct fx *f, const struct hl_contact *c)
+{
+    if (c->row == 20 && f->b.n_extra == 0) {
+        f->b.horizon = add_extra(&f->b, 150, 0, NULL, true); /* row 201, forgotten */
+        hl_contacts_changed(f->b.l, 199);
+    }
+}
+
+/* The horizon rises above a full pass in progress (a removal forgotten while it ran,
+ * perhaps of a contact it delivered): "too old", and the pass starts over from row 0,
+ * once; it then ends without the removed contact. */
+static void horizon_rising_during_full_pass(void **state)
+{
+    struct fx *f = *state;
+    f->row_hook = forget_at_row_20;
+    f->restarts_allowed = 1;
+    synced_pair(f, 200, 20);
+    assert_int_equal(f->restarts_allowed, 0);
+    struct hl_counters ca;
+    hl_get_counters(f->a.l, &ca);
+    assert_int_equal(ca.passes_too_old, 1);
+    assert_int_equal(ca.passes_done, 1);
+    assert_int_equal(f->a.full_passes, 1);
+    assert_int_equal(f->a.last_pass_rows, 199); /* the pass that ended: all but 150 */
+    assert_true(f->a.contacts_ok);
+    size_t zeros = 0;
+    for (size_t i = 0; i < f->b.n_reqs; i++)
+        zeros += f->b.reqs[i] == 0;
+    assert_int_equal(zeros, 2);
+}
+
+/* ---- a scripted peer: a test socket speaking the protocol ---- */
+
+struct fake {
+    struct fx *f;
+    int s, port;          /* the test's socket, and its port */
+    uint64_t sent_seen;   /* sent_total when the fake last waited for its socket */
+    int link_port;        /* the link it talks to */
+    uint32_t self, peer;  /* its index, the link's */
+    struct hl_auth auth;
+    struct hl_replay rp;
+    uint64_t session, seq;
+    struct hl_msg m;      /* the last datagram decoded (large: not on the stack) */
+    uint8_t buf[HL_MAX_DGRAM + 1];
+};
+
+static struct fake *fake_new(struct fx *f, uint32_t self, uint32_t peer)
+{
+    struct fake *p = calloc(1, sizeof(*p));
+    assert_non_null(p);
+    p->f = f;
+    p->s = bound_socket(&p->port);
+    assert_int_equal(fcntl(p->s, F_SETFL, O_NONBLOCK), 0);
+    assert_int_equal(hl_auth_init(&p->auth, (const uint8_t *)KEY, strlen(KEY)), 0);
+    p->self = self;
+    p->peer = peer;
+    p->session = 77;
+    return p;
+}
+
+static void fake_free(struct fake *p)
+{
+    close(p->s);
+    hl_auth_free(&p->auth);
+    free(p);
+}
+
+/* Opens the link of side s (index p->peer) talking to the fake. */
+static void fake_open_link(struct fx *f, struct fake *p, struct side *s)
+{
+    int port;
+    close(bound_socket(&port));
+    open_link(f, s, p->peer, p->self, port, p->port, 20);
+    p->link_port = port;
+}
+
+static void fake_send(struct fake *p, enum hl_type type)
+{
+    p->m.h = (struct hl_hdr){ .type = type, .sender = p->self, .receiver = p->peer,
+                              .session = p->session, .seq = ++p->seq };
+    size_t n = hl_encode(&p->auth, &p->m, p->buf, sizeof(p->buf));
+    assert_true(n > 0);
+    send_raw(p->s, p->link_port, p->buf, n);
+    p->f->settle = true;
+}
+
+/* A primary's HELLO with contact generation gen; its period (1 s) keeps it alive. */
+static void fake_hello(struct fake *p, uint32_t gen)
+{
+    memset(&p->m.u, 0, sizeof(p->m.u));
+    p->m.u.hello.ps = state_of(HA_ROLE_PRIMARY, 3);
+    p->m.u.hello.contact_gen = gen;
+    p->m.u.hello.contact_count = 3;
+    p->m.u.hello.tx_interval_ms = 1000;
+    fake_send(p, HL_HELLO);
+}
+
+/* Runs the loop (1 ms steps) until a datagram of `type` from the link reaches the fake
+ * (others are passed over); false when none within max_ms. Leaves it in p->m. */
+static bool fake_wait(struct fx *f, struct fake *p, enum hl_type type, uint64_t max_ms)
+{
+    for (uint64_t t = 0; t <= max_ms; t++) {
+        uint64_t sent = sent_total(f);
+        if (sent != p->sent_seen) { /* the link sent: wait a little for it (run_until) */
+            struct pollfd pfd = { .fd = p->s, .events = POLLIN };
+            (void)poll(&pfd, 1, SETTLE_MS);
+            p->sent_seen = sent;
+        }
+        for (;;) {
+            ssize_t n = recv(p->s, p->buf, sizeof(p->buf), 0);
+            if (n < 0)
+                break;
+            enum hl_err e = hl_decode(&p->auth, &p->rp, p->self, p->peer, p->buf, (size_t)n, &p->m);
+            assert_int_equal(e, HL_OK);
+            if (p->m.h.type == type)
+                return true;
+        }
+        run_for(f, 1);
+    }
+    return false;
+}
+
+/* The fake asks from after_row and returns the answer's flags: 1 = listed, 2 = too old. */
+static int fake_ask(struct fx *f, struct fake *p, uint32_t after_row)
+{
+    memset(&p->m.u, 0, sizeof(p->m.u));
+    p->m.u.creq = (struct hl_creq){ .gen = 1, .after_row = after_row };
+    fake_send(p, HL_CONTACT_REQ);
+    assert_true(fake_wait(f, p, HL_CONTACT_DATA, 50));
+    assert_int_equal(p->m.u.cdata.after_row, after_row);
+    if (p->m.u.cdata.too_old) {
+        assert_int_equal(p->m.u.cdata.n, 0);
+        return 2;
+    }
+    return 1;
+}
+
+/* The answering side's rule, with a scripted puller: below the horizon is "too old"
+ * unless the puller asked from row 0 since the horizon last moved (then it is in, or
+ * has done, a full pass that began after every forgotten removal). */
+static void answer_too_old_rule(void **state)
+{
+    struct fx *f = *state;
+    make_contacts(f, 30);
+    f->b.n_rows = 30;
+    struct fake *p = fake_new(f, 1, 2);
+    fake_open_link(f, p, &f->b);
+    f->b.horizon = 20;
+    assert_int_equal(fake_ask(f, p, 5), 2);  /* below, no full pass asked yet */
+    assert_int_equal(fake_ask(f, p, 20), 1); /* at the horizon */
+    assert_int_equal(fake_ask(f, p, 0), 1);  /* a full pass begins */
+    uint32_t l1 = p->m.u.cdata.last_row;
+    assert_true(l1 < 20 && !p->m.u.cdata.end);
+    assert_int_equal(fake_ask(f, p, l1), 1); /* its next request, below the horizon */
+    assert_int_equal(fake_ask(f, p, 5), 1);
+    f->b.horizon = 22;                        /* a removal forgotten since */
+    assert_int_equal(fake_ask(f, p, 5), 2);
+    assert_int_equal(fake_ask(f, p, 21), 2);
+    assert_int_equal(fake_ask(f, p, 22), 1);
+    assert_int_equal(fake_ask(f, p, 0), 1);  /* a new full pass */
+    assert_int_equal(fake_ask(f, p, 5), 1);
+    struct hl_counters cb;
+    hl_get_counters(f->b.l, &cb);
+    assert_int_equal(cb.contact_reqs_in, 10);
+    fake_free(p);
+}
+
+/* The fake answers the request in p->m with rows first..last of the fixture's
+ * contacts (last_row = last, the end). */
+static void fake_rows(struct fx *f, struct fake *p, uint32_t first, uint32_t last, uint32_t gen)
+{
+    uint32_t after = p->m.u.creq.after_row;
+    memset(&p->m.u, 0, sizeof(p->m.u));
+    struct hl_cdata *c = &p->m.u.cdata;
+    *c = (struct hl_cdata){ .gen = gen, .after_row = after, .last_row = last, .end = true };
+    for (uint32_t r = first; r <= last; r++) { /* as side b would list them */
+        struct hl_contact k;
+        assert_true(row_content(&f->b, r, &k));
+        struct hl_row *w = &c->rows[c->n++];
+        *w = (struct hl_row){ .row = r, .expiry_s = k.expiry_s, .q = (int16_t)k.q,
+                              .flags = k.flags, .cflags = k.cflags, .methods = k.methods };
+        for (int g = 0; g < HL_F_COUNT; g++) {
+            w->str[g] = str_or_empty(k.str[g]);
+            w->len[g] = (uint16_t)strlen(w->str[g]);
+        }
+    }
+    fake_send(p, HL_CONTACT_DATA);
+}
+
+static void fake_too_old(struct fake *p, uint32_t gen)
+{
+    uint32_t after = p->m.u.creq.after_row;
+    memset(&p->m.u, 0, sizeof(p->m.u));
+    p->m.u.cdata = (struct hl_cdata){ .gen = gen, .after_row = after, .last_row = after,
+                                      .end = true, .too_old = true };
+    fake_send(p, HL_CONTACT_DATA);
+}
+
+/* The puller, with a scripted primary: after "too old" its position is void. When
+ * the full pass that follows is dropped (no answer), the next pass is a full one
+ * again, not an incremental one from the old position. */
+static void too_old_then_dropped_pass_stays_full(void **state)
+{
+    struct fx *f = *state;
+    make_contacts(f, 10);
+    f->b.n_rows = 10; /* the fake answers with side b's rows (b is not opened) */
+    f->a.contacts_ok = true;
+    struct fake *p = fake_new(f, 2, 1);
+    fake_open_link(f, p, &f->a);
+    struct ha_peer_state sa = state_of(HA_ROLE_BACKUP, 3);
+    hl_set_state(f->a.l, &sa);
+    hl_pull_contacts(f->a.l, true);
+    fake_hello(p, 5);
+    assert_true(fake_wait(f, p, HL_CONTACT_REQ, 100));
+    assert_int_equal(p->m.u.creq.after_row, 0);
+    fake_rows(f, p, 1, 3, 5);
+    f->want_passes = 1;
+    assert_true(run_until(f, passes_reached, 100));
+    assert_true(f->a.last_full);
+    /* a change: incremental from 3, answered "too old"; the full pass follows at once */
+    fake_hello(p, 6);
+    assert_true(fake_wait(f, p, HL_CONTACT_REQ, 100));
+    assert_int_equal(p->m.u.creq.after_row, 3);
+    fake_too_old(p, 6);
+    assert_true(fake_wait(f, p, HL_CONTACT_REQ, 5));
+    assert_int_equal(p->m.u.creq.after_row, 0);
+    /* ... and gets no answer: re-sent, then dropped */
+    unsigned resends = 0;
+    struct hl_counters ca;
+    for (int i = 0; i < 300; i++) { /* 3 s at most */
+        hl_get_counters(f->a.l, &ca);
+        if (ca.passes_dropped)
+            break;
+        if (fake_wait(f, p, HL_CONTACT_REQ, 10)) {
+            assert_int_equal(p->m.u.creq.after_row, 0);
+            resends++;
+        }
+    }
+    assert_int_equal(ca.passes_dropped, 1);
+    assert_int_equal(resends, HL_REQ_RETRIES);
+    assert_int_equal(ca.passes_too_old, 1);
+    /* the next pass (the primary said nothing new): a full one, from row 0 */
+    assert_true(fake_wait(f, p, HL_CONTACT_REQ, 2 * HL_PASS_MIN_GAP_MS));
+    assert_int_equal(p->m.u.creq.after_row, 0);
+    fake_rows(f, p, 1, 3, 6);
+    f->want_passes = 2;
+    assert_true(run_until(f, passes_reached, 100));
+    assert_true(f->a.last_full);
+    assert_true(f->a.contacts_ok);
+    fake_free(p);
+}
+
+/* A new primary process (new session, its rows numbered from 1 again, even with the
+ * same generation) means a full pass. */
+static void peer_restart_forces_full_pass(void **state)
+{
+    struct fx *f = *state;
+    synced_pair(f, 50, 20);
+    uint64_t old_session = hl_session(f->b.l);
+    hl_close(f->b.l);
+    f->session_floor = old_session;
+    open_link(f, &f->b, 2, 1, f->port_b, f->port_a, 20);
+    f->session_floor = 0;
+    assert_true(hl_session(f->b.l) > old_session);
+    f->b.n_rows = 30;
+    f->b.n_reqs = 0;
+    hl_contacts_changed(f->b.l, 30); /* generation 2, as the old process's */
+    struct ha_peer_state sb = state_of(HA_ROLE_PRIMARY, 3);
+    hl_set_state(f->b.l, &sb);
+    f->want_passes = 2;
+    assert_true(run_until(f, passes_reached, 3000));
+    assert_true(f->a.last_full);
+    assert_int_equal(f->a.full_passes, 2);
+    assert_int_equal(f->a.last_pass_rows, 30);
+    assert_true(f->a.contacts_ok);
+    assert_true(f->b.n_reqs >= 1);
+    assert_int_equal(f->b.reqs[0], 0);
+}
+
+/* Switching the pull off and on forces a full pass; full passes are at most one per
+ * HL_PASS_MIN_GAP_MS, and the deferred one starts by itself when the gap ends (no
+ * HELLO comes near then: both periods are 2 s). */
+static void pull_toggle_full_pass_after_gap(void **state)
+{
+    struct fx *f = *state;
+    synced_pair(f, 20, 2000);
+    assert_true(f->b.n_reqs >= 1);
+    assert_int_equal(f->b.reqs[0], 0);
+    uint64_t t1 = f->b.req_ms[0]; /* the first full pass began (within a ms) */
+    size_t r0 = f->b.n_reqs;
+    hl_pull_contacts(f->a.l, false);
+    hl_pull_contacts(f->a.l, true);
+    run_for(f, 100);
+    assert_int_equal(f->b.n_reqs, r0);
+    /* a word of the primary inside the gap (a state change: its HELLO goes at once) */
+    struct ha_peer_state sb = state_of(HA_ROLE_PRIMARY, 4);
+    hl_set_state(f->b.l, &sb);
+    run_for(f, t1 + HL_PASS_MIN_GAP_MS - 10 - loop_now(f->lp));
+    assert_int_equal(f->b.n_reqs, r0); /* not yet */
+    assert_int_equal(f->a.passes, 1);
+    struct hl_counters c0, c1;
+    hl_get_counters(f->a.l, &c0);
+    f->want_passes = 2;
+    assert_true(run_until(f, passes_reached, 100));
+    hl_get_counters(f->a.l, &c1);
+    assert_int_equal(c1.hellos_in, c0.hellos_in); /* started by the gap timer */
+    assert_int_equal(c1.hellos_out, c0.hellos_out);
+    assert_true(f->a.last_full);
+    assert_int_equal(f->a.last_pass_rows, 20);
+    assert_int_equal(f->b.reqs[r0], 0);
+    uint64_t gap = f->b.req_ms[r0] - t1; /* each measured within a ms of its start */
+    assert_true(gap + 1 >= HL_PASS_MIN_GAP_MS && gap <= HL_PASS_MIN_GAP_MS + 1);
+}
+
+/* Rows with a path too long to travel are skipped and counted; the pass still ends
+ * (also when the last row is one), and the next pass asks from beyond them. */
+static void long_path_rows_skipped(void **state)
+{
+    struct fx *f = *state;
+    f->b.long_path[0] = 3;
+    f->b.long_path[1] = 30;
+    f->b.n_long = 2;
+    synced_pair(f, 30, 20);
+    assert_int_equal(f->a.last_pass_rows, 28);
+    assert_int_equal(f->a.n_got, 28);
+    for (size_t i = 0; i < f->a.n_got; i++)
+        assert_true(f->a.got_row[i] != 3 && f->a.got_row[i] != 30);
+    struct hl_counters ca, cb;
+    hl_get_counters(f->b.l, &cb);
+    assert_int_equal(cb.rows_skipped, 2);
+    assert_int_equal(cb.contacts_out, 28);
+
+    /* a change whose new path is too long: skipped, the pass ends all the same */
+    size_t r0 = f->b.n_reqs;
+    uint32_t r31 = add_extra(&f->b, 4, 50, too_long_path, false);
+    hl_contacts_changed(f->b.l, 30);
+    f->want_passes = 2;
+    assert_true(run_until(f, passes_reached, 1000));
+    assert_false(f->a.last_full);
+    assert_int_equal(f->a.last_pass_rows, 0);
+    assert_int_equal(f->b.reqs[r0], 30);
+    hl_get_counters(f->b.l, &cb);
+    assert_int_equal(cb.rows_skipped, 3);
+    /* the next change: asked from beyond the skipped row */
+    r0 = f->b.n_reqs;
+    uint32_t r32 = add_extra(&f->b, 6, 60, NULL, false);
+    hl_contacts_changed(f->b.l, 30);
+    f->a.n_got = 0;
+    f->want_passes = 3;
+    assert_true(run_until(f, passes_reached, 1000));
+    assert_int_equal(f->b.reqs[r0], r31);
+    assert_int_equal(f->a.n_got, 1);
+    assert_int_equal(f->a.got_row[0], r32);
+    assert_true(f->a.contacts_ok);
+    hl_get_counters(f->a.l, &ca);
+    assert_int_equal(ca.passes_done, 3);
+    assert_int_equal(ca.passes_dropped, 0);
 }
 
 /* A callback that closes the link: nothing runs after, nothing leaks. */
@@ -706,6 +1416,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(takeover_delivered_once, setup, teardown),
         cmocka_unit_test_setup_teardown(third_socket_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(contact_full_pass, setup, teardown),
+        cmocka_unit_test_setup_teardown(incremental_pass_after_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(change_during_pass_in_that_pass, setup, teardown),
+        cmocka_unit_test_setup_teardown(too_old_answer_then_full_pass, setup, teardown),
+        cmocka_unit_test_setup_teardown(horizon_rising_during_full_pass, setup, teardown),
+        cmocka_unit_test_setup_teardown(answer_too_old_rule, setup, teardown),
+        cmocka_unit_test_setup_teardown(too_old_then_dropped_pass_stays_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(peer_restart_forces_full_pass, setup, teardown),
+        cmocka_unit_test_setup_teardown(pull_toggle_full_pass_after_gap, setup, teardown),
+        cmocka_unit_test_setup_teardown(long_path_rows_skipped, setup, teardown),
         cmocka_unit_test_setup_teardown(session_floor_survives_clock_step_back, setup, teardown),
         cmocka_unit_test_setup_teardown(close_from_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_config_refused, setup, teardown),

@@ -35,7 +35,7 @@
 #define O ASN_OBJECT_ID
 static const u_char inst_types[] = { 0, 0, S, I, I, U, U, I, S, U, I, I, C64, TT, U, U, U, C, C, TT,
                                      I, S, I, I, I, TT, I, I, I, I, I, I, I, I, TT, G, U, C, G, C,
-                                     0 /* 40: withdrawn */, C64, C64, C, C, I, I };
+                                     0 /* 40: withdrawn */, C64, C64, C, C, I, I, I, I, C, C };
 static const u_char nic_types[] = { 0, 0, I, I, S, I, S, I, TT, C };
 static const u_char vip_types[] = { 0, 0, I, S, S, I, I, I, C, I, TT };
 static const u_char dn_types[] = { 0, 0, S, S, U, U, I, TT, U, U, C, C };
@@ -101,6 +101,11 @@ static void fill_instance(struct fixture *f)
     in->admin_cmd = HA_CMD_SWITCHOVER;
     st->admin_result = HA_RESULT_IN_PROGRESS;
     in->admin_time = BASE_MS + 3000;
+    in->state_dir = STATE_DIR_FAILED;
+    in->sip_server_kind = SIP_SERVER_MIB_KAMAILIO;
+    in->contact_source = CONTACT_SOURCE_DOWN;
+    in->contact_source_failures = 0xfffffffeu;
+    in->contacts_written = 17;
     /* 3 waiting in a queue of 3, then 2 more refused */
     assert_int_equal(nq_init(&f->queue, 3), 0);
     for (int i = 0; i < 5; i++) {
@@ -258,7 +263,7 @@ static void test_every_column_has_documented_type(void **state)
 static void test_last_column(void **state)
 {
     (void)state;
-    assert_int_equal(mibval_last_column(SIPHA_T_INSTANCE), 46);
+    assert_int_equal(mibval_last_column(SIPHA_T_INSTANCE), 50);
     assert_int_equal(mibval_last_column(SIPHA_T_NIC), 9);
     assert_int_equal(mibval_last_column(SIPHA_T_VIP), 10);
     assert_int_equal(mibval_last_column(SIPHA_T_DN), 11);
@@ -298,6 +303,13 @@ static void test_instance_values(void **state)
     assert_int_equal(get_uint(f, T, INST_COL_EVENT_LOG_DROPPED, 0, ASN_COUNTER), 0);
     assert_int_equal(get_uint(f, T, INST_COL_NOTIFS_QUEUED, 0, ASN_GAUGE), 3);
     assert_int_equal(get_uint(f, T, INST_COL_NOTIFS_DROPPED, 0, ASN_COUNTER), 2);
+    assert_int_equal(get_int(f, T, INST_COL_STATE_DIR_STATUS, 0), 2);
+    assert_int_equal(get_int(f, T, INST_COL_SIP_SERVER_KIND, 0), 2);
+    assert_int_equal(get_int(f, T, INST_COL_CONTACT_SOURCE_STATE, 0), 3);
+    assert_int_equal(get_uint(f, T, INST_COL_CONTACT_SOURCE_FAILURES, 0, ASN_COUNTER), 0xfffffffeu);
+    assert_int_equal(get_uint(f, T, INST_COL_CONTACTS_WRITTEN, 0, ASN_COUNTER), 17);
+    f->in.contact_source = CONTACT_SOURCE_UP;
+    assert_int_equal(get_int(f, T, INST_COL_CONTACT_SOURCE_STATE, 0), 2);
 
     /* Counter64 keeps all 64 bits. */
     assert_int_equal(get(f, T, INST_COL_SIP_MSGS_IN, 0), 0);
@@ -341,6 +353,11 @@ static void test_defaults_after_init(void **state)
     assert_int_equal(get_int(&g, T, INST_COL_PEER_LINK_STATE, 0), HA_LINK_NOT_CONFIGURED);
     assert_int_equal(get_int(&g, T, INST_COL_ARBITER_STATE, 0), HA_LINK_NOT_CONFIGURED);
     assert_int_equal(get_int(&g, T, INST_COL_ADMIN_COMMAND, 0), HA_CMD_NONE);
+    assert_int_equal(get_int(&g, T, INST_COL_STATE_DIR_STATUS, 0), 3);     /* notConfigured */
+    assert_int_equal(get_int(&g, T, INST_COL_SIP_SERVER_KIND, 0), 1);      /* generic */
+    assert_int_equal(get_int(&g, T, INST_COL_CONTACT_SOURCE_STATE, 0), 1); /* notConfigured */
+    assert_int_equal(get_uint(&g, T, INST_COL_CONTACT_SOURCE_FAILURES, 0, ASN_COUNTER), 0);
+    assert_int_equal(get_uint(&g, T, INST_COL_CONTACTS_WRITTEN, 0, ASN_COUNTER), 0);
     assert_int_equal(get_uint(&g, T, INST_COL_BACKOFF_FACTOR, 0, ASN_UNSIGNED), 1);
     assert_int_equal(get_uint(&g, T, INST_COL_LAST_SIP_MSG_TIME, 0, ASN_TIMETICKS), 0);
     assert_int_equal(get_int(&g, T, INST_COL_SIP_ADDR_TYPE, 0), 0);

@@ -305,6 +305,16 @@ static void sample_rows_and_states(void **state)
     sample_instance_notify(&sa, def_of(HA_NOTIF_VIP_FAILURE), now);
     assert_int_equal(sa.ha.vips[0].status, HA_VIP_FAILED);
     assert_int_equal(a->events.count, 3);
+    /* A Kamailio beside each, reached; the backup wrote the primary's contacts. */
+    assert_int_equal(a->sip_server_kind, SIP_SERVER_MIB_KAMAILIO);
+    assert_int_equal(a->contact_source, CONTACT_SOURCE_UP);
+    assert_int_equal(a->contacts_written, 0);
+    assert_int_not_equal(b->contacts_written, 0);
+    uint32_t failures = a->contact_source_failures;
+    sample_instance_notify(&sa, def_of(HA_NOTIF_CONTACT_SOURCE_LOST), now);
+    assert_int_equal(a->contact_source, CONTACT_SOURCE_DOWN);
+    assert_int_equal(a->contact_source_failures, failures + 1);
+    assert_int_equal(a->events.count, 4);
     sample_instance_free(&sb);
     assert_int_equal(sample_instance_fill_at(&sb, 0, now), -1); /* index 0 is no index */
     sample_instance_free(&sa);

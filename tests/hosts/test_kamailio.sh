@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR disable=SC2034 # HN_* settings are read by lib_netns.sh
+# test_kamailio.sh — a real SIP server behind the pair: on each "host" (network
+# namespace, lib_netns.sh) a Kamailio running the shipped kamailio/sipha.cfg (node
+# address and the VIP, JSON-RPC and evapi on the host's loopback), its snmpd and its
+# sipha-agent with <sip-server kind="kamailio">. In the client namespace c: 100 phones
+# (one sipp, tests/sip/reg-uas.xml) registered once through the VIP, and a caller
+# (tests/sip/invite-uac.xml). For each fault on the primary:
+#   set     SNMPv3 SET of siphaInstAdminCommand = switchover
+#   nic     its SIP NIC set down
+#   kill9   kill -9 of its agent
+#   kamkill Kamailio's process group killed (its SIP listener goes away)
+# the other host must become primary with the VIP, list the 100 contacts in its MIB
+# (no duplicates), and answer 100 INVITEs to the 100 AORs through the VIP, with no
+# phone having registered again. Between cases the pair is repaired and the new
+# backup's Kamailio must hold the 100 contacts again (written by its agent). Prints a
+# table of case x calls answered. Root only.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+if [ "$(id -u)" -ne 0 ]; then
+  echo "SKIPPED: needs root (network namespaces)"
+  exit 0
+fi
+for tool in ip ss snmpd snmptrapd snmpget snmpset sipp kamailio curl setsid; do
+  command -v "$tool" >/dev/null || { echo "FAIL  test_kamailio: '$tool' is missing (make deps)"; exit 1; }
+done
+[ -x "${BUILD:-$ROOT/build}/sipha-agent" ] || { echo "FAIL  test_kamailio: ${BUILD:-build}/sipha-agent missing (make)"; exit 1; }
+# shellcheck source=../agent/lib.sh
+source "$ROOT/tests/agent/lib.sh"
+# shellcheck source=lib_netns.sh
+source "$HERE/lib_netns.sh"
+
+N=${SIPHA_KAM_PHONES:-100}
+DOMAIN=sipha.test
+RPC_PORT=5090 EVAPI_PORT=5091
+PHONE_PORT=5080 CALLER_PORT=5084
+HN_EXTRA_XML="<sip-server kind=\"kamailio\" rpc=\"http://127.0.0.1:$RPC_PORT/RPC\" events=\"127.0.0.1:$EVAPI_PORT\" reconcile=\"30\"/>"
+# The timing of failover is the fault matrix's business; here the heartbeat only has
+# to be steady under the load of two Kamailios and the phones.
+HN_INTERVAL_MS=50 HN_MISS_COUNT=5
+
+hn_setup || { echo "FAIL  test_kamailio: cannot build the namespaces"; exit 1; }
+cd "$T" || exit 1
+declare -A KAM_PID=()
+
+# kam_start HOST — Kamailio in its own process group (so that a crash can be modelled
+# by killing the group, as systemd would), listening on the host's SIP address and the
+# VIP (ip_free_bind: the backup binds it before it has it).
+kam_start() {
+  local h=$1 d=$T/$1/kam
+  mkdir -p "$d"
+  hn_bg "$h" "$T/$h/kamailio.log" setsid kamailio -DD -E -f "$ROOT/kamailio/sipha.cfg" \
+      -P "$d/kamailio.pid" -m 64 -M 32 -A "NODE_IP=${HN_SIP_IP[$h]}" -A "VIP=$HN_VIP" \
+      -A "SIP_PORT=$HN_SIP_PORT" -A "RPC_PORT=$RPC_PORT" -A "EVAPI_PORT=$EVAPI_PORT" \
+      -A "RUN_DIR=\"$d\""
+  KAM_PID[$h]=$HN_PID
+  t_wait 15 kam_rpc "$h" core.version
+}
+kam_kill() { kill -9 -- "-${KAM_PID[$1]}" 2>/dev/null; }
+# kam_rpc HOST METHOD [PARAMS-JSON] — one JSON-RPC call to HOST's Kamailio
+kam_rpc() {
+  hn_in "$1" curl -sf -m 5 -H 'Content-Type: application/json' \
+      -d "{\"jsonrpc\":\"2.0\",\"method\":\"$2\",\"params\":${3:-[]},\"id\":1}" \
+      "http://127.0.0.1:$RPC_PORT/RPC"
+}
+# kam_contacts HOST — contacts in HOST's Kamailio location table
+kam_contacts() { kam_rpc "$1" ul.dump | grep -o '"Contact":{' | wc -l; }
+kam_has_all() { [ "$(kam_contacts "$1")" = "$N" ]; }
+# mib_contacts HOST — rows of HOST's siphaContactTable (any origin)
+mib_contacts() {
+  hn_in "$1" snmpwalk -v2c -c "$COMMUNITY" -r 1 -t 2 "${MIBOPTS[@]}" -Oq udp:127.0.0.1:161 \
+      "SIPHA-MIB::siphaContactAor.${HN_INDEX[$1]}" 2>/dev/null | grep -c '^SIPHA-MIB::siphaContactAor'
+}
+mib_has_all() { [ "$(mib_contacts "$1")" = "$N" ]; }
+
+roles_are() { [ "$(hn_roles)" = "$1" ]; }
+vip_only_on() { [ "$(hn_vips)" = "$1" ]; }
+primary_of() { local h; for h in a b; do [ "$(hn_role "$h")" = primary ] && { echo "$h"; return; }; done; }
+took_over() { [ "$(hn_role "$1")" = primary ] && vip_only_on "$1"; }
+is_running_backup() { [ "$(hn_role "$1")/$(hn_status "$1")" = backup/running ]; }
+state_of() { echo "roles $(hn_roles), VIP on $(hn_vips), status $(hn_status a)/$(hn_status b)"; }
+
+hn_start_trapd || { echo "FAIL  snmptrapd did not start"; exit 1; }
+for h in a b; do hn_start_snmpd "$h" || { echo "FAIL  snmpd on $h"; exit 1; }; done
+t_check "service DN (sipp UAS) in c bound on $HN_C_SIP:$HN_DN_PORT" hn_start_sipp c "$HN_C_SIP" "$HN_DN_PORT"
+for h in a b; do t_check "Kamailio on $h answers JSON-RPC" kam_start "$h"; done
+hn_instance_conf a primary
+hn_instance_conf b backup
+t_check "agent a registers with its snmpd" hn_start_agent a
+t_check "agent b registers with its snmpd" hn_start_agent b
+if t_wait 15 roles_are primary/backup && t_wait 5 vip_only_on a; then t_pass "pair formed: a primary with the VIP"
+else t_fail "pair formed ($(state_of))"; fi
+source_up() { [ "$(hn_get "$1" siphaInstContactSourceState)" = up ]; }
+sources_up() { source_up a && source_up b; }
+t_check "both agents reach their Kamailio (siphaInstContactSourceState up)" t_wait 10 sources_up
+
+# ------------------------------------------------------------------ the phones
+{
+  echo SEQUENTIAL
+  for ((i = 0; i < N; i++)); do printf 'u%03d;%s;%s;%s;X-No-Path\n' "$i" "$DOMAIN" "$PHONE_PORT" "$PHONE_PORT"; done
+} > "$T/users.csv"
+{
+  echo SEQUENTIAL
+  for ((i = 0; i < N; i++)); do printf 'u%03d;%s\n' "$i" "$DOMAIN"; done
+} > "$T/callees.csv"
+# Registered once, for an hour, through the VIP; then they only answer calls. -nr: no
+# retransmissions, so a REGISTER sent twice can only be a new registration. Every
+# message they send is traced: REGISTERs are counted from there.
+hn_bg c "$T/phones.out" sipp "$HN_VIP:$HN_SIP_PORT" -sf "$ROOT/tests/sip/reg-uas.xml" -oocsn uas \
+    -inf "$T/users.csv" -i "$HN_C_SIP" -p "$PHONE_PORT" -m "$N" -l "$N" -r 100 -d 3600000 -nr \
+    -mp 16000 -cp 5081 -nostdin -trace_msg -message_file "$T/phones.msg" \
+    -trace_err -error_file "$T/phones.err"
+registers() { local n; n=$(grep -c '^REGISTER sip:' "$T/phones.msg" 2>/dev/null); echo "${n:-0}"; }
+all_registered() { [ "$(registers)" -ge "$N" ]; }
+t_check "$N phones registered through the VIP ($N REGISTERs sent)" t_wait 20 all_registered
+t_check "a's MIB lists the $N contacts" t_wait 10 mib_has_all a
+t_check "b's agent wrote the $N contacts into b's Kamailio" t_wait 15 kam_has_all b
+regs0=$(registers)
+
+# calls — N INVITEs from c to the N AORs through the VIP; prints "answered failed"
+calls() {
+  local k=$1
+  rm -f "$T/calls-$k.csv"
+  hn_in c timeout 120 sipp "$HN_VIP:$HN_SIP_PORT" -sf "$ROOT/tests/sip/invite-uac.xml" \
+      -inf "$T/callees.csv" -i "$HN_C_SIP" -p "$CALLER_PORT" -m "$N" -l 20 -r 50 \
+      -mp 16100 -cp 5085 -nostdin -trace_stat -stf "$T/calls-$k.csv" -fd 1 \
+      -trace_err -error_file "$T/calls-$k.err" -timeout 90s -timeout_error > "$T/calls-$k.out" 2>&1
+  awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) { if ($i == "SuccessfulCall(C)") s = i; if ($i == "FailedCall(C)") f = i } }
+             END { print $s + 0, $f + 0 }' "$T/calls-$k.csv" 2>/dev/null || echo "0 $N"
+}
+
+# ------------------------------------------------------------------ the cases
+TABLE=()
+run_case() {
+  local k=$1 p o answered failed
+  p=$(primary_of); o=$(hn_other "${p:-a}"); p=${p:-a}
+  case $k in
+    set) hn_v3 snmpset "$p" "SIPHA-MIB::siphaInstAdminCommand.${HN_INDEX[$p]}" i switchover > "$T/set.out" 2>&1 ;;
+    nic) ip -n "$(hn_ns "$p")" link set sip0 down ;;
+    kill9) kill -9 "${HN_AGENT_PID[$p]}" ;;
+    kamkill) kam_kill "$p" ;;
+  esac
+  if t_wait 15 took_over "$o"; then t_pass "$k: $o primary with the VIP"
+  else t_fail "$k: $o did not take over ($(state_of))"; fi
+  if t_wait 15 mib_has_all "$o"; then t_pass "$k: $o's MIB lists the $N contacts"
+  else t_fail "$k: $o's MIB lists $(mib_contacts "$o") contacts, want $N"; fi
+  read -r answered failed < <(calls "$k")
+  local rereg=$(($(registers) - regs0))
+  t_eq "$k: calls answered through the VIP" "$N/0" "$answered/$failed"
+  t_eq "$k: phones that registered again" 0 "$rereg"
+  TABLE+=("$(printf '%-8s %3s/%s answered, %s re-registrations' "$k" "$answered" "$N" "$rereg")")
+  # repair p: it comes back as the backup and its Kamailio gets the contacts again
+  case $k in
+    nic) ip -n "$(hn_ns "$p")" link set sip0 up ;;
+    kill9) hn_start_agent "$p" > /dev/null 2>&1 ;;
+    kamkill) kam_start "$p" > /dev/null 2>&1 ;;
+  esac
+  if t_wait 20 is_running_backup "$p" && t_wait 20 kam_has_all "$p"; then
+    t_pass "$k: $p repaired, backup, its Kamailio holds the $N contacts"
+  else t_fail "$k: $p not repaired ($(state_of); its Kamailio holds $(kam_contacts "$p"))"; fi
+}
+for k in ${SIPHA_KAM_CASES:-set nic kill9 kamkill}; do run_case "$k"; done
+
+echo "case     calls"
+for r in "${TABLE[@]}"; do echo "$r"; done
+t_summary
