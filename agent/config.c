@@ -1071,7 +1071,7 @@ static void config_defaults(struct sipha_config *c)
     c->arbiter_timeout_ms = 1000;
     snprintf(c->sip_server_table, sizeof c->sip_server_table, "location");
     c->sip_server_reconcile_s = 300;
-    c->sip_server_timeout_ms = 2000;
+    c->sip_server_timeout_ms = 10000;
 }
 
 static void pctx_free(struct pctx *p)

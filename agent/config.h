@@ -109,7 +109,7 @@ struct sipha_config {
     char sip_server_events[SIPHA_NAME_MAX]; /* kamailio: evapi IP:PORT */
     char sip_server_table[SIPHA_NAME_MAX];  /* usrloc table, default "location" */
     uint32_t sip_server_reconcile_s;        /* full reads of the table, default 300 */
-    uint32_t sip_server_timeout_ms;         /* per RPC call, default 2000 */
+    uint32_t sip_server_timeout_ms;         /* per RPC call, default 10000 (a 10,000-contact ul.dump takes ~1 s of Kamailio time) */
 
     struct config_nic *nics; size_t n_nics;
     struct config_vip *vips; size_t n_vips;

@@ -17,7 +17,7 @@
 struct ha_peer_link {
     struct agent *a;
     struct hl_link *link;
-    uint64_t pass_started;   /* first contact of the pass in progress, 0 = none yet */
+    uint64_t pass_started;   /* when the full pass in progress began, 0 = none */
 };
 
 static void on_state(void *ctx, const struct ha_peer_state *ps)
@@ -81,12 +81,16 @@ static uint32_t contacts_horizon_cb(void *ctx)
     return contacts_horizon(l->a);
 }
 
+static void on_full_pass_start(void *ctx)
+{
+    struct ha_peer_link *l = ctx;
+    l->pass_started = loop_now(l->a->loop);
+}
+
 static void on_contact(void *ctx, const struct hl_contact *k)
 {
     struct ha_peer_link *l = ctx;
     const char *aor = k->str[HL_F_AOR], *uri = k->str[HL_F_URI];
-    if (!l->pass_started)
-        l->pass_started = loop_now(l->a->loop);
     if (k->expiry_s == 0) {
         contacts_remove_synced(l->a, aor, uri);
         return;
@@ -98,8 +102,8 @@ static void on_contact(void *ctx, const struct hl_contact *k)
 }
 
 /* A full pass delivered every contact the peer holds since it began: a synced contact
- * not refreshed since then is gone on the peer. An incremental pass brought removals
- * itself. */
+ * not refreshed since then is gone on the peer (also one delivered by an earlier,
+ * unfinished pass). An incremental pass brought removals itself. */
 static void on_contacts_done(void *ctx, bool full)
 {
     struct ha_peer_link *l = ctx;
@@ -169,7 +173,7 @@ int ha_link_start(struct agent *a)
     static const struct hl_callbacks cb = {
         .on_state = on_state, .on_lost = on_lost, .on_msg = on_msg, .contacts_after = contacts_after,
         .on_contact = on_contact, .on_contacts_done = on_contacts_done,
-        .contacts_horizon = contacts_horizon_cb, .on_log = on_log,
+        .contacts_horizon = contacts_horizon_cb, .on_full_pass_start = on_full_pass_start, .on_log = on_log,
     };
     const struct sipha_config *c = &a->cfg;
     struct hl_config hc = { .local = c->peer_bind, .peer = c->peer_address,

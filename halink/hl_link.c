@@ -405,9 +405,13 @@ static void start_pass(struct hl_link *l, uint32_t after, uint64_t now)
     l->pass_gen = l->peer_gen;
     l->pass_after = after;
     l->pass_resends = 0;
-    if (l->pass_full)
+    if (l->pass_full) {
         l->pass_started_ms = now;
-    send_req(l);
+        if (l->cb.on_full_pass_start) /* (always from a loop callback) */
+            l->cb.on_full_pass_start(l->ctx);
+    }
+    if (!l->dead)
+        send_req(l);
 }
 
 /* Once the peer's rows are synced, a change of its generation is fetched at once and

@@ -94,6 +94,9 @@ struct hl_callbacks {
     /* The answering side: the highest row whose removal it no longer lists. A puller
      * whose last pass ended below it is told to start over at row 0. NULL = 0. */
     uint32_t (*contacts_horizon)(void *ctx);
+    /* The pulling side: a full pass begins (also one that replaces an unfinished
+     * pass): what it does not deliver is gone on the peer when it ends. */
+    void (*on_full_pass_start)(void *ctx);
     /* The pulling side: one contact of the peer (expiry_s 0: remove it). */
     void (*on_contact)(void *ctx, const struct hl_contact *c);
     /* A pass ended. full: it began at row 0, so every contact the peer held when it

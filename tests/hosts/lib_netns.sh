@@ -355,3 +355,38 @@ hn_dump() {
   echo "--- VIP address events (ms from the last fault)"
   hn_vip_events | tail -n 12
 }
+
+# --- Kamailio on a host (kamailio/sipha.cfg) -------------------------------------------
+# hn_kam_start HOST — Kamailio in its own process group (a crash is modelled by killing
+# the group, as systemd would), on the host's SIP address and the VIP (ip_free_bind:
+# the backup binds the VIP before it holds it), JSON-RPC and evapi on the host's
+# loopback; waits until it answers JSON-RPC. HN_KAM_SIP_XML is the agent's matching
+# <sip-server> element (put it in HN_EXTRA_XML).
+HN_KAM_RPC_PORT=5090 HN_KAM_EVAPI_PORT=5091
+HN_KAM_SIP_XML="<sip-server kind=\"kamailio\" rpc=\"http://127.0.0.1:$HN_KAM_RPC_PORT/RPC\" events=\"127.0.0.1:$HN_KAM_EVAPI_PORT\" reconcile=\"30\"/>"
+declare -A HN_KAM_PID=()
+HN_KAM_ARGS=() # more kamailio options, e.g. (-A MIN_EXPIRES=5)
+hn_kam_start() {
+  local h=$1 d=$T/$1/kam
+  mkdir -p "$d"
+  hn_bg "$h" "$T/$h/kamailio.log" setsid kamailio -DD -E -f "$ROOT/kamailio/sipha.cfg" \
+      -P "$d/kamailio.pid" -m 64 -M 32 -A "NODE_IP=${HN_SIP_IP[$h]}" -A "VIP=$HN_VIP" \
+      -A "SIP_PORT=$HN_SIP_PORT" -A "RPC_PORT=$HN_KAM_RPC_PORT" -A "EVAPI_PORT=$HN_KAM_EVAPI_PORT" \
+      -A "RUN_DIR=\"$d\"" "${HN_KAM_ARGS[@]}"
+  HN_KAM_PID[$h]=$HN_PID
+  t_wait 15 hn_kam_rpc "$h" core.version
+}
+hn_kam_kill() { kill -9 -- "-${HN_KAM_PID[$1]}" 2>/dev/null; }
+# hn_kam_rpc HOST METHOD [PARAMS-JSON] — one JSON-RPC call to HOST's Kamailio
+hn_kam_rpc() {
+  hn_in "$1" curl -sf -m 10 -H 'Content-Type: application/json' \
+      -d "{\"jsonrpc\":\"2.0\",\"method\":\"$2\",\"params\":${3:-[]},\"id\":1}" \
+      "http://127.0.0.1:$HN_KAM_RPC_PORT/RPC"
+}
+# hn_kam_contacts HOST — contacts in HOST's Kamailio location table
+hn_kam_contacts() { hn_kam_rpc "$1" ul.dump | grep -o '"Contact":{' | wc -l; }
+# hn_mib_contacts HOST — rows of HOST's siphaContactTable (any origin)
+hn_mib_contacts() {
+  hn_in "$1" snmpbulkwalk -v2c -c "$COMMUNITY" -r 1 -t 5 -Cr50 "${MIBOPTS[@]}" -Oq udp:127.0.0.1:161 \
+      "SIPHA-MIB::siphaContactOrigin.${HN_INDEX[$1]}" 2>/dev/null | grep -c '^SIPHA-MIB::siphaContactOrigin'
+}

@@ -33,46 +33,18 @@ source "$HERE/lib_netns.sh"
 
 N=${SIPHA_KAM_PHONES:-100}
 DOMAIN=sipha.test
-RPC_PORT=5090 EVAPI_PORT=5091
 PHONE_PORT=5080 CALLER_PORT=5084
-HN_EXTRA_XML="<sip-server kind=\"kamailio\" rpc=\"http://127.0.0.1:$RPC_PORT/RPC\" events=\"127.0.0.1:$EVAPI_PORT\" reconcile=\"30\"/>"
+HN_EXTRA_XML=$HN_KAM_SIP_XML
 # The timing of failover is the fault matrix's business; here the heartbeat only has
 # to be steady under the load of two Kamailios and the phones.
 HN_INTERVAL_MS=50 HN_MISS_COUNT=5
 
 hn_setup || { echo "FAIL  test_kamailio: cannot build the namespaces"; exit 1; }
 cd "$T" || exit 1
-declare -A KAM_PID=()
-
-# kam_start HOST — Kamailio in its own process group (so that a crash can be modelled
-# by killing the group, as systemd would), listening on the host's SIP address and the
-# VIP (ip_free_bind: the backup binds it before it has it).
-kam_start() {
-  local h=$1 d=$T/$1/kam
-  mkdir -p "$d"
-  hn_bg "$h" "$T/$h/kamailio.log" setsid kamailio -DD -E -f "$ROOT/kamailio/sipha.cfg" \
-      -P "$d/kamailio.pid" -m 64 -M 32 -A "NODE_IP=${HN_SIP_IP[$h]}" -A "VIP=$HN_VIP" \
-      -A "SIP_PORT=$HN_SIP_PORT" -A "RPC_PORT=$RPC_PORT" -A "EVAPI_PORT=$EVAPI_PORT" \
-      -A "RUN_DIR=\"$d\""
-  KAM_PID[$h]=$HN_PID
-  t_wait 15 kam_rpc "$h" core.version
-}
-kam_kill() { kill -9 -- "-${KAM_PID[$1]}" 2>/dev/null; }
-# kam_rpc HOST METHOD [PARAMS-JSON] — one JSON-RPC call to HOST's Kamailio
-kam_rpc() {
-  hn_in "$1" curl -sf -m 5 -H 'Content-Type: application/json' \
-      -d "{\"jsonrpc\":\"2.0\",\"method\":\"$2\",\"params\":${3:-[]},\"id\":1}" \
-      "http://127.0.0.1:$RPC_PORT/RPC"
-}
-# kam_contacts HOST — contacts in HOST's Kamailio location table
-kam_contacts() { kam_rpc "$1" ul.dump | grep -o '"Contact":{' | wc -l; }
-kam_has_all() { [ "$(kam_contacts "$1")" = "$N" ]; }
-# mib_contacts HOST — rows of HOST's siphaContactTable (any origin)
-mib_contacts() {
-  hn_in "$1" snmpwalk -v2c -c "$COMMUNITY" -r 1 -t 2 "${MIBOPTS[@]}" -Oq udp:127.0.0.1:161 \
-      "SIPHA-MIB::siphaContactAor.${HN_INDEX[$1]}" 2>/dev/null | grep -c '^SIPHA-MIB::siphaContactAor'
-}
-mib_has_all() { [ "$(mib_contacts "$1")" = "$N" ]; }
+kam_contacts() { hn_kam_contacts "$@"; }
+kam_has_all() { [ "$(hn_kam_contacts "$1")" = "$N" ]; }
+mib_contacts() { hn_mib_contacts "$@"; }
+mib_has_all() { [ "$(hn_mib_contacts "$1")" = "$N" ]; }
 
 roles_are() { [ "$(hn_roles)" = "$1" ]; }
 vip_only_on() { [ "$(hn_vips)" = "$1" ]; }
@@ -84,7 +56,7 @@ state_of() { echo "roles $(hn_roles), VIP on $(hn_vips), status $(hn_status a)/$
 hn_start_trapd || { echo "FAIL  snmptrapd did not start"; exit 1; }
 for h in a b; do hn_start_snmpd "$h" || { echo "FAIL  snmpd on $h"; exit 1; }; done
 t_check "service DN (sipp UAS) in c bound on $HN_C_SIP:$HN_DN_PORT" hn_start_sipp c "$HN_C_SIP" "$HN_DN_PORT"
-for h in a b; do t_check "Kamailio on $h answers JSON-RPC" kam_start "$h"; done
+for h in a b; do t_check "Kamailio on $h answers JSON-RPC" hn_kam_start "$h"; done
 hn_instance_conf a primary
 hn_instance_conf b backup
 t_check "agent a registers with its snmpd" hn_start_agent a
@@ -139,7 +111,7 @@ run_case() {
     set) hn_v3 snmpset "$p" "SIPHA-MIB::siphaInstAdminCommand.${HN_INDEX[$p]}" i switchover > "$T/set.out" 2>&1 ;;
     nic) ip -n "$(hn_ns "$p")" link set sip0 down ;;
     kill9) kill -9 "${HN_AGENT_PID[$p]}" ;;
-    kamkill) kam_kill "$p" ;;
+    kamkill) hn_kam_kill "$p" ;;
   esac
   if t_wait 15 took_over "$o"; then t_pass "$k: $o primary with the VIP"
   else t_fail "$k: $o did not take over ($(state_of))"; fi
@@ -154,7 +126,7 @@ run_case() {
   case $k in
     nic) ip -n "$(hn_ns "$p")" link set sip0 up ;;
     kill9) hn_start_agent "$p" > /dev/null 2>&1 ;;
-    kamkill) kam_start "$p" > /dev/null 2>&1 ;;
+    kamkill) hn_kam_start "$p" > /dev/null 2>&1 ;;
   esac
   if t_wait 20 is_running_backup "$p" && t_wait 20 kam_has_all "$p"; then
     t_pass "$k: $p repaired, backup, its Kamailio holds the $N contacts"

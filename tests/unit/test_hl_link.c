@@ -71,6 +71,7 @@ struct side {
     uint32_t last_seen_row; /* in the pass in progress */
     uint32_t pass_rows, last_pass_rows;
     int passes, full_passes;
+    int full_starts;        /* on_full_pass_start calls */
     bool last_full;
     uint64_t pass_done_ms;
     uint32_t got_row[MAX_GOT], got_expiry[MAX_GOT]; /* rows delivered since reset */
@@ -263,6 +264,11 @@ static void on_contact(void *ctx, const struct hl_contact *c)
         s->f->row_hook(s->f, c);
 }
 
+static void on_full_pass_start(void *ctx)
+{
+    ((struct side *)ctx)->full_starts++;
+}
+
 static void on_contacts_done(void *ctx, bool full)
 {
     struct side *s = ctx;
@@ -280,6 +286,7 @@ static const struct hl_callbacks cbs = {
     .on_state = on_state, .on_lost = on_lost, .on_msg = on_msg, .contacts_after = contacts_after,
     .contacts_horizon = contacts_horizon, .on_contact = on_contact,
     .on_contacts_done = on_contacts_done, .on_log = on_log,
+    .on_full_pass_start = on_full_pass_start,
 };
 
 /* ---- fixture ---- */
@@ -910,10 +917,12 @@ static void too_old_answer_then_full_pass(void **state)
     f->b.horizon = 52;
     hl_contacts_changed(f->b.l, 49);
     uint64_t t0 = loop_now(f->lp);
+    int starts0 = f->a.full_starts;
     f->want_passes = 3;
     assert_true(run_until(f, passes_reached, 1000));
     assert_true(f->a.last_full);
     assert_int_equal(f->a.full_passes, 2);
+    assert_int_equal(f->a.full_starts, starts0 + 1); /* the full pass after "too old" told */
     assert_true(f->a.pass_done_ms - t0 <= 30);
     assert_true(f->a.contacts_ok);
     assert_int_equal(f->a.last_pass_rows, 49); /* 1..50 but 5, 7, 9; 51 and 53 */
