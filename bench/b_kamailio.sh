@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# b_kamailio.sh — registrations kept in step between the Kamailio of a pair: the
+# topology of tests/hosts/test_kamailio.sh (hosts a and b in network namespaces, each
+# with Kamailio on kamailio/sipha.cfg, snmpd and sipha-agent; client c), KAM_N
+# registrations (default 10,000) sent through the VIP by sipp.
+#
+#   initial sync   the backup's agent and Kamailio killed, Kamailio restarted empty,
+#                  the agent started: time from the agent's start until the backup's
+#                  Kamailio holds all KAM_N contacts (usrloc's contact count polled
+#                  every 5 ms over one HTTP connection by bench/kam_probe.py);
+#   incremental    one REGISTER of a new user from c: time from its 200 OK (at c)
+#                  until the backup's Kamailio counts it (polled every 2 ms);
+#   CPU            the KAM_N phones re-registering every 60 s (KAM_N/60 REGISTERs a
+#                  second) for KAM_WINDOW_S: CPU % of a core of each agent and of each
+#                  Kamailio (all its processes), then the same load with both agents
+#                  stopped, so the Kamailio figures show what the sync adds.
+# Records (bench/report.py) go to $BENCH_RECORDS, keys kam_*. Root only. Settings:
+# KAM_N, KAM_SYNC_RUNS (default 7; quick 2), KAM_INCR_RUNS (20; quick 5),
+# KAM_CPU_RUNS (3; quick 1), KAM_WINDOW_S (60; quick 20).
+set -u
+ROOT=${ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+BUILD=${BUILD:-$ROOT/build}
+export ROOT BUILD
+if [ "$(id -u)" -ne 0 ]; then echo "SKIPPED: needs root (network namespaces)"; exit 0; fi
+for tool in kamailio sipp curl setsid python3; do
+  command -v "$tool" >/dev/null || { echo "b_kamailio: '$tool' is missing (make deps)"; exit 1; }
+done
+# shellcheck source=common.sh
+source "$ROOT/bench/common.sh"
+# shellcheck source=../tests/agent/lib.sh
+source "$ROOT/tests/agent/lib.sh"
+# shellcheck source=../tests/hosts/lib_netns.sh
+source "$ROOT/tests/hosts/lib_netns.sh"
+
+N=${KAM_N:-10000}
+SYNC_RUNS=${KAM_SYNC_RUNS:-$(b_reps 2 7)}
+INCR_RUNS=${KAM_INCR_RUNS:-$(b_reps 5 20)}
+CPU_RUNS=${KAM_CPU_RUNS:-$(b_reps 1 3)}
+WINDOW=${KAM_WINDOW_S:-$(b_reps 20 60)}
+DOMAIN=sipha.bench
+REG_PORT=5082
+HN_EXTRA_XML=$HN_KAM_SIP_XML
+# The HA link at its defaults (15 ms x 3): the incremental figure is the product's.
+
+hn_setup || { echo "b_kamailio: cannot build the namespaces"; exit 1; }
+cd "$T" || exit 1
+
+# sipp_register COUNT EXPIRES RATE [DURATION-S [TARGET]] — REGISTERs of users
+# k0..k(COUNT-1) from c to TARGET (default the VIP) at RATE/s (cycling through them
+# for DURATION-S when given); waits for the end. sipp runs in a session of its own:
+# a signal it sends to its process group does not reach this script.
+sipp_register() {
+  local n=$1 e=$2 r=$3 d=${4:-} to=${5:-$HN_VIP} i m=$1
+  { echo SEQUENTIAL; for ((i = 0; i < n; i++)); do echo "k$i;$DOMAIN;$((20000 + i % 40000));$e"; done; } > "$T/regs.csv"
+  [ -n "$d" ] && m=$((r * d))
+  hn_in c setsid -w timeout 600 sipp "$to:$HN_SIP_PORT" -sf "$ROOT/tests/sip/register-uac.xml" -inf "$T/regs.csv" \
+      -i "$HN_C_SIP" -p "$REG_PORT" -m "$m" -r "$r" -l 1000 -nostdin -nr -timeout 300s > "$T/regs.out" 2>&1
+}
+# kam_cpu HOST — CPU time (ns) of all of HOST's Kamailio processes (its process group)
+kam_cpu() { local p; mapfile -t p < <(pgrep -g "${HN_KAM_PID[$1]}"); b_cpu_ns_sum "${p[@]}"; }
+# cpu_window [agents] — prints "agent-a agent-b kamailio-a kamailio-b" CPU % of a core
+# over WINDOW s while c re-registers the N phones every 60 s: through the VIP with the
+# agents running, else (agents stopped, so no VIP: "- -") to a's own address
+cpu_window() {
+  local pa pb ka kb t0 t1 rate=$(((N + 59) / 60)) aa=- ab=-
+  {
+    ka=$(kam_cpu a); kb=$(kam_cpu b)
+    if [ -n "${1:-}" ]; then pa=$(b_cpu_ns "${HN_AGENT_PID[a]}"); pb=$(b_cpu_ns "${HN_AGENT_PID[b]}"); fi
+    t0=$EPOCHREALTIME
+    if [ -n "${1:-}" ]; then sipp_register "$N" 3600 "$rate" "$WINDOW"
+    else sipp_register "$N" 3600 "$rate" "$WINDOW" "${HN_SIP_IP[a]}"; fi
+    t1=$EPOCHREALTIME
+    ka=$(($(kam_cpu a) - ka)); kb=$(($(kam_cpu b) - kb))
+    if [ -n "${1:-}" ]; then
+      aa=$(b_calc %.2f "($(b_cpu_ns "${HN_AGENT_PID[a]}") - $pa) / (($t1 - $t0) * 1e7)")
+      ab=$(b_calc %.2f "($(b_cpu_ns "${HN_AGENT_PID[b]}") - $pb) / (($t1 - $t0) * 1e7)")
+    fi
+  }
+  echo "$aa $ab $(b_calc %.2f "$ka / (($t1 - $t0) * 1e7)") $(b_calc %.2f "$kb / (($t1 - $t0) * 1e7)")"
+}
+
+for h in a b; do hn_start_snmpd "$h" || { echo "b_kamailio: snmpd on $h"; exit 1; }; done
+hn_start_sipp c "$HN_C_SIP" "$HN_DN_PORT" || { echo "b_kamailio: service DN"; exit 1; }
+for h in a b; do hn_kam_start "$h" || { echo "b_kamailio: Kamailio on $h"; exit 1; }; done
+hn_instance_conf a primary
+hn_instance_conf b backup
+for h in a b; do hn_start_agent "$h" || { echo "b_kamailio: agent $h"; exit 1; }; done
+roles_ok() { [ "$(hn_roles)" = primary/backup ]; }
+t_wait 15 roles_ok || { echo "b_kamailio: the pair did not form ($(hn_roles))"; exit 1; }
+
+echo "  registering $N phones through the VIP"
+sipp_register "$N" 3600 2000
+b_has() { [ "$(hn_kam_contacts b)" = "$1" ]; }
+t_wait 60 b_has "$N" || { echo "b_kamailio: the backup's Kamailio did not reach $N ($(hn_kam_contacts b))"; exit 1; }
+
+# ------------------------------------------------------------------ initial sync
+runs=()
+for ((r = 0; r < SYNC_RUNS; r++)); do
+  kill -9 "${HN_AGENT_PID[b]}"
+  hn_kam_kill b
+  sleep 0.5
+  hn_kam_start b || { echo "b_kamailio: Kamailio b did not restart"; exit 1; }
+  t0=$EPOCHREALTIME
+  hn_bg b "$T/b/agent.log" "$BUILD/sipha-agent" -f -c "$T/b/inst.xml"
+  HN_AGENT_PID[b]=$HN_PID
+  ms=$(python3 "$ROOT/bench/kam_probe.py" until "$(hn_ns b)" "$N" "$t0" 60)
+  echo "  initial sync run $((r + 1)): $ms ms"
+  [ "$ms" = timeout ] || runs+=("$ms")
+  t_wait 20 roles_ok
+done
+b_record kam_initial_sync "initial sync of $N contacts to a fresh backup (agent start -> all in its Kamailio)" \
+  ms "<=" 2000 "<= 2 s" "${runs[*]}"
+
+# ------------------------------------------------------------------ incremental
+mapfile -t lines < <(python3 "$ROOT/bench/kam_probe.py" incr "$(hn_ns c)" "$HN_C_SIP" "$HN_VIP" "$(hn_ns b)" \
+  "$INCR_RUNS" "$DOMAIN" 1)
+runs=() from_sent=()
+for l in "${lines[@]}"; do
+  [ "$l" = timeout ] && continue
+  runs+=("${l%% *}") from_sent+=("${l##* }")
+done
+b_record kam_incremental "one REGISTER: its 200 OK at the phone -> counted in the backup's Kamailio" \
+  ms "<=" 100 "<= 100 ms" "${runs[*]}" "from the REGISTER sent: $(b_median "${from_sent[*]}") ms median"
+
+# ------------------------------------------------------------------ CPU
+ca=() cb=() cka=() ckb=() bka=() bkb=()
+for ((r = 0; r < CPU_RUNS; r++)); do
+  read -r a b ka kb < <(cpu_window agents)
+  echo "  CPU with sipha, run $((r + 1)): agents $a / $b %, Kamailio $ka / $kb %"
+  ca+=("$a") cb+=("$b") cka+=("$ka") ckb+=("$kb")
+done
+kill -TERM "${HN_AGENT_PID[a]}" "${HN_AGENT_PID[b]}"
+agents_gone() { ! kill -0 "${HN_AGENT_PID[a]}" 2>/dev/null && ! kill -0 "${HN_AGENT_PID[b]}" 2>/dev/null; }
+t_wait 10 agents_gone
+for ((r = 0; r < CPU_RUNS; r++)); do
+  read -r _ _ ka kb < <(cpu_window)
+  echo "  CPU without sipha, run $((r + 1)): Kamailio $ka / $kb %"
+  bka+=("$ka") bkb+=("$kb")
+done
+rate=$(((N + 59) / 60))
+b_record kam_cpu_agent_primary "$N registrations refreshed every 60 s ($rate REGISTER/s): primary's agent" \
+  "% of a core" "<" 5 "< 5 % of one core" "${ca[*]}"
+b_record kam_cpu_agent_backup "... the backup's agent (writing into its Kamailio)" "% of a core" "<" 5 \
+  "< 5 % of one core" "${cb[*]}"
+b_record kam_cpu_kamailio_primary "... the primary's Kamailio, with sipha (SIP and RPC)" "% of a core" "" "" "" \
+  "${cka[*]}" "without sipha (SIP only): $(b_median "${bka[*]}") % median"
+b_record kam_cpu_kamailio_backup "... the backup's Kamailio, with sipha (its RPC writes)" "% of a core" "" "" "" \
+  "${ckb[*]}" "without sipha: $(b_median "${bkb[*]}") % median"
