@@ -113,9 +113,9 @@ demo_calls() {
   say "switchover (SET siphaInstAdminCommand.1 = switchover): instance 2 is primary; $PHONES calls through its Kamailio (127.0.0.1:5062), no phone registered again:"
   sipp 127.0.0.1:5062 -sf "$ROOT/tests/sip/invite-uac.xml" -inf "$T/callees.csv" -i 127.0.0.1 \
        -p 5085 -m "$PHONES" -l "$PHONES" -r 10 -mp 16100 -nostdin -timeout 30s -timeout_error \
-       -trace_stat -stf "$T/calls.csv" -fd 1 > "$T/calls.out" 2>&1
-  awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) { if ($i == "SuccessfulCall(C)") s = i; if ($i == "FailedCall(C)") f = i } }
-             END { printf "  calls answered: %d of %d (failed: %d)\n", $s, '"$PHONES"', $f }' "$T/calls.csv"
+       > "$T/calls.out" 2>&1
+  read -r answered failed < <(t_sipp_counts "$T/calls.out")
+  echo "  calls answered: $answered of $PHONES (failed: $failed)"
   # shellcheck disable=SC2086
   snmpset $V3 $M "127.0.0.1:$SNMP_PORT" SIPHA-MIB::siphaInstAdminCommand.2 i switchover > /dev/null ||
     fail "the switchover SET back was refused"

@@ -102,6 +102,14 @@ t_sip_peer() {
   t_wait 5 bash -c "ss -Hlun 'sport = :$1' | grep -q ."
 }
 
+# t_sipp_counts FILE — "SUCCESSFUL FAILED" calls from the statistics screen sipp prints
+# when it ends (its stdout in FILE); "0 0" when there is none. The periodic -trace_stat
+# file is not used: its last line can be older than the end of the run.
+t_sipp_counts() {
+  awk -F'|' '/^ *Successful call / { s = $3 } /^ *Failed call / { f = $3 }
+             END { gsub(/ /, "", s); gsub(/ /, "", f); print s + 0, f + 0 }' "$1" 2>/dev/null || echo "0 0"
+}
+
 # t_peer_key: the HA link's pre-shared key ($T/halink.key, mode 0600), and a free
 # UDP port for each instance's end of the link (HALINK_PORT_<INDEX>).
 # shellcheck disable=SC2034 # HALINK_PORT_<INDEX> are read through ${!name} (t_pair_conf)

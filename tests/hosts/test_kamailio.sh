@@ -93,13 +93,11 @@ regs0=$(registers)
 # calls — N INVITEs from c to the N AORs through the VIP; prints "answered failed"
 calls() {
   local k=$1
-  rm -f "$T/calls-$k.csv"
   hn_in c timeout 120 sipp "$HN_VIP:$HN_SIP_PORT" -sf "$ROOT/tests/sip/invite-uac.xml" \
       -inf "$T/callees.csv" -i "$HN_C_SIP" -p "$CALLER_PORT" -m "$N" -l 20 -r 50 \
-      -mp 16100 -cp 5085 -nostdin -trace_stat -stf "$T/calls-$k.csv" -fd 1 \
-      -trace_err -error_file "$T/calls-$k.err" -timeout 90s -timeout_error > "$T/calls-$k.out" 2>&1
-  awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) { if ($i == "SuccessfulCall(C)") s = i; if ($i == "FailedCall(C)") f = i } }
-             END { print $s + 0, $f + 0 }' "$T/calls-$k.csv" 2>/dev/null || echo "0 $N"
+      -mp 16100 -cp 5085 -nostdin -trace_err -error_file "$T/calls-$k.err" -timeout 90s \
+      -timeout_error > "$T/calls-$k.out" 2>&1
+  t_sipp_counts "$T/calls-$k.out"
 }
 
 # ------------------------------------------------------------------ the cases

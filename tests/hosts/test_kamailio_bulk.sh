@@ -77,12 +77,10 @@ tables() { dump a; dump b; python3 "$T/table.py" compare "$T/dump-a.json" "$T/du
 register() {
   local f=$1 n=$2 e=$3 r=$4 i
   { echo SEQUENTIAL; for ((i = f; i < f + n; i++)); do echo "b$i;$DOMAIN;$((20000 + i % 40000));$e"; done; } > "$T/regs.csv"
-  rm -f "$T/regs.stat"
   hn_in c timeout 300 sipp "$HN_VIP:$HN_SIP_PORT" -sf "$ROOT/tests/sip/register-uac.xml" -inf "$T/regs.csv" \
       -i "$HN_C_SIP" -p "$REG_PORT" -m "$n" -r "$r" -l 1000 -nostdin -nr -timeout 120s -timeout_error \
-      -trace_stat -stf "$T/regs.stat" -fd 1 > "$T/regs.out" 2>&1
-  awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) { if ($i == "SuccessfulCall(C)") s = i; if ($i == "FailedCall(C)") f = i } }
-             END { print $s + 0, $f + 0 }' "$T/regs.stat" 2>/dev/null || echo "0 $n"
+      > "$T/regs-$f-$e.out" 2>&1
+  t_sipp_counts "$T/regs-$f-$e.out"
 }
 alive() { kill -0 "${HN_AGENT_PID[a]}" 2>/dev/null && kill -0 "${HN_AGENT_PID[b]}" 2>/dev/null; }
 ms_since() { echo $(($(hn_now_ms) - $1)); }
