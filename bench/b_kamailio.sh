@@ -104,9 +104,11 @@ for ((r = 0; r < SYNC_RUNS; r++)); do
   hn_bg b "$T/b/agent.log" "$BUILD/sipha-agent" -f -c "$T/b/inst.xml"
   HN_AGENT_PID[b]=$HN_PID
   ms=$(python3 "$ROOT/bench/kam_probe.py" until "$(hn_ns b)" "$N" "$t0" 60)
-  echo "  initial sync run $((r + 1)): $ms ms"
-  [ "$ms" = timeout ] || runs+=("$ms")
-  t_wait 20 roles_ok
+  case $ms in
+    timeout*) echo "  initial sync run $((r + 1)): $ms, roles $(hn_roles)" ;;
+    *) echo "  initial sync run $((r + 1)): $ms ms"; runs+=("$ms") ;;
+  esac
+  t_wait 20 roles_ok || echo "  the pair did not settle: roles $(hn_roles)"
 done
 b_record kam_initial_sync "initial sync of $N contacts to a fresh backup (agent start -> all in its Kamailio)" \
   ms "<=" 2000 "<= 2 s" "${runs[*]}"

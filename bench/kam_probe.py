@@ -96,15 +96,17 @@ def incr(ns_client, client_ip, vip, ns_backup, runs, domain, first):
 
 def until(ns_backup, count, start, timeout):
     backup = Backup(ns_backup)
+    seen = -1
     while time.time() - start < timeout:
         try:
-            if backup.count() == count:
+            seen = backup.count()
+            if seen == count:
                 print("%.1f" % ((time.time() - start) * 1000))
                 return
         except (OSError, http.client.HTTPException):
             backup = Backup(ns_backup)  # Kamailio restarted under us: a new connection
         time.sleep(0.005)
-    print("timeout")
+    print("timeout (%d contacts)" % seen)
 
 
 if __name__ == "__main__":
