@@ -54,7 +54,7 @@ sipp_register() {
   { echo SEQUENTIAL; for ((i = 0; i < n; i++)); do echo "k$i;$DOMAIN;$((20000 + i % 40000));$e"; done; } > "$T/regs.csv"
   [ -n "$d" ] && m=$((r * d))
   hn_in c setsid -w timeout 600 sipp "$to:$HN_SIP_PORT" -sf "$ROOT/tests/sip/register-uac.xml" -inf "$T/regs.csv" \
-      -i "$HN_C_SIP" -p "$REG_PORT" -m "$m" -r "$r" -l 1000 -nostdin -nr -timeout 300s > "$T/regs.out" 2>&1
+      -i "$HN_C_SIP" -p "$REG_PORT" -m "$m" -r "$r" -l 1000 -nostdin -nr -buff_size 8388608 -timeout 300s > "$T/regs.out" 2>&1
 }
 # kam_cpu HOST — CPU time (ns) of all of HOST's Kamailio processes (its process group)
 kam_cpu() { local p; mapfile -t p < <(pgrep -g "${HN_KAM_PID[$1]}"); b_cpu_ns_sum "${p[@]}"; }
