@@ -408,16 +408,14 @@ void contacts_drop_local_before(struct agent *a, uint64_t mark)
     }
 }
 
-void contacts_forget_local(struct agent *a)
+void contacts_forget_local(struct agent *a, const char *aor, const char *uri)
 {
-    for (size_t i = a->inst.contacts.count; i-- > 0;) {
-        struct sipha_contact *c = rows_at(&a->inst.contacts, i);
-        if (c->origin != CONTACT_LOCAL)
-            continue;
-        a->clog.locals--;
-        index_remove(a, c);
-        instance_remove_contact(&a->inst, c->index);
-    }
+    struct sipha_contact *c = find(a, aor, uri, CONTACT_LOCAL);
+    if (!c)
+        return;
+    a->clog.locals--; /* its log entry stays, and is skipped: no row behind it */
+    index_remove(a, c);
+    instance_remove_contact(&a->inst, c->index);
     agent_contacts_changed(a);
 }
 

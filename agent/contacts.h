@@ -37,10 +37,10 @@ void contacts_each_local_of(struct agent *a, const char *aor,
 /* Removes local contacts not confirmed since `mark` (after a full read of the
  * server's table; UINT64_MAX: all of them). */
 void contacts_drop_local_before(struct agent *a, uint64_t mark);
-/* Removes every local contact without numbering removals: this instance stopped
- * being the source (it became the backup), the contacts did not go away, and the
- * peer must not remove them from its SIP server. */
-void contacts_forget_local(struct agent *a);
+/* Removes the local contact (aor, uri) without numbering a removal: it did not go
+ * away, the peer holds it now (a demoted primary hands its contacts over), and the
+ * peer must not remove it from its SIP server. */
+void contacts_forget_local(struct agent *a, const char *aor, const char *uri);
 /* The row of (aor, uri) of that origin, or NULL. */
 const struct sipha_contact *contacts_find(struct agent *a, const char *aor, const char *uri,
                                           enum contact_origin origin);

@@ -18,6 +18,7 @@ struct ha_peer_link {
     struct agent *a;
     struct hl_link *link;
     uint64_t pass_started;   /* when the full pass in progress began, 0 = none */
+    enum ha_role role;
 };
 
 static void on_state(void *ctx, const struct ha_peer_state *ps)
@@ -91,7 +92,12 @@ static void on_contact(void *ctx, const struct hl_contact *k)
 {
     struct ha_peer_link *l = ctx;
     const char *aor = k->str[HL_F_AOR], *uri = k->str[HL_F_URI];
-    if (k->expiry_s == 0) {
+    if (l->role == HA_ROLE_PRIMARY) {
+        /* the hand-over of a demoted primary (ha_link_role_changed): what we lack is
+         * added, nothing of ours is removed or replaced */
+        if (k->expiry_s == 0 || contacts_find(l->a, aor, uri, CONTACT_LOCAL))
+            return;
+    } else if (k->expiry_s == 0) {
         contacts_remove_synced(l->a, aor, uri);
         return;
     }
@@ -107,6 +113,11 @@ static void on_contact(void *ctx, const struct hl_contact *k)
 static void on_contacts_done(void *ctx, bool full)
 {
     struct ha_peer_link *l = ctx;
+    if (l->role == HA_ROLE_PRIMARY) { /* the hand-over is complete: one pass only */
+        l->pass_started = 0;
+        hl_pull_contacts(l->link, false);
+        return;
+    }
     if (full)
         contacts_drop_synced_before(l->a, l->pass_started ? l->pass_started : loop_now(l->a->loop) + 1);
     l->pass_started = 0;
@@ -170,6 +181,7 @@ int ha_link_start(struct agent *a)
     if (!l)
         return -1;
     l->a = a;
+    l->role = HA_ROLE_UNKNOWN;
     static const struct hl_callbacks cb = {
         .on_state = on_state, .on_lost = on_lost, .on_msg = on_msg, .contacts_after = contacts_after,
         .on_contact = on_contact, .on_contacts_done = on_contacts_done,
@@ -221,10 +233,20 @@ void ha_link_publish(struct agent *a, const struct ha_peer_state *self)
         hl_set_state(a->link->link, self);
 }
 
+/* The backup copies the primary's contacts. A new primary whose contacts live in a
+ * SIP server also copies, once, what the peer still holds as its own: the peer may be
+ * the old primary, alive after all (a freeze, a cut link), with registrations we had
+ * not copied when we took over. The peer keeps them until we hold them (kam_sync.c),
+ * so a takeover never shrinks the pair's set of registrations. */
 void ha_link_role_changed(struct agent *a, enum ha_role role)
 {
-    if (a->link)
-        hl_pull_contacts(a->link->link, role == HA_ROLE_BACKUP);
+    struct ha_peer_link *l = a->link;
+    if (!l)
+        return;
+    bool hand_over = role == HA_ROLE_PRIMARY && l->role != HA_ROLE_PRIMARY &&
+                     a->cfg.sip_server_kind == SIP_SERVER_KAMAILIO;
+    l->role = role;
+    hl_pull_contacts(l->link, role == HA_ROLE_BACKUP || hand_over);
 }
 
 void ha_link_contacts_changed(struct agent *a)

@@ -43,6 +43,9 @@ struct ha_mon {
     struct link_seen *links;
     size_t n_links, cap_links;
     bool synced;
+    /* the listener: the port as the kernel has it, and whether the SIP server that
+     * should hold it runs (kam_sync: its event stream); 00-04200 unless both */
+    bool port_seen, port_bound, server_dead;
 };
 
 static void feed(struct agent *a, const struct ha_input *in)
@@ -99,6 +102,23 @@ static void report_vips(struct agent *a)
         struct ha_input in = { .kind = HA_IN_VIP_STATE, .u.vip = { (uint32_t)i, m->vip_present[i] } };
         feed(a, &in);
     }
+}
+
+static void report_listener(struct agent *a)
+{
+    struct ha_mon *m = a->mon;
+    if (!m->port_seen)
+        return;
+    struct ha_input in = { .kind = HA_IN_LISTENER, .u.flag = m->port_bound && !m->server_dead };
+    feed(a, &in);
+}
+
+void ha_monitors_server_alive(struct agent *a, bool alive)
+{
+    if (!a->mon || a->mon->server_dead == !alive)
+        return;
+    a->mon->server_dead = !alive;
+    report_listener(a);
 }
 
 static void on_link(struct agent *a, const struct mon_event *ev)
@@ -200,11 +220,11 @@ void ha_monitors_event(struct agent *a, const struct mon_event *ev)
         report_nics(a);
         report_vips(a);
         break;
-    case MON_LISTENER: {
-        struct ha_input in = { .kind = HA_IN_LISTENER, .u.flag = ev->u.listener.bound };
-        feed(a, &in);
+    case MON_LISTENER:
+        a->mon->port_seen = true;
+        a->mon->port_bound = ev->u.listener.bound;
+        report_listener(a);
         break;
-    }
     case MON_SIP_MESSAGE: on_sip(a, ev->u.sip.count); break;
     case MON_SIP_MALFORMED: break;
     case MON_DN: on_dn(a, ev); break;
@@ -256,11 +276,20 @@ static int open_probe(struct agent *a, struct ha_mon *m, char *err, size_t errle
 }
 
 /* The packet socket needs CAP_NET_RAW; without it only probe answers count as SIP
- * traffic, which the log says loudly since sip-pass-check then judges on less. */
+ * traffic, which the log says loudly since sip-pass-check then judges on less. SIP
+ * traffic is what arrives at the SIP address or at a VIP (the phones' address). */
 static void open_sip(struct agent *a, struct ha_mon *m)
 {
     char err[256];
     struct mon_sip_config sc = { .addr = a->cfg.sip_addr, .port = a->cfg.sip_port };
+    for (size_t i = 0; i < a->cfg.n_vips; i++) { /* where the phones send */
+        if (sc.n_also == MON_SIP_ALSO_MAX) {
+            snmp_log(LOG_WARNING, "sipha[%u]: SIP traffic to VIPs beyond the first %u is not "
+                     "counted\n", a->inst.index, MON_SIP_ALSO_MAX);
+            break;
+        }
+        sc.also[sc.n_also++] = a->cfg.vips[i].addr;
+    }
     if (mon_sip_open(&m->sip, a->loop, &sc, on_event, a, err, sizeof(err)) != 0)
         snmp_log(LOG_WARNING, "sipha[%u]: SIP traffic counting disabled: %s\n", a->inst.index, err);
 }

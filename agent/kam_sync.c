@@ -10,6 +10,7 @@
 #include <net-snmp/net-snmp-includes.h>
 
 #include "contacts.h"
+#include "ha_monitors.h"
 #include "kam_sync.h"
 #include "notify.h"
 #include "ss_events.h"
@@ -21,6 +22,8 @@
 #define KS_LOST_GRACE_MS 5000u   /* down this long (also at start) before the alarm */
 #define KS_RETRY_MS 1000u        /* a failed read of the whole table is tried again */
 #define KS_AOR_CONTACTS_MAX 256u /* contacts of one AOR in a lookup answer */
+#define KS_RECENT 256u           /* AORs hinted lately, remembered ... */
+#define KS_RECENT_MS 1000u       /* ... this long: a second hint of one is read instead */
 
 enum ks_call_kind { KS_LOOKUP, KS_DUMP, KS_ADD, KS_RM, KS_WRITER_DUMP };
 
@@ -47,10 +50,15 @@ struct kam_sync {
     enum ha_role role;
     bool ev_up, rpc_ok, alarmed;
     uint64_t lost_timer, reconcile_timer, retry_timer;
+    uint64_t dead_timer;       /* the event stream down: Kamailio taken as not running */
     unsigned in_flight;
     struct ks_call *calls;     /* in flight */
     uint64_t next_id;          /* JSON-RPC request ids */
     /* source */
+    struct ss_hint *hint;      /* the hint being applied (45 KB: not on the stack) */
+    struct { uint64_t hash, at; } recent[KS_RECENT]; /* a ring */
+    unsigned recent_next;
+    unsigned lookups;          /* ul.lookup calls in flight */
     struct ks_queue dirty;     /* AORs to read with ul.lookup */
     bool dumping, dump_wanted;
     bool takeover_pending;     /* the first read as primary: carry synced contacts over */
@@ -60,6 +68,7 @@ struct kam_sync {
     struct ks_queue writes;    /* (AOR, URI) to write as they are now */
     bool writer_dump_wanted;
     struct ks_seen seen;
+    bool seen_lost;            /* out of memory while reading it: repair nothing */
 };
 
 struct ks_call {
@@ -198,6 +207,26 @@ static void attrs_of(const struct ss_contact *k, struct contact_attrs *at)
                                   .received = k->received, .socket = k->socket };
 }
 
+/* Kamailio's table as the writer read it: one "aor\nuri" key per contact. */
+static bool seen_add(struct ks_seen *s, const char *aor, const char *uri)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        char **v = realloc(s->v, cap * sizeof *v);
+        if (!v)
+            return false;
+        s->v = v;
+        s->cap = cap;
+    }
+    size_t need = strlen(aor) + strlen(uri) + 2;
+    char *key = malloc(need);
+    if (!key)
+        return false;
+    snprintf(key, need, "%s\n%s", aor, uri);
+    s->v[s->n++] = key;
+    return true;
+}
+
 static int on_reply_contact(void *arg, const struct ss_contact *k)
 {
     struct ks_call *c = arg;
@@ -205,6 +234,8 @@ static int on_reply_contact(void *arg, const struct ss_contact *k)
     struct contact_attrs at;
     switch (c->kind) {
     case KS_DUMP: /* streamed straight into the table: seen from now on */
+        if (c->ks->role != HA_ROLE_PRIMARY)
+            break; /* we stepped down while it streamed: the primary's view counts */
         c->ks->dump_contacts++;
         attrs_of(k, &at);
         contacts_put_local(a, k->aor, k->uri, k->expires_s, &at);
@@ -220,49 +251,43 @@ static int on_reply_contact(void *arg, const struct ss_contact *k)
         }
         c->got[c->n_got++] = *k;
         break;
-    case KS_WRITER_DUMP: {
-        struct ks_seen *s = &c->ks->seen;
-        size_t need = strlen(k->aor) + strlen(k->uri) + 2;
-        char *key = malloc(need);
-        if (!key || (s->n == s->cap && !(s->v = realloc(s->v, (s->cap = s->cap ? s->cap * 2 : 256) * sizeof *s->v)))) {
-            free(key);
-            break;
-        }
-        snprintf(key, need, "%s\n%s", k->aor, k->uri);
-        s->v[s->n++] = key;
+    case KS_WRITER_DUMP:
+        if (!seen_add(&c->ks->seen, k->aor, k->uri))
+            c->ks->seen_lost = true;
         break;
-    }
     default:
         break;
     }
     return 0;
 }
 
-struct lookup_ctx {
-    const struct ks_call *c;
+struct aor_set {
+    const struct ss_contact *v;
+    size_t n;
 };
 
-/* A local contact of the AOR that the lookup did not list is gone from Kamailio. */
+/* A local contact of the AOR that Kamailio no longer lists is gone. */
 static void drop_unlisted(struct agent *a, const struct sipha_contact *row, void *arg)
 {
-    const struct ks_call *c = ((struct lookup_ctx *)arg)->c;
-    for (size_t i = 0; i < c->n_got; i++)
-        if (strcmp(c->got[i].uri, row->uri) == 0)
+    const struct aor_set *set = arg;
+    for (size_t i = 0; i < set->n; i++)
+        if (strcmp(set->v[i].uri, row->uri) == 0)
             return;
     contacts_remove_local(a, row->aor, row->uri);
 }
 
-static void lookup_apply(struct kam_sync *ks, struct ks_call *c, bool not_found)
+/* Makes our local contacts of `aor` the n Kamailio holds (from a lookup or a hint). */
+static void apply_aor(struct kam_sync *ks, const char *aor, const struct ss_contact *v, size_t n)
 {
     struct agent *a = ks->a;
     struct contact_attrs at;
-    if (!not_found)
-        for (size_t i = 0; i < c->n_got; i++) {
-            attrs_of(&c->got[i], &at);
-            contacts_put_local(a, c->aor, c->got[i].uri, c->got[i].expires_s, &at);
-        }
-    struct lookup_ctx lc = { .c = not_found ? &(struct ks_call){ 0 } : c };
-    contacts_each_local_of(a, c->aor, drop_unlisted, &lc);
+    for (size_t i = 0; i < n; i++) {
+        attrs_of(&v[i], &at);
+        if (contacts_put_local(a, aor, v[i].uri, v[i].expires_s, &at) == 0)
+            contacts_remove_synced(a, aor, v[i].uri); /* handed over: ours now */
+    }
+    struct aor_set set = { .v = v, .n = n };
+    contacts_each_local_of(a, aor, drop_unlisted, &set);
 }
 
 static void source_hint(struct kam_sync *ks, const char *aor)
@@ -287,17 +312,17 @@ static bool start_lookup(struct kam_sync *ks)
     struct ks_call *c = call_new(KS_LOOKUP, k.aor, NULL);
     free(k.aor);
     free(k.uri);
-    if (c)
-        call_send(ks, c, body, len);
+    if (c && call_send(ks, c, body, len))
+        ks->lookups++;
     return true;
 }
 
 /* Synced contacts of the old primary that our Kamailio holds now (local twins) are
- * dropped; the others are written into it first, then read back as local. */
+ * dropped; the others are written into it first, then read back as local (the
+ * lookup after each write drops their synced twins). */
 static void carry_over_synced(struct kam_sync *ks)
 {
     struct agent *a = ks->a;
-    bool left = false;
     for (size_t i = a->inst.contacts.count; i-- > 0;) {
         const struct sipha_contact *c = rows_at(&a->inst.contacts, i);
         if (c->origin != CONTACT_SYNCED)
@@ -306,15 +331,16 @@ static void carry_over_synced(struct kam_sync *ks)
             contacts_remove_synced(a, c->aor, c->uri);
             continue;
         }
-        left = true;
         q_push(&ks->writes, c->aor, c->uri);
     }
-    ks->takeover_pending = left;
+    ks->takeover_pending = false;
 }
 
 static void dump_done(struct kam_sync *ks, bool ok, const struct ss_json_result *jr)
 {
     ks->dumping = false;
+    if (ks->role != HA_ROLE_PRIMARY)
+        return; /* stepped down meanwhile: what is not local now is not ours to drop */
     if (!ok) {
         ks->dump_wanted = true; /* again when the retry timer ends */
         return;
@@ -354,17 +380,22 @@ static bool seen_has(const struct ks_seen *s, const char *aor, const char *uri)
 }
 
 /* Kamailio's table read: what it has and we do not is removed, what we have and it
- * does not is written. */
+ * does not is written. Our own local contacts (registered here while we were the
+ * primary, not yet confirmed by the new one) stay: removing them before the primary
+ * holds them would lose registrations. */
 static void writer_dump_done(struct kam_sync *ks, bool ok)
 {
     struct agent *a = ks->a;
     struct ks_seen *s = &ks->seen;
-    if (ok) {
+    if (ks->role != HA_ROLE_BACKUP) {
+        /* took over meanwhile: nothing of our Kamailio is removed */
+    } else if (ok && !ks->seen_lost) {
         qsort(s->v, s->n, sizeof *s->v, seen_cmp);
         for (size_t i = 0; i < s->n; i++) {
             char *nl = strchr(s->v[i], '\n');
             *nl = '\0';
-            if (!contacts_find(a, s->v[i], nl + 1, CONTACT_SYNCED))
+            if (!contacts_find(a, s->v[i], nl + 1, CONTACT_SYNCED) &&
+                !contacts_find(a, s->v[i], nl + 1, CONTACT_LOCAL))
                 q_push(&ks->writes, s->v[i], nl + 1);
             *nl = '\n';
         }
@@ -377,6 +408,7 @@ static void writer_dump_done(struct kam_sync *ks, bool ok)
         ks->writer_dump_wanted = true;
     }
     seen_clear(s);
+    ks->seen_lost = false;
 }
 
 static bool start_write(struct kam_sync *ks)
@@ -390,7 +422,10 @@ static bool start_write(struct kam_sync *ks)
     int len;
     struct ks_call *call;
     uint64_t now = loop_now(a->loop);
-    if (c && c->expires_at <= now + 1000) { /* expires 0 would make it permanent there */
+    /* expires 0 would make it permanent there; and nothing is removed from the
+     * primary's Kamailio, nor a contact of ours the primary has not confirmed yet */
+    if ((c && c->expires_at <= now + 1000) ||
+        (!c && (ks->role == HA_ROLE_PRIMARY || contacts_find(a, k.aor, k.uri, CONTACT_LOCAL)))) {
         free(k.aor);
         free(k.uri);
         return true;
@@ -423,11 +458,26 @@ static bool start_write(struct kam_sync *ks)
     return true;
 }
 
-void kam_sync_synced_changed(struct agent *a, const char *aor, const char *uri)
+/* A synced contact changed. On the backup it goes into Kamailio, and a local twin
+ * (ours from when we were the primary) is the primary's now. On the primary it is
+ * one the old primary handed over (ha_link.c): written into our Kamailio unless we
+ * have it, then read back as ours (the first read after a takeover does that for
+ * all of them at once). */
+void kam_sync_synced_changed(struct agent *a, const char *aor_in, const char *uri_in)
 {
     struct kam_sync *ks = a->kam;
-    if (!ks || ks->role == HA_ROLE_PRIMARY)
+    if (!ks)
         return;
+    char aor[SIPHA_URI_MAX], uri[SIPHA_URI_MAX]; /* they may live in a row that moves */
+    snprintf(aor, sizeof aor, "%s", aor_in);
+    snprintf(uri, sizeof uri, "%s", uri_in);
+    bool synced = contacts_find(a, aor, uri, CONTACT_SYNCED) != NULL;
+    if (ks->role == HA_ROLE_PRIMARY) {
+        if (!synced || ks->takeover_pending || contacts_find(a, aor, uri, CONTACT_LOCAL))
+            return;
+    } else if (synced) {
+        contacts_forget_local(a, aor, uri);
+    }
     if (!q_push(&ks->writes, aor, uri)) {
         q_clear(&ks->writes);
         ks->writer_dump_wanted = true;
@@ -560,8 +610,9 @@ static void on_call_done(void *arg, const struct ss_rpc_result *r)
     }
     switch (c->kind) {
     case KS_LOOKUP:
+        ks->lookups--;
         if (ok && ks->role == HA_ROLE_PRIMARY)
-            lookup_apply(ks, c, not_found);
+            apply_aor(ks, c->aor, c->got, not_found ? 0 : c->n_got);
         break;
     case KS_DUMP: dump_done(ks, ok, jr); break;
     case KS_WRITER_DUMP:
@@ -593,6 +644,32 @@ static void on_lost_timer(void *arg)
                 !ks->ev_up ? "no connection to its event stream (evapi)" : "its RPC fails");
 }
 
+/* The event stream is Kamailio's own process: down for KS_LOST_GRACE_MS (also from the
+ * start), Kamailio is taken as not running, and a process that holds its SIP port
+ * meanwhile is not its listener (ha_monitors_server_alive). */
+static void on_dead_timer(void *arg)
+{
+    struct kam_sync *ks = arg;
+    ks->dead_timer = 0;
+    snmp_log(LOG_WARNING, "sipha[%u]: Kamailio's event stream %s down for %u s: Kamailio taken "
+             "as not running, its SIP listener as failed\n", ks->a->inst.index,
+             ks->a->cfg.sip_server_events, KS_LOST_GRACE_MS / 1000u);
+    ha_monitors_server_alive(ks->a, false);
+}
+
+static void server_health(struct kam_sync *ks)
+{
+    struct agent *a = ks->a;
+    if (ks->ev_up) {
+        if (ks->dead_timer)
+            loop_timer_cancel(a->loop, ks->dead_timer);
+        ks->dead_timer = 0;
+        ha_monitors_server_alive(a, true);
+    } else if (!ks->dead_timer) {
+        ks->dead_timer = loop_timer_add(a->loop, KS_LOST_GRACE_MS, on_dead_timer, ks);
+    }
+}
+
 /* up = the event stream is connected and the last call worked. Down for
  * KS_LOST_GRACE_MS raises the alarm once; up again clears it. */
 static void source_health(struct kam_sync *ks)
@@ -613,17 +690,45 @@ static void source_health(struct kam_sync *ks)
     }
 }
 
+/* Whether `aor` was hinted within KS_RECENT_MS (then remembered again). Two SIP
+ * workers that saved one AOR at once may relay their hints in the other order. */
+static bool hinted_lately(struct kam_sync *ks, const char *aor)
+{
+    uint64_t h = 1469598103934665603ull, now = loop_now(ks->a->loop);
+    for (const unsigned char *p = (const unsigned char *)aor; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    bool seen = false;
+    for (unsigned i = 0; i < KS_RECENT && !seen; i++)
+        seen = ks->recent[i].hash == h && ks->recent[i].at && now - ks->recent[i].at < KS_RECENT_MS;
+    ks->recent[ks->recent_next].hash = h;
+    ks->recent[ks->recent_next].at = now ? now : 1;
+    ks->recent_next = (ks->recent_next + 1) % KS_RECENT;
+    return seen;
+}
+
+/* A hint with the AOR's contacts is applied as it is, unless something older about
+ * that AOR may still arrive after it: a read of the table or lookups under way, or
+ * another hint of it just before. Then the AOR is read like one without contacts. */
 static void on_event(void *ctx, const char *buf, size_t len)
 {
     struct kam_sync *ks = ctx;
-    char aor[SS_AOR_MAX], err[128];
-    if (ss_json_parse_hint(buf, len, aor, err, sizeof err) != 0) {
+    struct ss_hint *h = ks->hint;
+    char err[128];
+    if (ss_json_parse_hint(buf, len, h, err, sizeof err) != 0) {
         ks->a->inst.contact_source_failures++;
         ks->dump_wanted = true; /* cannot tell which AOR: read everything */
         pump(ks);
         return;
     }
-    source_hint(ks, aor);
+    if (h->contacts_invalid)
+        ks->a->inst.contact_source_failures++;
+    bool lately = hinted_lately(ks, h->aor);
+    if (ks->role == HA_ROLE_PRIMARY && h->has_contacts && !lately && !ks->dumping &&
+        !ks->dump_wanted && !ks->lookups && !ks->dirty.n) {
+        apply_aor(ks, h->aor, h->contacts, h->n_contacts);
+        return;
+    }
+    source_hint(ks, h->aor);
 }
 
 /* Every connection of the stream may follow lost hints (or a restarted Kamailio):
@@ -644,6 +749,7 @@ static void on_stream(void *ctx, bool up, enum ss_events_reason reason)
         snmp_log(LOG_WARNING, "sipha[%u]: Kamailio event stream %s lost: %s\n", a->inst.index,
                  a->cfg.sip_server_events, ss_events_reason_name(reason));
     }
+    server_health(ks);
     source_health(ks);
     pump(ks);
 }
@@ -676,9 +782,10 @@ void kam_sync_role_changed(struct agent *a, enum ha_role role)
         ks->takeover_pending = true;
         ks->dump_wanted = true;
     } else if (role == HA_ROLE_BACKUP) {
-        /* our local contacts are the primary's business now, and its copy comes to us
-         * as synced rows; they were not unregistered, so no removal goes out */
-        contacts_forget_local(a);
+        /* Our local contacts stay ours until the new primary holds them: it pulls them
+         * once (ha_link.c) and each comes back to us as a synced row, which replaces
+         * it (kam_sync_synced_changed). Forgetting them now would lose every
+         * registration a primary that took over too early had not copied yet. */
         ks->writer_dump_wanted = false; /* after the first full copy (kam_sync_pass_done) */
     }
     pump(ks);
@@ -698,6 +805,11 @@ int kam_sync_start(struct agent *a)
         return -1;
     ks->a = a;
     ks->role = HA_ROLE_UNKNOWN;
+    ks->hint = malloc(sizeof *ks->hint);
+    if (!ks->hint) {
+        free(ks);
+        return -1;
+    }
     ks->rpc = ss_rpc_new(a->loop, cfg->sip_server_rpc, cfg->sip_server_timeout_ms, err, sizeof err);
     const struct ss_events_callbacks cb = { .on_payload = on_event, .on_state = on_stream };
     if (!ks->rpc ||
@@ -705,6 +817,7 @@ int kam_sync_start(struct agent *a)
         snmp_log(LOG_ERR, "sipha[%u]: Kamailio: %s\n", a->inst.index, err);
         if (ks->rpc)
             ss_rpc_free(ks->rpc);
+        free(ks->hint);
         free(ks);
         return -1;
     }
@@ -712,6 +825,7 @@ int kam_sync_start(struct agent *a)
     ks->reconcile_timer = loop_timer_add(a->loop, (uint64_t)cfg->sip_server_reconcile_s * 1000u,
                                          on_reconcile, ks);
     source_health(ks); /* down until the stream connects; the alarm after the grace */
+    server_health(ks);
     return 0;
 }
 
@@ -720,7 +834,8 @@ void kam_sync_stop(struct agent *a)
     struct kam_sync *ks = a->kam;
     if (!ks)
         return;
-    uint64_t *timers[] = { &ks->lost_timer, &ks->reconcile_timer, &ks->retry_timer };
+    uint64_t *timers[] = { &ks->lost_timer, &ks->reconcile_timer, &ks->retry_timer,
+                           &ks->dead_timer };
     for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++)
         if (*timers[i])
             loop_timer_cancel(a->loop, *timers[i]);
@@ -735,6 +850,7 @@ void kam_sync_stop(struct agent *a)
     q_free(&ks->writes);
     seen_clear(&ks->seen);
     free(ks->seen.v);
+    free(ks->hint);
     free(ks);
     a->kam = NULL;
 }

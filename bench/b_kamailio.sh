@@ -94,7 +94,7 @@ b_has() { [ "$(hn_kam_contacts b)" = "$1" ]; }
 t_wait 60 b_has "$N" || { echo "b_kamailio: the backup's Kamailio did not reach $N ($(hn_kam_contacts b))"; exit 1; }
 
 # ------------------------------------------------------------------ initial sync
-runs=()
+runs=() flips=0
 for ((r = 0; r < SYNC_RUNS; r++)); do
   kill -9 "${HN_AGENT_PID[b]}"
   hn_kam_kill b
@@ -108,10 +108,17 @@ for ((r = 0; r < SYNC_RUNS; r++)); do
     timeout*) echo "  initial sync run $((r + 1)): $ms, roles $(hn_roles)" ;;
     *) echo "  initial sync run $((r + 1)): $ms ms"; runs+=("$ms") ;;
   esac
-  t_wait 20 roles_ok || echo "  the pair did not settle: roles $(hn_roles)"
+  if ! t_wait 20 roles_ok; then
+    # a takeover by the restarted backup (it missed the primary's heartbeats while
+    # busy copying): counted, and the pair put back as the next run expects
+    flips=$((flips + 1))
+    echo "  the pair did not settle: roles $(hn_roles); switching back"
+    hn_v3 snmpset b "SIPHA-MIB::siphaInstAdminCommand.${HN_INDEX[b]}" i 2 > /dev/null 2>&1
+    t_wait 20 roles_ok || { echo "b_kamailio: roles $(hn_roles) after switching back"; exit 1; }
+  fi
 done
 b_record kam_initial_sync "initial sync of $N contacts to a fresh backup (agent start -> all in its Kamailio)" \
-  ms "<=" 2000 "<= 2 s" "${runs[*]}"
+  ms "<=" 2000 "<= 2 s" "${runs[*]}" "restarted backup took over during the copy: $flips of $SYNC_RUNS runs"
 
 # ------------------------------------------------------------------ incremental
 mapfile -t lines < <(python3 "$ROOT/bench/kam_probe.py" incr "$(hn_ns c)" "$HN_C_SIP" "$HN_VIP" "$(hn_ns b)" \

@@ -616,17 +616,25 @@ static bool peer_state_equal(const struct ha_peer_state *a, const struct ha_peer
            a->priority == b->priority && a->sip_msgs == b->sip_msgs;
 }
 
-/* miss_count of the peer's HELLO periods without a datagram: the peer is lost. */
+static void drain(struct hl_link *l);
+
+/* miss_count of the peer's HELLO periods without a datagram: the peer is lost. But
+ * first read what is queued on the socket: a loop kept busy (a long callback, a
+ * process not scheduled) reaches this timer before the datagrams that arrived
+ * meanwhile, and a peer that spoke is not lost (reading one re-arms the timer). */
 static void on_lost_timer(void *arg)
 {
     struct hl_link *l = arg;
     l->lost_timer = 0;
     enter(l);
-    l->peer_alive = false;
-    l->have_told = false; /* the next HELLO is news, whatever it says */
-    if (l->cb.on_lost)
-        l->cb.on_lost(l->ctx);
-    arm_hb(l, false);
+    drain(l);
+    if (!l->dead && !l->lost_timer) {
+        l->peer_alive = false;
+        l->have_told = false; /* the next HELLO is news, whatever it says */
+        if (l->cb.on_lost)
+            l->cb.on_lost(l->ctx);
+        arm_hb(l, false);
+    }
     leave(l);
 }
 
@@ -725,22 +733,29 @@ static void on_datagram(struct hl_link *l, size_t len, const struct sockaddr_sto
     }
 }
 
-static void on_readable(int fd, unsigned events, void *arg)
+/* Reads up to HL_RX_BURST datagrams (the caller holds an entry: enter/leave). */
+static void drain(struct hl_link *l)
 {
-    struct hl_link *l = arg;
-    (void)events;
-    enter(l);
     for (unsigned i = 0; i < HL_RX_BURST && !l->dead; i++) {
         struct sockaddr_storage from;
         socklen_t flen = sizeof(from);
         memset(&from, 0, sizeof(from));
         /* MSG_TRUNC: the real size, so an oversized datagram is told from a full one. */
-        ssize_t n = recvfrom(fd, l->rxbuf, sizeof(l->rxbuf), MSG_TRUNC,
+        ssize_t n = recvfrom(l->fd, l->rxbuf, sizeof(l->rxbuf), MSG_TRUNC | MSG_DONTWAIT,
                              (struct sockaddr *)&from, &flen);
         if (n < 0)
             break; /* EAGAIN: drained; anything else: try again at the next wakeup */
         on_datagram(l, (size_t)n, &from);
     }
+}
+
+static void on_readable(int fd, unsigned events, void *arg)
+{
+    struct hl_link *l = arg;
+    (void)fd;
+    (void)events;
+    enter(l);
+    drain(l);
     leave(l);
 }
 

@@ -22,14 +22,16 @@
 #define MS_BUF_SIZE 65536
 #define MS_PACKETS_PER_WAKEUP 256
 #define MS_RCVBUF (4u << 20)
-#define MS_BPF_MAX 48
+#define MS_BPF_MAX 64
+#define MS_ADDRS_MAX (1u + MON_SIP_ALSO_MAX)
 
 struct mon_sip {
     struct loop *lp;
     int fd;
     mon_emit_fn emit;
     void *ctx;
-    struct sipha_addr addr;
+    struct sipha_addr addrs[MS_ADDRS_MAX]; /* the destinations counted; none: any */
+    size_t n_addrs;
     uint16_t port;
     int32_t ifindex;
     struct mon_sip_stats st;
@@ -38,7 +40,22 @@ struct mon_sip {
 
 /* --- the BPF filter, assembled with symbolic jump targets --- */
 
-enum bpf_label { L_NEXT, L_V4, L_V6, L_ACCEPT, L_DROP, L_COUNT };
+enum bpf_label { L_NEXT, L_V4, L_V6, L_PORT4, L_ACCEPT, L_DROP, L_COUNT };
+
+/* The destinations of one family, for the filter. */
+struct dests {
+    const struct sipha_addr *v[MS_ADDRS_MAX];
+    size_t n;
+};
+
+static struct dests dests_of(const struct sipha_addr *addrs, size_t n, uint8_t family)
+{
+    struct dests d = { .n = 0 };
+    for (size_t i = 0; i < n; i++)
+        if (addrs[i].family == family)
+            d.v[d.n++] = &addrs[i];
+    return d;
+}
 
 struct bpf_asm {
     struct sock_filter ins[MS_BPF_MAX];
@@ -83,48 +100,55 @@ static uint32_t be32_at(const uint8_t *b)
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
-static void bpf_ipv4(struct bpf_asm *a, const struct sipha_addr *addr, uint16_t port)
+/* d.n 0: any destination */
+static void bpf_ipv4(struct bpf_asm *a, const struct dests *d, uint16_t port)
 {
     label(a, L_V4);
     op(a, BPF_LD | BPF_B | BPF_ABS, 9, L_NEXT, L_NEXT);              /* protocol */
     op(a, BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, L_NEXT, L_DROP);
     op(a, BPF_LD | BPF_H | BPF_ABS, 6, L_NEXT, L_NEXT);              /* flags+offset */
     op(a, BPF_JMP | BPF_JSET | BPF_K, 0x1fff, L_DROP, L_NEXT);       /* not first fragment */
-    if (addr->family == 4) {
+    if (d->n)
         op(a, BPF_LD | BPF_W | BPF_ABS, 16, L_NEXT, L_NEXT);         /* destination */
-        op(a, BPF_JMP | BPF_JEQ | BPF_K, be32_at(addr->bytes), L_NEXT, L_DROP);
-    }
+    for (size_t i = 0; i < d->n; i++) /* one of ours: on to the port; none: drop */
+        op(a, BPF_JMP | BPF_JEQ | BPF_K, be32_at(d->v[i]->bytes), L_PORT4,
+           i + 1 < d->n ? L_NEXT : L_DROP);
+    label(a, L_PORT4);
     op(a, BPF_LDX | BPF_B | BPF_MSH, 0, L_NEXT, L_NEXT);             /* X = header length */
     op(a, BPF_LD | BPF_H | BPF_IND, 2, L_NEXT, L_NEXT);              /* UDP dest port */
     op(a, BPF_JMP | BPF_JEQ | BPF_K, port, L_ACCEPT, L_DROP);
 }
 
-static void bpf_ipv6(struct bpf_asm *a, const struct sipha_addr *addr, uint16_t port)
+/* The address is compared here for a single IPv6 destination only; with more, the
+ * port alone lets a datagram through, and locate_payload compares. */
+static void bpf_ipv6(struct bpf_asm *a, const struct dests *d, uint16_t port)
 {
     label(a, L_V6);
     op(a, BPF_LD | BPF_B | BPF_ABS, 6, L_NEXT, L_NEXT);              /* next header */
     op(a, BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, L_NEXT, L_DROP);
-    for (uint32_t w = 0; addr->family == 6 && w < 4; w++) {
+    for (uint32_t w = 0; d->n == 1 && w < 4; w++) {
         op(a, BPF_LD | BPF_W | BPF_ABS, 24 + 4 * w, L_NEXT, L_NEXT);
-        op(a, BPF_JMP | BPF_JEQ | BPF_K, be32_at(addr->bytes + 4 * w), L_NEXT, L_DROP);
+        op(a, BPF_JMP | BPF_JEQ | BPF_K, be32_at(d->v[0]->bytes + 4 * w), L_NEXT, L_DROP);
     }
     op(a, BPF_LD | BPF_H | BPF_ABS, 40 + 2, L_NEXT, L_NEXT);
     op(a, BPF_JMP | BPF_JEQ | BPF_K, port, L_ACCEPT, L_DROP);
 }
 
-static int build_filter(struct bpf_asm *a, const struct sipha_addr *addr, uint16_t port)
+/* n 0: any destination address */
+static int build_filter(struct bpf_asm *a, const struct sipha_addr *addrs, size_t n, uint16_t port)
 {
     memset(a, 0, sizeof(*a));
-    bool v4 = addr->family != 6, v6 = addr->family != 4;
+    struct dests d4 = dests_of(addrs, n, 4), d6 = dests_of(addrs, n, 6);
+    bool v4 = !n || d4.n, v6 = !n || d6.n;
     op(a, BPF_LD | BPF_W | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_PKTTYPE), L_NEXT, L_NEXT);
     op(a, BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, L_DROP, L_NEXT);
     op(a, BPF_LD | BPF_W | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_PROTOCOL), L_NEXT, L_NEXT);
     op(a, BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, v4 ? L_V4 : L_DROP, L_NEXT);
     op(a, BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, v6 ? L_V6 : L_DROP, L_DROP);
     if (v4)
-        bpf_ipv4(a, addr, port);
+        bpf_ipv4(a, &d4, port);
     if (v6)
-        bpf_ipv6(a, addr, port);
+        bpf_ipv6(a, &d6, port);
     label(a, L_ACCEPT);
     op(a, BPF_RET | BPF_K, 0xffffffffu, L_NEXT, L_NEXT);
     label(a, L_DROP);
@@ -156,26 +180,38 @@ static bool udp_to_us(const struct mon_sip *ms, const unsigned char *udp, size_t
     return true;
 }
 
+/* Whether dst (len 4 or 16) is one of ours; any when we have none. */
+static bool ours(const struct mon_sip *ms, const unsigned char *dst, size_t len)
+{
+    if (!ms->n_addrs)
+        return true;
+    uint8_t family = len == 4 ? 4 : 6;
+    for (size_t i = 0; i < ms->n_addrs; i++)
+        if (ms->addrs[i].family == family && memcmp(dst, ms->addrs[i].bytes, len) == 0)
+            return true;
+    return false;
+}
+
 /* Finds the UDP payload of an IP packet to our address and port. */
 static bool locate_payload(const struct mon_sip *ms, const unsigned char *b, size_t n,
                            uint16_t proto, struct udp_payload *out)
 {
     out->partial = false;
-    if (proto == ETH_P_IP && ms->addr.family != 6) {
+    if (proto == ETH_P_IP) {
         if (n < 20 || (b[0] >> 4) != 4 || b[9] != IPPROTO_UDP)
             return false;
         size_t ihl = (size_t)(b[0] & 0x0f) * 4, tot = (size_t)(b[2] << 8 | b[3]);
         if (ihl < 20 || tot < ihl || n < ihl || (b[6] & 0x1f) || b[7])
             return false; /* fragment offset != 0 */
-        if (ms->addr.family == 4 && memcmp(b + 16, ms->addr.bytes, 4) != 0)
+        if (!ours(ms, b + 16, 4))
             return false;
         out->partial = (b[6] & 0x20) != 0; /* more fragments */
         return udp_to_us(ms, b + ihl, (tot < n ? tot : n) - ihl, out);
     }
-    if (proto == ETH_P_IPV6 && ms->addr.family != 4) {
+    if (proto == ETH_P_IPV6) {
         if (n < 40 || (b[0] >> 4) != 6 || b[6] != IPPROTO_UDP)
             return false;
-        if (ms->addr.family == 6 && memcmp(b + 24, ms->addr.bytes, 16) != 0)
+        if (!ours(ms, b + 24, 16))
             return false;
         size_t plen = (size_t)(b[4] << 8 | b[5]);
         return udp_to_us(ms, b + 40, (plen < n - 40 ? plen : n - 40), out);
@@ -269,7 +305,8 @@ static void readable(int fd, unsigned events, void *arg)
     emit_counts(ms, good, bad);
 }
 
-static int open_socket(const struct mon_sip_config *cfg, char *err, size_t errlen)
+static int open_socket(const struct mon_sip *ms, const struct mon_sip_config *cfg, char *err,
+                       size_t errlen)
 {
     int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
@@ -287,7 +324,7 @@ static int open_socket(const struct mon_sip_config *cfg, char *err, size_t errle
     struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
                                .sll_ifindex = cfg->ifindex };
     const char *what = "BPF filter does not assemble";
-    if (build_filter(&a, &cfg->addr, cfg->port) == 0) {
+    if (build_filter(&a, ms->addrs, ms->n_addrs, cfg->port) == 0) {
         prog = (struct sock_fprog){ .len = (unsigned short)a.n, .filter = a.ins };
         what = "SO_ATTACH_FILTER";
         if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) == 0) {
@@ -308,10 +345,15 @@ static int open_socket(const struct mon_sip_config *cfg, char *err, size_t errle
 int mon_sip_open(struct mon_sip **out, struct loop *lp, const struct mon_sip_config *cfg,
                  mon_emit_fn emit, void *ctx, char *err, size_t errlen)
 {
-    if (!cfg || cfg->port == 0 || (cfg->addr.family != 0 && cfg->addr.family != 4 &&
-                                   cfg->addr.family != 6) || cfg->ifindex < 0 || !emit) {
+    bool ok = cfg && cfg->port && cfg->ifindex >= 0 && emit && cfg->n_also <= MON_SIP_ALSO_MAX;
+    for (size_t i = 0; ok && i <= cfg->n_also; i++) {
+        uint8_t f = i ? cfg->also[i - 1].family : cfg->addr.family;
+        ok = f == 4 || f == 6 || (f == 0 && i == 0);
+    }
+    if (!ok) {
         snprintf(err, errlen, "SIP traffic monitor: bad configuration (port 1..65535, "
-                 "address family 0/4/6, ifindex >= 0, emit callback)");
+                 "address family 0/4/6, at most %u more addresses of family 4/6, ifindex >= 0, "
+                 "emit callback)", MON_SIP_ALSO_MAX);
         return -1;
     }
     struct mon_sip *ms = calloc(1, sizeof(*ms));
@@ -319,7 +361,12 @@ int mon_sip_open(struct mon_sip **out, struct loop *lp, const struct mon_sip_con
         snprintf(err, errlen, "SIP traffic monitor: out of memory");
         return -1;
     }
-    ms->fd = open_socket(cfg, err, errlen);
+    if (cfg->addr.family) { /* "any" makes the others moot */
+        ms->addrs[ms->n_addrs++] = cfg->addr;
+        for (size_t i = 0; i < cfg->n_also; i++)
+            ms->addrs[ms->n_addrs++] = cfg->also[i];
+    }
+    ms->fd = open_socket(ms, cfg, err, errlen);
     if (ms->fd < 0) {
         free(ms);
         return -1;
@@ -327,7 +374,6 @@ int mon_sip_open(struct mon_sip **out, struct loop *lp, const struct mon_sip_con
     ms->lp = lp;
     ms->emit = emit;
     ms->ctx = ctx;
-    ms->addr = cfg->addr;
     ms->port = cfg->port;
     ms->ifindex = cfg->ifindex;
     if (loop_watch_fd(lp, ms->fd, LOOP_READ, readable, ms) < 0) {

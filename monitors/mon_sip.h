@@ -1,6 +1,7 @@
 /* mon_sip.h — SIP traffic counter on an AF_PACKET socket.
  *
- * Counts the UDP datagrams arriving at the instance's SIP address and port that hold
+ * Counts the UDP datagrams arriving at the instance's SIP address (and its VIPs) and
+ * port that hold
  * a well-formed SIP message (request or response; see sip_parse.h), without being the
  * socket that receives them: the SIP server keeps its port. A kernel BPF filter lets
  * only UDP to that port (and address) through, so other traffic never wakes the agent;
@@ -16,8 +17,14 @@
 #include "loop.h"
 #include "monitor.h"
 
+#define MON_SIP_ALSO_MAX 8u
+
 struct mon_sip_config {
     struct sipha_addr addr;   /* destination address to count; family 0 = any */
+    /* more destination addresses to count (the VIPs, where phones send), either
+     * family; ignored when addr is "any" */
+    struct sipha_addr also[MON_SIP_ALSO_MAX];
+    size_t n_also;
     uint16_t port;            /* destination UDP port, 1..65535 */
     int32_t ifindex;          /* only this interface; 0 = all */
 };

@@ -14,6 +14,7 @@
 #ifndef SIPHA_SS_JSON_H
 #define SIPHA_SS_JSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -94,12 +95,27 @@ const char *ss_json_status_name(enum ss_json_status st);
 
 /* --- the evapi hint --- */
 
-#define SS_JSON_HINT_MAX 4096u
+#define SS_JSON_HINT_MAX 65536u  /* bytes of one hint (the event stream's own limit) */
+#define SS_HINT_CONTACTS_MAX 32u /* contacts a hint may carry (kamailio/sipha.cfg) */
 
-/* One event {"event":"aor","aor":"<aor>"} (other keys ignored) → its AoR into aor.
- * Returns 0, or -1 with the reason in err: not JSON, not an object, no or another
- * event, no AoR, an empty or too long one, longer than SS_JSON_HINT_MAX. */
-int ss_json_parse_hint(const void *buf, size_t len, char aor[SS_AOR_MAX], char *err,
+/* One event: {"event":"aor","aor":"<aor>"}, optionally with the AOR's contacts right
+ * after save(), "contacts":[{"uri":"...","expires":N,"q":N,"flags":N,"cflags":N,
+ * "methods":N,"path":"...","received":"...","socket":"..."}, ...]: uri and expires
+ * (seconds left, 1..2^31-1) required, q -1..1000 (-1 unset), the flags unsigned 32-bit,
+ * strings within their ss_contact fields; other keys ignored, at any level. */
+struct ss_hint {
+    char aor[SS_AOR_MAX];
+    bool has_contacts;       /* contacts[0..n_contacts) is the AOR's whole set */
+    bool contacts_invalid;   /* a list was there but not as above: read the AOR instead */
+    size_t n_contacts;
+    struct ss_contact contacts[SS_HINT_CONTACTS_MAX]; /* each with the hint's AOR */
+};
+
+/* Parses one hint into *out. Returns 0 (with has_contacts false when there was no list,
+ * a list of more than SS_HINT_CONTACTS_MAX, or an invalid one), or -1 with the reason
+ * in err: not JSON, not an object, no or another event, no AoR, an empty or too long
+ * one, longer than SS_JSON_HINT_MAX. */
+int ss_json_parse_hint(const void *buf, size_t len, struct ss_hint *out, char *err,
                        size_t errlen);
 
 /* --- the requests --- */

@@ -175,6 +175,12 @@ static int parse_opt(struct driver *d, int argc, char **argv, int *i)
             return usage("bad SIP address");
         d->sip_cfg.port = (uint16_t)atoi(argv[*i + 2]);
         *i += 2;
+    } else if (!strcmp(o, "--sip-also") && left >= 1) {
+        if (d->sip_cfg.n_also == MON_SIP_ALSO_MAX ||
+            parse_addr(argv[*i + 1], &d->sip_cfg.also[d->sip_cfg.n_also]) < 0)
+            return usage("bad --sip-also address");
+        d->sip_cfg.n_also++;
+        *i += 1;
     } else if (!strcmp(o, "--probe") && left >= 2) {
         d->probe = true;
         if (parse_addr(argv[*i + 1], &d->pr_cfg.local) < 0)

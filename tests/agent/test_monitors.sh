@@ -301,6 +301,32 @@ hold "$NSA" 2001:db8:5::1 5064
 check "IPv6: listener on the address reported bound" wait_count 3 "$EV6" 'LISTENER bound=1' 1
 kill "$HOLD" "$DRV6"
 
+# The VIPs: phones send to them, not to the node's own address. Two IPv4 and two IPv6
+# destinations beside the SIP address (the IPv6 ones compared after the filter).
+ip -n "$NSA" addr add 198.51.100.20/24 dev mon0
+ip -n "$NSA" addr add 198.51.100.21/24 dev mon0
+ip -n "$NSA" addr add 198.51.100.22/24 dev mon0
+ip -n "$NSA" addr add 2001:db8:5::20/64 dev mon0 nodad
+ip -n "$NSA" addr add 2001:db8:5::21/64 dev mon0 nodad
+EVV=$T/events-vip.log
+ip netns exec "$NSA" "$DRIVER" --sip "$A_IP" 5065 --sip-also 198.51.100.20 --sip-also 198.51.100.21 \
+    --sip-also 2001:db8:5::20 --sip-also 2001:db8:5::21 --listener "$A_IP" 5065 > "$EVV" 2>&1 &
+DRVV=$!
+PIDS+=("$DRVV")
+wait_count 3 "$EVV" 'LISTENER bound=0' 1 >/dev/null
+inB python3 "$T/send.py" "$A_IP" 5065 sip 1
+inB python3 "$T/send.py" 198.51.100.20 5065 sip 2
+inB python3 "$T/send.py" 198.51.100.21 5065 sip 3
+inB python3 "$T/send.py" 2001:db8:5::20 5065 sip 4
+inB python3 "$T/send.py" 2001:db8:5::21 5065 sip 5
+inB python3 "$T/send.py" 198.51.100.22 5065 sip 6     # an address of A that is not listed
+inB python3 "$T/send.py" 2001:db8:5::1 5065 sip 7     # the same, IPv6
+inB python3 "$T/send.py" 198.51.100.20 5066 sip 8     # a listed address, another port
+sleep 0.5
+got_vip=$(sum_field "$EVV" 'SIP count' count)
+check "VIPs: SIP messages to the address and to each VIP counted (15, got $got_vip)" test "$got_vip" -eq 15
+kill "$DRVV"
+
 # ------------------------------------------------------------------ probes
 check "DN 1 with nobody answering goes out of service" \
   wait_count 10 "$EV" 'DN dn=1 in_service=0 status=0' 1

@@ -138,12 +138,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct ss_json_limits tight = { .max_depth = 4, .max_token = 40, .max_contacts = 2 };
     run(data, size, cut, 3, &tight, &sp);
 
-    char aor[SS_AOR_MAX], err[160];
-    if (ss_json_parse_hint(data, size, aor, err, sizeof err) == 0) {
-        if (!aor[0] || !memchr(aor, '\0', sizeof aor))
+    static struct ss_hint hint;
+    char err[160];
+    if (ss_json_parse_hint(data, size, &hint, err, sizeof err) == 0) {
+        if (!hint.aor[0] || !memchr(hint.aor, '\0', sizeof hint.aor))
+            abort();
+        if (hint.n_contacts > SS_HINT_CONTACTS_MAX || (!hint.has_contacts && hint.n_contacts))
             abort();
         static char req[SS_JSON_REQ_MAX];
-        check_request(req, ss_json_req_lookup(req, sizeof req, 1, "location", aor));
+        check_request(req, ss_json_req_lookup(req, sizeof req, 1, "location", hint.aor));
+        for (size_t i = 0; i < hint.n_contacts; i++) {
+            const struct ss_contact *c = &hint.contacts[i];
+            if (!c->uri[0] || !c->expires_s || c->expires_s > INT32_MAX || c->q < -1 || c->q > 1000 ||
+                strcmp(c->aor, hint.aor) != 0)
+                abort();
+            check_request(req, ss_json_req_add(req, sizeof req, 1, "location", c, err, sizeof err));
+        }
     } else if (!err[0]) {
         abort();
     }

@@ -11,7 +11,9 @@
 #   3. all N re-register within five seconds with a new expiry, while the backup's
 #      agent is restarted in the middle of it: no update lost, nothing crashed;
 #   4. 10 % unregister: the removals reach the backup's Kamailio and MIB;
-#   5. 20 contacts with a 5 s expiry: gone from both MIBs when they expire.
+#   5. 20 contacts with a 5 s expiry: gone from both MIBs when they expire;
+#   6. the backup restarted while the primary's agent is frozen takes over with no
+#      contact; when the old primary resumes, both hold every registration again.
 # Times of 1 and 2 are printed ("time ..."). Root only.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -161,4 +163,27 @@ both_mibs() { [ "$(hn_mib_contacts a)" = "$1" ] && [ "$(hn_mib_contacts b)" = "$
 t_check "5. both MIBs list $((left + 20)) contacts" t_wait 10 both_mibs $((left + 20))
 t_check "5. expired: both MIBs back to $left" t_wait 15 both_mibs "$left"
 t_check "5. both agents alive" alive
+
+# ------------------------------------------------------------------ 6. a takeover that copied nothing
+# The backup restarted (agent and an empty Kamailio) while the primary's agent is frozen
+# (a VM pause): it hears no peer, becomes primary with no contact, and the old primary
+# resumes and steps down. The pair must keep every registration: the new primary copies
+# what the old one holds, and the old one removes nothing from its Kamailio first.
+kill -9 "${HN_AGENT_PID[b]}"
+hn_kam_kill b
+sleep 0.5
+t_check "6. b's Kamailio back, empty" hn_kam_start b
+kill -STOP "${HN_AGENT_PID[a]}"
+hn_start_agent b > /dev/null 2>&1
+b_primary() { [ "$(hn_role b)" = primary ]; }
+t_check "6. b alone (a frozen) becomes primary" t_wait 15 b_primary
+t_eq "6. b's Kamailio holds nothing when it takes over" 0 "$(hn_kam_contacts b)"
+kill -CONT "${HN_AGENT_PID[a]}"
+one_primary() { case "$(hn_roles)" in primary/backup|backup/primary) return 0;; esac; return 1; }
+t_check "6. a resumed: one primary again" t_wait 15 one_primary
+echo "info  6. roles after a resumed: $(hn_roles)"
+if t_wait 60 same "$left"; then t_pass "6. both Kamailio hold the $left contacts: none lost"
+else t_fail "6. tables differ: a b differences = $(tables)"; fi
+t_check "6. both MIBs list $left contacts" t_wait 20 both_mibs "$left"
+t_check "6. both agents alive" alive
 t_summary

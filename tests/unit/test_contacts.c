@@ -432,6 +432,32 @@ static void synced_upsert_remove_drop(void **state)
     assert_int_equal(f->changed, 1); /* the local put only */
 }
 
+/* A demoted primary hands a contact over: forgotten once the new primary has it, with
+ * no removal for the peer (it did not go away), the synced twin and others untouched. */
+static void forget_local_numbers_no_removal(void **state)
+{
+    struct fx *f = *state;
+    contacts_put_local(&f->a, A_AOR, A_URI, 60, NULL);
+    contacts_put_local(&f->a, B_AOR, B_URI, 60, NULL);
+    contacts_upsert_synced(&f->a, A_AOR, A_URI, 60, NULL);
+    int changed = f->changed;
+    assert_int_equal(changes(f, 0), 2);
+    uint32_t last = f->v[1].change;
+    contacts_forget_local(&f->a, A_AOR, A_URI);
+    assert_null(local(f, A_AOR, A_URI));
+    assert_non_null(synced(f, A_AOR, A_URI));
+    assert_non_null(local(f, B_AOR, B_URI));
+    assert_int_equal(contacts_local_count(&f->a), 1);
+    assert_int_equal(f->changed, changed + 1); /* the generation moves: the count did */
+    /* the peer sees B only, and no removal of A */
+    assert_int_equal(changes(f, 0), 1);
+    assert_string_equal(f->v[0].aor, B_AOR);
+    assert_non_null(f->v[0].c);
+    assert_int_equal(changes(f, last), 0);
+    contacts_forget_local(&f->a, A_AOR, A_URI); /* not there: nothing */
+    assert_int_equal(f->changed, changed + 1);
+}
+
 /* ---- the horizon ----------------------------------------------------------------------- */
 
 /* Pages through every change after `after` (PAGE at a time, as the HA link asks);
@@ -807,6 +833,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(attributes_stored_compared_freed, setup, teardown),
         cmocka_unit_test_setup_teardown(expiry_within_a_second_is_no_change, setup, teardown),
         cmocka_unit_test_setup_teardown(synced_upsert_remove_drop, setup, teardown),
+        cmocka_unit_test_setup_teardown(forget_local_numbers_no_removal, setup, teardown),
         cmocka_unit_test_setup_teardown(horizon_rises_after_4096_removals, setup, teardown),
         cmocka_unit_test_setup_teardown(ten_thousand_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(expiry_removes_and_numbers, setup, teardown),

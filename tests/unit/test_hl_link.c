@@ -581,6 +581,29 @@ static void backup_speaks_slowly_and_loss_follows_periods(void **state)
     assert_int_equal(cb1.hello_period_ms, 20); /* missing its primary: fast again */
 }
 
+/* A loop kept busy past the peer's deadline (here: the clock jumps 100 ms in one
+ * step, so the primary's HELLO timer and the backup's loss timer fall due in the same
+ * round, the HELLO sent first) reads the queued HELLO before it calls the peer lost. */
+static void busy_loop_reads_queued_hello_before_loss(void **state)
+{
+    struct fx *f = *state;
+    open_pair(f, 20);
+    struct ha_peer_state sa = state_of(HA_ROLE_PRIMARY, 3), sb = state_of(HA_ROLE_BACKUP, 3);
+    hl_set_state(f->a.l, &sa);
+    hl_set_state(f->b.l, &sb);
+    assert_true(run_until(f, b_hears_a, 1000));
+    run_for(f, 100);
+    for (int i = 0; i < 5; i++) {
+        f->now += 100;
+        loop_run_once(f->lp, 0);
+        assert_int_equal(f->b.lost, 0);
+        run_for(f, 50);
+    }
+    struct hl_counters cb;
+    hl_get_counters(f->b.l, &cb);
+    assert_true(cb.peer_alive);
+}
+
 /* The primary loses a silent backup only after miss_count of the backup's periods. */
 static void primary_times_out_backup_by_its_period(void **state)
 {
@@ -1421,6 +1444,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(unchanged_hellos_not_handed_over, setup, teardown),
         cmocka_unit_test_setup_teardown(backup_speaks_slowly_and_loss_follows_periods, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(busy_loop_reads_queued_hello_before_loss, setup, teardown),
         cmocka_unit_test_setup_teardown(primary_times_out_backup_by_its_period, setup, teardown),
         cmocka_unit_test_setup_teardown(takeover_delivered_once, setup, teardown),
         cmocka_unit_test_setup_teardown(third_socket_rejected, setup, teardown),

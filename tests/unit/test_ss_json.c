@@ -730,19 +730,23 @@ static void test_big_dump_bounded_memory(void **state)
 
 /* ---------- the evapi hint ---------- */
 
-static void hint_ok(const char *text, const char *want)
+static struct ss_hint hint_out;
+
+static const struct ss_hint *hint_ok(const char *text, const char *want)
 {
-    char aor[SS_AOR_MAX], err[160] = "";
-    if (ss_json_parse_hint(text, strlen(text), aor, err, sizeof err) != 0)
+    char err[160] = "";
+    if (ss_json_parse_hint(text, strlen(text), &hint_out, err, sizeof err) != 0)
         fail_msg("%s: %s", text, err);
-    assert_string_equal(aor, want);
+    assert_string_equal(hint_out.aor, want);
+    return &hint_out;
 }
 
 static void hint_bad(const char *text, size_t len, const char *why)
 {
-    char aor[SS_AOR_MAX] = "untouched", err[160] = "";
-    assert_int_equal(ss_json_parse_hint(text, len, aor, err, sizeof err), -1);
-    assert_string_equal(aor, "untouched");
+    char err[160] = "";
+    assert_int_equal(ss_json_parse_hint(text, len, &hint_out, err, sizeof err), -1);
+    assert_string_equal(hint_out.aor, "");
+    assert_false(hint_out.has_contacts);
     if (!strstr(err, why))
         fail_msg("%.*s: \"%s\", wanted \"%s\"", (int)len, text, err, why);
 }
@@ -786,7 +790,128 @@ static void test_hint(void **state)
     memcpy(text, "{\"event\":\"aor\",\"aor\":\"x\"}", 26);
     hint_bad(text, SS_JSON_HINT_MAX, "");
     hint_ok("{\"event\":\"aor\",\"aor\":\"x\"}                                            ", "x");
-    hint_bad(text, SS_JSON_HINT_MAX + 1, "longer than 4096");
+    hint_bad(text, SS_JSON_HINT_MAX + 1, "longer than 65536");
+}
+
+/* What kamailio/sipha.cfg sends after save() (captured from Kamailio 5.6). */
+#define KAM_HINT_2                                                                         \
+    "{\"event\":\"aor\",\"aor\":\"alice\",\"contacts\":[{\"uri\":\"sip:alice@127.0.0.1:20001;"   \
+    "transport=UDP\",\"expires\":3600,\"q\":-1,\"flags\":0,\"cflags\":0,\"methods\":4294967295,"  \
+    "\"path\":\"\",\"received\":\"\",\"socket\":\"udp:127.0.0.1:5160\"},{\"uri\":\"sip:alice@"      \
+    "127.0.0.1:20002;transport=UDP\",\"expires\":1800,\"q\":500,\"flags\":3,\"cflags\":64,"         \
+    "\"methods\":8191,\"path\":\"<sip:edge1@127.0.0.1:5070;lr>\",\"received\":"                     \
+    "\"sip:198.51.100.7:40123\",\"socket\":\"udp:127.0.0.1:5160\"}]}"
+
+/* contacts list: text with "%s" where one contact's fields go */
+static const struct ss_hint *hint_list(const char *fields)
+{
+    static char text[1024];
+    snprintf(text, sizeof text, "{\"event\":\"aor\",\"aor\":\"a\",\"contacts\":[{%s}]}", fields);
+    return hint_ok(text, "a");
+}
+
+static void test_hint_contacts(void **state)
+{
+    (void)state;
+    const struct ss_hint *h = hint_ok(KAM_HINT_2, "alice");
+    assert_true(h->has_contacts);
+    assert_false(h->contacts_invalid);
+    assert_int_equal(h->n_contacts, 2);
+    const struct ss_contact *c = &h->contacts[0];
+    assert_string_equal(c->aor, "alice");
+    assert_string_equal(c->uri, "sip:alice@127.0.0.1:20001;transport=UDP");
+    assert_int_equal(c->expires_s, 3600);
+    assert_int_equal(c->q, SS_Q_UNSET);
+    assert_int_equal(c->methods, 4294967295u);
+    assert_string_equal(c->path, "");
+    assert_string_equal(c->socket, "udp:127.0.0.1:5160");
+    c = &h->contacts[1];
+    assert_string_equal(c->aor, "alice");
+    assert_int_equal(c->expires_s, 1800);
+    assert_int_equal(c->q, 500);
+    assert_int_equal(c->flags, 3);
+    assert_int_equal(c->cflags, 64);
+    assert_string_equal(c->path, "<sip:edge1@127.0.0.1:5070;lr>");
+    assert_string_equal(c->received, "sip:198.51.100.7:40123");
+
+    /* no list, an empty one, unknown keys at every level */
+    h = hint_ok("{\"event\":\"aor\",\"aor\":\"a\"}", "a");
+    assert_false(h->has_contacts);
+    assert_false(h->contacts_invalid);
+    h = hint_ok("{\"event\":\"aor\",\"aor\":\"a\",\"contacts\":[]}", "a");
+    assert_true(h->has_contacts);
+    assert_int_equal(h->n_contacts, 0);
+    h = hint_list("\"uri\":\"sip:x\",\"x\":{\"y\":[1,{}]},\"expires\":5,\"ua\":null");
+    assert_true(h->has_contacts);
+    assert_int_equal(h->n_contacts, 1);
+    assert_int_equal(h->contacts[0].q, SS_Q_UNSET);
+    h = hint_list("\"uri\":\"sip:x\",\"expires\":2147483647,\"q\":1000,\"flags\":4294967295");
+    assert_true(h->has_contacts);
+
+    /* an unusable list: the AOR still counts, to be read instead */
+    static const char *const bad[] = {
+        "\"expires\":5",                                  /* no uri */
+        "\"uri\":\"sip:x\"",                              /* no expires */
+        "\"uri\":\"\",\"expires\":5",                     /* empty uri */
+        "\"uri\":7,\"expires\":5",
+        "\"uri\":\"sip:x\",\"expires\":0",                 /* permanent or gone */
+        "\"uri\":\"sip:x\",\"expires\":-5",
+        "\"uri\":\"sip:x\",\"expires\":2147483648",
+        "\"uri\":\"sip:x\",\"expires\":1.5",
+        "\"uri\":\"sip:x\",\"expires\":\"5\"",
+        "\"uri\":\"sip:x\",\"expires\":5,\"q\":1001",
+        "\"uri\":\"sip:x\",\"expires\":5,\"q\":-2",
+        "\"uri\":\"sip:x\",\"expires\":5,\"flags\":4294967296",
+        "\"uri\":\"sip:x\",\"expires\":5,\"methods\":-1",
+        "\"uri\":\"sip:x\",\"expires\":5,\"path\":[\"p\"]",
+        "\"uri\":\"sip:x\",\"expires\":5,\"socket\":null",
+        "\"uri\":\"a\\u0000b\",\"expires\":5",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        h = hint_list(bad[i]);
+        if (h->has_contacts || !h->contacts_invalid)
+            fail_msg("accepted: %s", bad[i]);
+        assert_int_equal(h->n_contacts, 0);
+    }
+    static const char *const bad_lists[] = {
+        "{\"event\":\"aor\",\"aor\":\"a\",\"contacts\":{}}",
+        "{\"event\":\"aor\",\"aor\":\"a\",\"contacts\":\"x\"}",
+        "{\"event\":\"aor\",\"aor\":\"a\",\"contacts\":[1]}",
+        "{\"event\":\"aor\",\"aor\":\"a\",\"contacts\":[[]]}",
+        "{\"event\":\"aor\",\"aor\":\"a\",\"contacts\":[],\"contacts\":[]}",
+    };
+    for (size_t i = 0; i < sizeof bad_lists / sizeof bad_lists[0]; i++) {
+        h = hint_ok(bad_lists[i], "a");
+        if (h->has_contacts || !h->contacts_invalid)
+            fail_msg("accepted: %s", bad_lists[i]);
+    }
+    /* a long string: at its field's size it is refused */
+    char *big = filled(SS_PATH_MAX - 1, 'p'), fields[SS_PATH_MAX + 64];
+    snprintf(fields, sizeof fields, "\"uri\":\"sip:x\",\"expires\":5,\"path\":\"%s\"", big);
+    assert_true(hint_list(fields)->has_contacts);
+    free(big);
+    big = filled(SS_PATH_MAX, 'p');
+    snprintf(fields, sizeof fields, "\"uri\":\"sip:x\",\"expires\":5,\"path\":\"%s\"", big);
+    assert_true(hint_list(fields)->contacts_invalid);
+    free(big);
+
+    /* more than SS_HINT_CONTACTS_MAX: no list (read instead), not invalid */
+    static char text[SS_JSON_HINT_MAX];
+    for (unsigned n = SS_HINT_CONTACTS_MAX; n <= SS_HINT_CONTACTS_MAX + 1; n++) {
+        int off = snprintf(text, sizeof text, "{\"event\":\"aor\",\"aor\":\"a\",\"contacts\":[");
+        for (unsigned i = 0; i < n; i++)
+            off += snprintf(text + off, sizeof text - (size_t)off, "%s{\"uri\":\"sip:%u\",\"expires\":9}",
+                            i ? "," : "", i);
+        snprintf(text + off, sizeof text - (size_t)off, "]}");
+        h = hint_ok(text, "a");
+        assert_int_equal(h->has_contacts, n == SS_HINT_CONTACTS_MAX);
+        assert_false(h->contacts_invalid);
+        assert_int_equal(h->n_contacts, n == SS_HINT_CONTACTS_MAX ? n : 0);
+    }
+    /* a broken hint after a good one leaves nothing of it behind */
+    hint_ok(KAM_HINT_2, "alice");
+    HINT_BAD("{\"event\":\"aor\",\"contacts\":[]}", "no aor");
+    assert_int_equal(hint_out.n_contacts, 0);
 }
 
 /* ---------- the requests ---------- */
@@ -985,6 +1110,7 @@ int main(void)
         cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_big_dump_bounded_memory),
         cmocka_unit_test(test_hint),
+        cmocka_unit_test(test_hint_contacts),
         cmocka_unit_test(test_requests_text),
         cmocka_unit_test(test_requests_refused),
         cmocka_unit_test(test_requests_buffer_bounds),
