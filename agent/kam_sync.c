@@ -78,7 +78,7 @@ struct ks_call {
     char *aor, *uri;
     struct ss_json *reply;
     struct ss_contact *got;    /* KS_LOOKUP: the AOR's contacts */
-    size_t n_got;
+    size_t n_got, cap_got;
     bool too_many;
 };
 
@@ -245,9 +245,17 @@ static int on_reply_contact(void *arg, const struct ss_contact *k)
             c->too_many = true;
             break;
         }
-        if (!c->got && !(c->got = calloc(KS_AOR_CONTACTS_MAX, sizeof *c->got))) {
-            c->too_many = true;
-            break;
+        if (c->n_got == c->cap_got) { /* most AORs have one or two contacts */
+            size_t cap = c->cap_got ? c->cap_got * 4 : 4;
+            if (cap > KS_AOR_CONTACTS_MAX)
+                cap = KS_AOR_CONTACTS_MAX;
+            struct ss_contact *v = realloc(c->got, cap * sizeof *v);
+            if (!v) {
+                c->too_many = true;
+                break;
+            }
+            c->got = v;
+            c->cap_got = cap;
         }
         c->got[c->n_got++] = *k;
         break;

@@ -14,6 +14,9 @@
 #                  second) for KAM_WINDOW_S: CPU % of a core of each agent and of each
 #                  Kamailio (all its processes), then the same load with both agents
 #                  stopped, so the Kamailio figures show what the sync adds.
+#   reference      the same three figures for Kamailio's own replication, dmq_usrloc
+#                  (bench/kam-dmq.cfg: both nodes replicate to each other over KDMQ,
+#                  a restarted node asks its peer for every contact), same namespaces.
 # Records (bench/report.py) go to $BENCH_RECORDS, keys kam_*. Root only. Settings:
 # KAM_N, KAM_SYNC_RUNS (default 7; quick 2), KAM_INCR_RUNS (20; quick 5),
 # KAM_CPU_RUNS (3; quick 1), KAM_WINDOW_S (60; quick 20).
@@ -155,3 +158,62 @@ b_record kam_cpu_kamailio_primary "... the primary's Kamailio, with sipha (SIP a
   "${cka[*]}" "without sipha (SIP only): $(b_median "${bka[*]}") % median"
 b_record kam_cpu_kamailio_backup "... the backup's Kamailio, with sipha (its RPC writes)" "% of a core" "" "" "" \
   "${ckb[*]}" "without sipha: $(b_median "${bkb[*]}") % median"
+
+# ------------------------------------------------------------------ the reference
+# Kamailio's own replication, dmq_usrloc (bench/kam-dmq.cfg), in the same namespaces:
+# both nodes registrars replicating to each other over KDMQ, no agent, no VIP (the
+# phones register at a's own address). The same three figures.
+echo "  the reference: Kamailio with dmq_usrloc"
+for h in a b; do hn_kam_kill "$h"; done
+sleep 0.5
+dmq_start() {
+  local h=$1 d=$T/$1/kam-dmq
+  mkdir -p "$d"
+  hn_bg "$h" "$T/$h/kamailio-dmq.log" setsid kamailio -DD -E -f "$ROOT/bench/kam-dmq.cfg" \
+      -P "$d/kamailio.pid" -m 64 -M 32 -A "NODE_IP=${HN_SIP_IP[$h]}" \
+      -A "PEER_IP=${HN_SIP_IP[$(hn_other "$h")]}" -A "SIP_PORT=$HN_SIP_PORT" \
+      -A "RPC_PORT=$HN_KAM_RPC_PORT" -A "RUN_DIR=\"$d\""
+  HN_KAM_PID[$h]=$HN_PID
+}
+for h in a b; do
+  dmq_start "$h"
+  t_wait 15 hn_kam_rpc "$h" core.version || { echo "b_kamailio: dmq Kamailio on $h"; exit 1; }
+done
+sipp_register "$N" 3600 2000 "" "${HN_SIP_IP[a]}"
+t_wait 60 b_has "$N" || { echo "b_kamailio: dmq: b did not reach $N ($(hn_kam_contacts b))"; exit 1; }
+
+runs=()
+for ((r = 0; r < SYNC_RUNS; r++)); do
+  hn_kam_kill b
+  sleep 0.5
+  t0=$EPOCHREALTIME
+  dmq_start b
+  ms=$(python3 "$ROOT/bench/kam_probe.py" until "$(hn_ns b)" "$N" "$t0" 60)
+  case $ms in
+    timeout*) echo "  dmq initial sync run $((r + 1)): $ms" ;;
+    *) echo "  dmq initial sync run $((r + 1)): $ms ms"; runs+=("$ms") ;;
+  esac
+done
+b_record kam_dmq_initial_sync "reference, dmq_usrloc: initial sync of $N contacts to a restarted node (Kamailio start -> all in it)" \
+  ms "" "" "" "${runs[*]}" "beside kam_initial_sync"
+
+mapfile -t lines < <(python3 "$ROOT/bench/kam_probe.py" incr "$(hn_ns c)" "$HN_C_SIP" "${HN_SIP_IP[a]}" \
+  "$(hn_ns b)" "$INCR_RUNS" "$DOMAIN" 1000000)
+runs=() from_sent=()
+for l in "${lines[@]}"; do
+  [ "$l" = timeout ] && continue
+  runs+=("${l%% *}") from_sent+=("${l##* }")
+done
+b_record kam_dmq_incremental "reference, dmq_usrloc: one REGISTER: its 200 OK at the phone -> counted in the other node" \
+  ms "" "" "" "${runs[*]}" "beside kam_incremental; from the REGISTER sent: $(b_median "${from_sent[*]}") ms median"
+
+dka=() dkb=()
+for ((r = 0; r < CPU_RUNS; r++)); do
+  read -r _ _ ka kb < <(cpu_window)
+  echo "  CPU with dmq_usrloc, run $((r + 1)): Kamailio $ka / $kb %"
+  dka+=("$ka") dkb+=("$kb")
+done
+b_record kam_dmq_cpu_primary "reference, dmq_usrloc, same load: the Kamailio the phones register with" \
+  "% of a core" "" "" "" "${dka[*]}" "beside kam_cpu_kamailio_primary + kam_cpu_agent_primary"
+b_record kam_dmq_cpu_backup "reference, dmq_usrloc, same load: the other Kamailio (replicas)" \
+  "% of a core" "" "" "" "${dkb[*]}" "beside kam_cpu_kamailio_backup + kam_cpu_agent_backup"

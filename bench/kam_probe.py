@@ -8,8 +8,9 @@
       asked for its contact count every 2 ms until it holds one more. Prints one line
       per run: milliseconds from the 200 OK to the count seen (and from the REGISTER).
   kam_probe.py until NS_BACKUP COUNT START_EPOCH TIMEOUT_S
-      polls the same count every 5 ms until it is COUNT; prints the milliseconds
-      since START_EPOCH (a wall-clock stamp taken by the caller), or "timeout".
+      polls the same count every 5 ms until it is COUNT (connecting again while
+      that Kamailio does not answer yet); prints the milliseconds since START_EPOCH
+      (a wall-clock stamp taken by the caller), or "timeout".
 
 The sockets are opened in the namespaces they belong to (setns), so one process
 measures both ends with one clock. Root only.
@@ -95,16 +96,18 @@ def incr(ns_client, client_ip, vip, ns_backup, runs, domain, first):
 
 
 def until(ns_backup, count, start, timeout):
-    backup = Backup(ns_backup)
+    backup = None  # (the Kamailio being timed may not listen yet)
     seen = -1
     while time.time() - start < timeout:
         try:
+            if backup is None:
+                backup = Backup(ns_backup)
             seen = backup.count()
             if seen == count:
                 print("%.1f" % ((time.time() - start) * 1000))
                 return
         except (OSError, http.client.HTTPException):
-            backup = Backup(ns_backup)  # Kamailio restarted under us: a new connection
+            backup = None  # not up yet, or restarted under us: a new connection
         time.sleep(0.005)
     print("timeout (%d contacts)" % seen)
 

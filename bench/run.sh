@@ -20,7 +20,7 @@ ALL=(walk idle ns reconnect probe ha kam)
 SECTIONS=("$@")
 [ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=("${ALL[@]}")
 # Upper bound on each script's run time (they take far less).
-declare -A LIMIT=([walk]=600 [idle]=120 [ns]=300 [reconnect]=200 [probe]=150 [ha]=600 [kam]=900)
+declare -A LIMIT=([walk]=600 [idle]=120 [ns]=300 [reconnect]=200 [probe]=150 [ha]=600 [kam]=1500)
 # A section runs its scripts in order, in the same run (ha: sipha, then keepalived on
 # the same topology, so the table shows them side by side).
 declare -A SCRIPT=([walk]=b_walk.sh [idle]=b_idle.sh [ns]=b_ns.sh [reconnect]=b_reconnect.sh [probe]=b_probe.sh

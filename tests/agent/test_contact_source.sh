@@ -100,6 +100,22 @@ t_check "a hint with a contact list that is not usable: counted, the AOR read in
   t_wait 5 more_failures "$f"
 t_check "... and the contacts stay" t_wait 5 is rows 2
 
+# an AOR with 10 contacts, one with 300 (more than the agent takes from one AOR)
+for i in $(seq 1 10); do echo "multi sip:multi@127.0.0.1:$((6000 + i)) 3600"; done >> "$K/contacts"
+for i in $(seq 1 300); do echo "crowd sip:crowd@127.0.0.1:$((7000 + i)) 3600"; done >> "$K/contacts"
+hint multi
+t_check "an AOR with 10 contacts: all 10 listed" t_wait 5 is rows 12
+f=$(failures)
+hint crowd
+t_check "an AOR with 300 contacts: refused, counted" t_wait 5 more_failures "$f"
+# (the refused read is followed by a read of the whole table, which has no such limit)
+sed -i '/^multi \|^crowd /d' "$K/contacts"
+hint multi
+hint crowd
+t_check "... both gone when the server drops them" t_wait 5 is rows 2
+echo ok > "$K/mode"
+t_check "... source up again after the refusal" t_wait 10 is state up
+
 # ---- junk, too slow, too much: each counted, SNMP answered meanwhile, nothing lost
 f=$(failures)
 fault junk alice

@@ -10,6 +10,9 @@
 #   nic     its SIP NIC set down
 #   kill9   kill -9 of its agent
 #   kamkill Kamailio's process group killed (its SIP listener goes away)
+#   portheld Kamailio killed and its SIP port taken at once by another process, so
+#           that it cannot start again: the port stays bound, but not by Kamailio
+#           (the agent sees Kamailio's event stream gone for 5 s: 00-04200)
 # the other host must become primary with the VIP, list the 100 contacts in its MIB
 # (no duplicates), and answer 100 INVITEs to the 100 AORs through the VIP, with no
 # phone having registered again. Between cases the pair is repaired and the new
@@ -110,6 +113,20 @@ run_case() {
     nic) ip -n "$(hn_ns "$p")" link set sip0 down ;;
     kill9) kill -9 "${HN_AGENT_PID[$p]}" ;;
     kamkill) hn_kam_kill "$p" ;;
+    portheld)
+      hn_kam_kill "$p"
+      hn_bg "$p" "$T/$p/holder.log" python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(100):  # until the killed Kamailio has let go of it
+    try:
+        s.bind((sys.argv[1], int(sys.argv[2]))); break
+    except OSError:
+        time.sleep(0.01)
+time.sleep(600)' "${HN_SIP_IP[$p]}" "$HN_SIP_PORT"
+      HOLDER=$HN_PID
+      sleep 0.5
+      hn_kam_start "$p" > /dev/null 2>&1 # fails: the port is taken
+      ;;
   esac
   if t_wait 15 took_over "$o"; then t_pass "$k: $o primary with the VIP"
   else t_fail "$k: $o did not take over ($(state_of))"; fi
@@ -125,12 +142,20 @@ run_case() {
     nic) ip -n "$(hn_ns "$p")" link set sip0 up ;;
     kill9) hn_start_agent "$p" > /dev/null 2>&1 ;;
     kamkill) hn_kam_start "$p" > /dev/null 2>&1 ;;
+    portheld)
+      if grep -qE "$(hn_trap_re siphaListenerBindFailure "$p")" "$T/traps.log"; then
+        t_pass "$k: $p raised siphaListenerBindFailure (00-04200)"
+      else t_fail "$k: no siphaListenerBindFailure from $p"; fi
+      kill "$HOLDER"
+      sleep 0.5
+      hn_kam_start "$p" > /dev/null 2>&1
+      ;;
   esac
   if t_wait 20 is_running_backup "$p" && t_wait 20 kam_has_all "$p"; then
     t_pass "$k: $p repaired, backup, its Kamailio holds the $N contacts"
   else t_fail "$k: $p not repaired ($(state_of); its Kamailio holds $(kam_contacts "$p"))"; fi
 }
-for k in ${SIPHA_KAM_CASES:-set nic kill9 kamkill}; do run_case "$k"; done
+for k in ${SIPHA_KAM_CASES:-set nic kill9 kamkill portheld}; do run_case "$k"; done
 
 echo "case     calls"
 for r in "${TABLE[@]}"; do echo "$r"; done
