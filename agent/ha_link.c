@@ -93,8 +93,8 @@ static void on_contact(void *ctx, const struct hl_contact *k)
     struct ha_peer_link *l = ctx;
     const char *aor = k->str[HL_F_AOR], *uri = k->str[HL_F_URI];
     if (l->role == HA_ROLE_PRIMARY) {
-        /* the hand-over of a demoted primary (ha_link_role_changed): what we lack is
-         * added, nothing of ours is removed or replaced */
+        /* what the backup hands over (ha_link_role_changed): what we lack is added,
+         * nothing of ours is removed or replaced */
         if (k->expiry_s == 0 || contacts_find(l->a, aor, uri, CONTACT_LOCAL))
             return;
     } else if (k->expiry_s == 0) {
@@ -113,9 +113,8 @@ static void on_contact(void *ctx, const struct hl_contact *k)
 static void on_contacts_done(void *ctx, bool full)
 {
     struct ha_peer_link *l = ctx;
-    if (l->role == HA_ROLE_PRIMARY) { /* the hand-over is complete: one pass only */
+    if (l->role == HA_ROLE_PRIMARY) { /* a hand-over: nothing of ours is dropped */
         l->pass_started = 0;
-        hl_pull_contacts(l->link, false);
         return;
     }
     if (full)
@@ -233,19 +232,27 @@ void ha_link_publish(struct agent *a, const struct ha_peer_state *self)
         hl_set_state(a->link->link, self);
 }
 
-/* The backup copies the primary's contacts. A new primary whose contacts live in a
- * SIP server also copies, once, what the peer still holds as its own: the peer may be
- * the old primary, alive after all (a freeze, a cut link), with registrations we had
- * not copied when we took over. The peer keeps them until we hold them (kam_sync.c),
- * so a takeover never shrinks the pair's set of registrations. */
+/* The backup copies the primary's contacts. A primary whose contacts live in a SIP
+ * server also copies what its backup holds as its own, which is what the backup's
+ * server has and the primary lacks: a demoted primary's registrations (it was alive
+ * after all: a freeze, a cut link, and we took over before our copy was complete), or
+ * those found in the backup's server at its start (kam_sync.c). The backup keeps them
+ * until we hold them, so a takeover never shrinks the pair's set of registrations.
+ * A backup normally holds none: its generation does not move, and this costs one
+ * empty pass per peer process. */
 void ha_link_role_changed(struct agent *a, enum ha_role role)
 {
     struct ha_peer_link *l = a->link;
     if (!l)
         return;
-    bool hand_over = role == HA_ROLE_PRIMARY && l->role != HA_ROLE_PRIMARY &&
-                     a->cfg.sip_server_kind == SIP_SERVER_KAMAILIO;
+    bool hand_over = role == HA_ROLE_PRIMARY && a->cfg.sip_server_kind == SIP_SERVER_KAMAILIO;
+    bool changed = l->role != role;
     l->role = role;
+    /* A new role begins with a full pass: a primary skips rows it holds itself and
+     * drops nothing, a backup copies all and drops the rest, so the old bookkeeping
+     * does not carry over. */
+    if (changed)
+        hl_pull_contacts(l->link, false);
     hl_pull_contacts(l->link, role == HA_ROLE_BACKUP || hand_over);
 }
 

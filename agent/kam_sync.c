@@ -67,8 +67,13 @@ struct kam_sync {
     /* writer */
     struct ks_queue writes;    /* (AOR, URI) to write as they are now */
     bool writer_dump_wanted;
+    bool copied;               /* a full copy ended since we became the backup: until
+                                  then our Kamailio is not compared with it */
+    bool handoff;              /* the next read of our Kamailio hands over what the
+                                  primary lacks, instead of removing it */
     struct ks_seen seen;
     bool seen_lost;            /* out of memory while reading it: repair nothing */
+    uint64_t handed_over;      /* contacts handed over by the read in progress */
 };
 
 struct ks_call {
@@ -262,6 +267,19 @@ static int on_reply_contact(void *arg, const struct ss_contact *k)
     case KS_WRITER_DUMP:
         if (!seen_add(&c->ks->seen, k->aor, k->uri))
             c->ks->seen_lost = true;
+        /* The first read after a start or a demotion: a contact the primary's full
+         * copy did not bring is one it lacks (a registration our Kamailio took while
+         * it was the primary's, or that the primary lost): ours now, to hand over
+         * (ha_link.c), not to remove. The price: one unregistered at the primary
+         * while our agent was down comes back until it expires. */
+        if (c->ks->handoff && c->ks->role == HA_ROLE_BACKUP && k->expires_s &&
+            k->expires_s != SS_EXPIRES_PERMANENT &&
+            !contacts_find(a, k->aor, k->uri, CONTACT_SYNCED) &&
+            !contacts_find(a, k->aor, k->uri, CONTACT_LOCAL)) {
+            attrs_of(k, &at);
+            if (contacts_put_local(a, k->aor, k->uri, k->expires_s, &at) == 0)
+                c->ks->handed_over++;
+        }
         break;
     default:
         break;
@@ -395,6 +413,12 @@ static void writer_dump_done(struct kam_sync *ks, bool ok)
 {
     struct agent *a = ks->a;
     struct ks_seen *s = &ks->seen;
+    if (ks->handed_over)
+        snmp_log(LOG_NOTICE, "sipha[%u]: %llu contacts of our Kamailio that the primary lacks "
+                 "handed over to it\n", a->inst.index, (unsigned long long)ks->handed_over);
+    ks->handed_over = 0;
+    if (ok)
+        ks->handoff = false;
     if (ks->role != HA_ROLE_BACKUP) {
         /* took over meanwhile: nothing of our Kamailio is removed */
     } else if (ok && !ks->seen_lost) {
@@ -498,6 +522,7 @@ void kam_sync_pass_done(struct agent *a, bool full)
     struct kam_sync *ks = a->kam;
     if (!ks || !full || ks->role != HA_ROLE_BACKUP)
         return;
+    ks->copied = true;
     ks->writer_dump_wanted = true; /* a full copy: make Kamailio's table equal to it */
     pump(ks);
 }
@@ -536,7 +561,7 @@ static void pump(struct kam_sync *ks)
         start_dump(ks, KS_DUMP);
         return;
     }
-    if (ks->role == HA_ROLE_BACKUP && ks->writer_dump_wanted) {
+    if (ks->role == HA_ROLE_BACKUP && ks->writer_dump_wanted && ks->copied) {
         if (ks->in_flight)
             return;
         ks->writer_dump_wanted = false;
@@ -795,6 +820,8 @@ void kam_sync_role_changed(struct agent *a, enum ha_role role)
          * it (kam_sync_synced_changed). Forgetting them now would lose every
          * registration a primary that took over too early had not copied yet. */
         ks->writer_dump_wanted = false; /* after the first full copy (kam_sync_pass_done) */
+        ks->copied = false;
+        ks->handoff = true;
     }
     pump(ks);
 }
@@ -813,6 +840,7 @@ int kam_sync_start(struct agent *a)
         return -1;
     ks->a = a;
     ks->role = HA_ROLE_UNKNOWN;
+    ks->handoff = true;
     ks->hint = malloc(sizeof *ks->hint);
     if (!ks->hint) {
         free(ks);

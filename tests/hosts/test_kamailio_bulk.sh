@@ -13,7 +13,10 @@
 #   4. 10 % unregister: the removals reach the backup's Kamailio and MIB;
 #   5. 20 contacts with a 5 s expiry: gone from both MIBs when they expire;
 #   6. the backup restarted while the primary's agent is frozen takes over with no
-#      contact; when the old primary resumes, both hold every registration again.
+#      contact; when the old primary resumes, both hold every registration again;
+#   7. the primary's agent killed while a restarted backup copies: the backup takes
+#      over with part of them, the old primary's agent comes back and hands over the
+#      rest from its Kamailio.
 # Times of 1 and 2 are printed ("time ..."). Root only.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -186,4 +189,31 @@ if t_wait 60 same "$left"; then t_pass "6. both Kamailio hold the $left contacts
 else t_fail "6. tables differ: a b differences = $(tables)"; fi
 t_check "6. both MIBs list $left contacts" t_wait 20 both_mibs "$left"
 t_check "6. both agents alive" alive
+
+# ------------------------------------------------------------------ 7. the primary dies during a copy
+# The backup restarted with an empty Kamailio; while it copies, the primary's agent is
+# killed (its Kamailio keeps every registration). The backup takes over with part of
+# them; the old primary's agent comes back as the backup, finds in its Kamailio what
+# the new primary lacks and hands it over: both end with every registration.
+p=a; [ "$(hn_role b)" = primary ] && p=b
+o=$(hn_other "$p")
+kill -9 "${HN_AGENT_PID[$o]}"
+hn_kam_kill "$o"
+sleep 0.5
+t_check "7. $o's Kamailio back, empty" hn_kam_start "$o"
+hn_bg "$o" "$T/$o/agent.log" "$BUILD/sipha-agent" -f -c "$T/$o/inst.xml" # (not waiting)
+HN_AGENT_PID[$o]=$HN_PID
+copying() { [ "$(hn_kam_contacts "$o")" -gt 0 ]; }
+t_wait 20 copying
+kill -9 "${HN_AGENT_PID[$p]}"
+echo "info  7. $p's agent killed while $o's Kamailio held $(hn_kam_contacts "$o") of $left"
+o_primary() { [ "$(hn_role "$o")" = primary ]; }
+t_check "7. $o takes over" t_wait 15 o_primary
+t_check "7. $p's agent back" hn_start_agent "$p"
+p_backup() { [ "$(hn_role "$p")" = backup ]; }
+t_check "7. $p is the backup" t_wait 15 p_backup
+if t_wait 60 same "$left"; then t_pass "7. both Kamailio hold the $left contacts: none lost"
+else t_fail "7. tables differ: a b differences = $(tables)"; fi
+t_check "7. both MIBs list $left contacts" t_wait 20 both_mibs "$left"
+t_check "7. both agents alive" alive
 t_summary
