@@ -343,9 +343,10 @@ static bool start_lookup(struct kam_sync *ks)
     return true;
 }
 
-/* Synced contacts of the old primary that our Kamailio holds now (local twins) are
- * dropped; the others are written into it first, then read back as local (the
- * lookup after each write drops their synced twins). */
+/* Synced contacts (of the old primary, or handed over by the backup) that our
+ * Kamailio holds now (local twins) are dropped; the others are written into it
+ * first, then read back as local (the lookup after each write drops their synced
+ * twins). */
 static void carry_over_synced(struct kam_sync *ks)
 {
     struct agent *a = ks->a;
@@ -373,8 +374,9 @@ static void dump_done(struct kam_sync *ks, bool ok, const struct ss_json_result 
     }
     size_t before = contacts_local_count(ks->a);
     contacts_drop_local_before(ks->a, ks->dump_mark);
-    if (ks->role == HA_ROLE_PRIMARY && ks->takeover_pending)
-        carry_over_synced(ks);
+    /* every read, not only the first after a takeover: a write that failed (our
+     * Kamailio was down) is tried again here */
+    carry_over_synced(ks);
     snmp_log(LOG_INFO, "sipha[%u]: Kamailio's location table read: %llu contacts, %zu gone "
              "since\n", ks->a->inst.index, (unsigned long long)ks->dump_contacts,
              before - contacts_local_count(ks->a));
