@@ -160,6 +160,8 @@ static void set_options(struct ha_engine *e, unsigned opts)
 {
     unsigned old = e->st.options;
     e->st.options = opts;
+    if ((old ^ opts) & HA_OPT_CONTROL_VIP_SCRIPTS) /* split brains are decided by it */
+        ha_peer_hold_split(e);
     ha_traffic_options(e, old);
     ha_vip_options(e, old);
     ha_nic_options(e, old);

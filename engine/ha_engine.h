@@ -284,6 +284,9 @@ struct ha_priv {
     bool peer_fresh;             /* a PEER_STATE arrived since our last role change */
     uint64_t arbiter_up_since;   /* taking over without the peer waits settle_ms after
                                     the arbiter came back, as for the peer */
+    uint64_t split_hold_until;   /* our arbiter state or options just changed: until the
+                                    peer has surely heard it, we do not step down in a
+                                    split brain (it may still decide on our old state) */
     uint64_t peer_deaf_since;    /* the peer's heartbeats say it does not hear us, since
                                     (0 = it hears us): a one-way link only after
                                     peer_timeout_ms of it, since both sides of a healing

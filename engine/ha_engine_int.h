@@ -79,6 +79,8 @@ void ha_peer_eval_link(struct ha_engine *e);
 void ha_peer_eval_start(struct ha_engine *e);
 void ha_peer_eval_quorum(struct ha_engine *e);
 void ha_peer_eval_split(struct ha_engine *e);
+/* Our arbiter state or split-relevant options changed: see ha_peer.c. */
+void ha_peer_hold_split(struct ha_engine *e);
 void ha_peer_eval_takeover(struct ha_engine *e);
 uint64_t ha_peer_deadline(const struct ha_engine *e);
 

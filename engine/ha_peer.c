@@ -70,6 +70,8 @@ void ha_arbiter_in(struct ha_engine *e, bool reachable)
     if (!first && l == e->st.arbiter)
         return;
     e->st.arbiter = l;
+    if (!first)
+        ha_peer_hold_split(e);
     if (l == HA_LINK_UP)
         e->p.arbiter_up_since = e->p.now;
     if (l == HA_LINK_DOWN)
@@ -192,6 +194,18 @@ static bool self_yields(const struct ha_engine *e)
     return ha_loses_tiebreak(e);
 }
 
+/* Both sides decide a split brain from the same facts: their own arbiter state and
+ * options, and the peer's as its last heartbeat said. Right after ours change, the
+ * peer may still decide on the old ones while we decide on the new: both could step
+ * down (a healed partition whose arbiter came back on one side first did, once in 8
+ * runs of the fault matrix). So we hold our own step-down for one peer timeout, by
+ * which the peer has heard the change, or acted on the old state (its heartbeat then
+ * says so). */
+void ha_peer_hold_split(struct ha_engine *e)
+{
+    e->p.split_hold_until = e->p.now + e->p.peer_timeout_ms;
+}
+
 void ha_peer_eval_split(struct ha_engine *e)
 {
     /* right after a handover the peer's last word still says primary: not a split */
@@ -203,7 +217,7 @@ void ha_peer_eval_split(struct ha_engine *e)
             e->st.split_brain = true;
             ha_alarm_raise(e, &e->st.split_brain_alarm, HA_NOTIF_SPLIT_BRAIN_DETECTED);
         }
-        if (self_yields(e))
+        if (self_yields(e) && e->p.now >= e->p.split_hold_until)
             ha_become_backup(e, HA_REASON_SPLIT_BRAIN);
         both = e->st.role == HA_ROLE_PRIMARY;
     }
@@ -229,5 +243,8 @@ uint64_t ha_peer_deadline(const struct ha_engine *e)
     if (e->st.role == HA_ROLE_PRIMARY && e->st.peer.role == HA_ROLE_PRIMARY &&
         e->p.peer_deaf_since && !peer_deaf(e))
         d = ha_min_u64(d, e->p.peer_deaf_since + e->p.peer_timeout_ms);
+    if (e->st.role == HA_ROLE_PRIMARY && e->st.peer.role == HA_ROLE_PRIMARY &&
+        e->p.split_hold_until > e->p.now)
+        d = ha_min_u64(d, e->p.split_hold_until);
     return d;
 }

@@ -715,6 +715,7 @@ static void arbiter_lost_lower_priority_yields(void **state)
     struct rig *r = both_primary(HA_OPT_CONTROL_VIP_SCRIPTS, true, 50, 1, 100, 2);
     rig_in(r, 0, in_flag(HA_IN_ARBITER, false));
     assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
+    rig_advance(r, r->now + 1500); /* past the hold after our arbiter change */
     size_t m = rig_mark(r);
     peer_turns_primary(r, 0, HA_LINK_DOWN);
     assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
@@ -734,6 +735,7 @@ static void arbiter_lost_lower_priority_yields(void **state)
     /* equal priority: the higher index yields */
     r = both_primary(HA_OPT_CONTROL_VIP_SCRIPTS, true, 100, 3, 100, 2);
     rig_in(r, 0, in_flag(HA_IN_ARBITER, false));
+    rig_advance(r, r->now + 1500);
     peer_turns_primary(r, 0, HA_LINK_DOWN);
     assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
     rig_free(r);

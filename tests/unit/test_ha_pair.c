@@ -284,10 +284,48 @@ static void isolated_winner_and_arbiter_side_both_lead_until_healed(void **state
     r->link = true;
     r->n[0].arbiter_ok = true;
     rig_in(r, 0, in_flag(HA_IN_ARBITER, true));
-    rig_advance(r, r->now + 1000);
+    rig_advance(r, r->now + 2000); /* (A holds its step-down for a peer timeout) */
     assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
     assert_int_equal(S(r, 0)->last_reason, HA_REASON_SPLIT_BRAIN);
     assert_int_equal(S(r, 1)->role, HA_ROLE_PRIMARY);
+    rig_free(r);
+}
+
+/* The fault matrix's "full partition, with arbiter" failed once: A's arbiter came back
+ * while the healed link's first heartbeats crossed. B decided on A's old state (arbiter
+ * lost, control-vip-scripts: the priority rule, B ranks lower) and stepped down; A
+ * decided on its new one (the epoch rule, B's term is newer) and stepped down too: no
+ * primary for a settle time. A now holds its step-down until B has heard its change. */
+static void arbiter_change_while_heartbeats_cross_leaves_one_primary(void **state)
+{
+    (void)state;
+    struct rig *r = pair(HA_OPT_CONTROL_VIP_SCRIPTS);
+    r->n[0].cfg.has_arbiter = true;
+    r->n[1].cfg.has_arbiter = true;
+    rig_start(r);
+    rig_advance(r, r->now + 1000);
+    r->link = false;
+    r->n[0].arbiter_ok = false;
+    rig_in(r, 0, in_flag(HA_IN_ARBITER, false));
+    rig_advance(r, r->now + 5000);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
+    assert_int_equal(S(r, 1)->role, HA_ROLE_PRIMARY);
+    assert_true(S(r, 1)->epoch > S(r, 0)->epoch);
+    /* the heartbeats of the healed link, taken at the same instant, cross A's arbiter */
+    struct ha_input from_a = { .kind = HA_IN_PEER_STATE }, from_b = { .kind = HA_IN_PEER_STATE };
+    ha_peer_summary(E(r, 0), &from_a.u.peer);
+    ha_peer_summary(E(r, 1), &from_b.u.peer);
+    from_a.u.peer.hears_peer = from_b.u.peer.hears_peer = true;
+    rig_in(r, 1, from_a); /* B: A's arbiter lost, B ranks lower: B steps down */
+    assert_int_equal(S(r, 1)->role, HA_ROLE_BACKUP);
+    r->n[0].arbiter_ok = true;
+    rig_in(r, 0, in_flag(HA_IN_ARBITER, true));
+    rig_in(r, 0, from_b); /* A: B's old word, "primary", with the newer term */
+    assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
+    r->link = true;
+    rig_advance(r, r->now + 3000);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
+    assert_int_equal(S(r, 1)->role, HA_ROLE_BACKUP);
     rig_free(r);
 }
 
@@ -742,6 +780,9 @@ static void check_pair(struct rig *r)
     if (!r->link || r->mute[0] || r->mute[1] || !r->n[0].alive || !r->n[1].alive ||
         !r->n[0].arbiter_ok || !r->n[1].arbiter_ok)
         return;
+    for (int i = 0; i < 2; i++) /* a split brain waits out a hold (ha_peer_hold_split) */
+        if (E(r, i)->p.split_hold_until > r->now)
+            rig_advance(r, E(r, i)->p.split_hold_until);
     for (int round = 0; round < 2; round++) {
         size_t m = rig_mark(r);
         rig_heartbeat(r);
@@ -836,6 +877,7 @@ int main(void)
         cmocka_unit_test(split_brain_resolved_when_link_returns),
         cmocka_unit_test(partition_with_arbiter_keeps_one_primary),
         cmocka_unit_test(isolated_winner_and_arbiter_side_both_lead_until_healed),
+        cmocka_unit_test(arbiter_change_while_heartbeats_cross_leaves_one_primary),
         cmocka_unit_test(killed_primary_backup_takes_over_at_timeout),
         cmocka_unit_test(two_backups_elect_the_fitter_then_the_higher_priority),
         cmocka_unit_test(sip_nic_down_with_the_link_on_it),
