@@ -40,6 +40,7 @@ static struct {
     CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
     CURLcode (*easy_perform)(CURL *);
     CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+    CURLcode (*easy_pause)(CURL *, int);
     void (*easy_cleanup)(CURL *);
     const char *(*easy_strerror)(CURLcode);
     void (*free)(void *);
@@ -82,6 +83,7 @@ static void load_once(void)
     RESOLVE(lib, easy_setopt, "curl_easy_setopt", missing);
     RESOLVE(lib, easy_perform, "curl_easy_perform", missing);
     RESOLVE(lib, easy_getinfo, "curl_easy_getinfo", missing);
+    RESOLVE(lib, easy_pause, "curl_easy_pause", missing);
     RESOLVE(lib, easy_cleanup, "curl_easy_cleanup", missing);
     RESOLVE(lib, easy_strerror, "curl_easy_strerror", missing);
     RESOLVE(lib, free, "curl_free", missing);
@@ -234,6 +236,11 @@ CURLcode curl_easy_getinfo(CURL *curl, CURLINFO info, ...)
     void *out = va_arg(ap, void *);
     va_end(ap);
     return g.easy_getinfo(curl, info, out);
+}
+
+CURLcode curl_easy_pause(CURL *curl, int bitmask)
+{
+    return ready() ? g.easy_pause(curl, bitmask) : CURLE_FAILED_INIT;
 }
 
 void curl_easy_cleanup(CURL *curl)

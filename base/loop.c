@@ -30,6 +30,7 @@ struct loop {
     struct loop_timer *timers; /* binary min-heap on `due` */
     size_t ntimers, captimers;
     uint64_t next_timer_id;
+    uint64_t turns; /* iterations so far (loop_turn) */
     bool stop;
     void (*idle)(void *arg);
     void *idle_arg;
@@ -277,9 +278,15 @@ static void dispatch_own(struct loop *lp, size_t from, size_t to)
 }
 
 /* One iteration; the poll waits at most cap_ms (-1: as long as the timers allow). */
+uint64_t loop_turn(const struct loop *lp)
+{
+    return lp->turns;
+}
+
 static int iterate(struct loop *lp, int cap_ms)
 {
     size_t n_src = 0, n_total = 0;
+    lp->turns++;
     int timeout = build_poll_set(lp, cap_ms, &n_src, &n_total);
     if (timeout < 0)
         return -1;

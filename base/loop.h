@@ -53,6 +53,9 @@ int loop_run(struct loop *lp);
 int loop_run_once(struct loop *lp, int timeout_ms);
 void loop_stop(struct loop *lp);
 void loop_set_idle(struct loop *lp, void (*idle)(void *arg), void *arg);
+/* How many iterations (poll, fds, timers) the loop has begun: work spread over turns
+ * (a burst per turn) can tell whether the fds were polled since its last burst. */
+uint64_t loop_turn(const struct loop *lp);
 
 /* A foreign event loop run inside this one (a library that owns its sockets and
  * alarms). Before each poll, `prepare` hands over the descriptors it wants read

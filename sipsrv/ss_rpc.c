@@ -38,6 +38,9 @@ struct slot {
     uint64_t cap;   /* the reply cap when the call started */
     bool over;      /* the reply passed the cap */
     bool sink_stop; /* the sink asked to stop */
+    uint64_t burst;        /* bytes handed to the sink since the loop last had control */
+    uint64_t resume_timer; /* paused after a burst: resumed on the next loop turn */
+    uint64_t paused_turn;  /* loop_turn when it paused */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -58,18 +61,44 @@ struct ss_rpc {
 
 /* --- the reply body --- */
 
+static void on_resume(void *arg)
+{
+    struct slot *s = arg;
+    s->resume_timer = 0;
+    if (loop_turn(s->rpc->lp) == s->paused_turn) { /* not polled since: wait a turn */
+        s->resume_timer = loop_timer_add(s->rpc->lp, 1, on_resume, s);
+        if (s->resume_timer)
+            return;
+    }
+    s->burst = 0;
+    curl_easy_pause(s->easy, CURLPAUSE_CONT); /* may hand the held data over at once */
+}
+
 /* Counted, capped, and handed to the sink; returning less than n makes curl end the
- * transfer with CURLE_WRITE_ERROR, which the flags below explain. */
+ * transfer with CURLE_WRITE_ERROR, which the flags below explain. After
+ * SS_RPC_BURST_BYTES in one go the transfer pauses (curl keeps the data) until the
+ * loop's next turn: libcurl reads a fast socket dry in one socket action, and a 9 MB
+ * reply parsed in one piece would hold the loop (and the HA link's heartbeats) for
+ * hundreds of milliseconds on a loaded machine. */
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     struct slot *s = userdata;
     struct ss_rpc *r = s->rpc;
     size_t n = size * nmemb;
+    if (s->burst >= SS_RPC_BURST_BYTES) {
+        if (!s->resume_timer) {
+            s->paused_turn = loop_turn(r->lp);
+            s->resume_timer = loop_timer_add(r->lp, 1, on_resume, s);
+        }
+        if (s->resume_timer)
+            return CURL_WRITEFUNC_PAUSE;
+    }
     if (n > s->cap - s->bytes) {
         s->over = true;
         return 0;
     }
     s->bytes += n;
+    s->burst += n;
     r->st.bytes_received += n;
     if (s->call.sink && s->call.sink(s->call.arg, ptr, n) != 0) {
         s->sink_stop = true;
@@ -179,6 +208,9 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
     count(r, &res);
     struct call c = s->call;
     s->busy = false;
+    if (s->resume_timer)
+        loop_timer_cancel(r->lp, s->resume_timer);
+    s->resume_timer = 0;
     free(c.body);
     if (!deliver(r, &c, &res))
         pump(r);
@@ -192,6 +224,7 @@ static int slot_start(struct ss_rpc *r, struct slot *s, const struct call *c)
     s->bytes = 0;
     s->cap = r->reply_max;
     s->over = s->sink_stop = false;
+    s->burst = 0;
     s->errbuf[0] = '\0';
     s->started_ms = loop_now(r->lp);
     bool bad = curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, c->body) != CURLE_OK;
@@ -380,6 +413,8 @@ void ss_rpc_free(struct ss_rpc *r)
             curl_loop_remove(r->cl, s->easy);
             free(s->call.body);
         }
+        if (s->resume_timer)
+            loop_timer_cancel(r->lp, s->resume_timer);
         if (s->easy)
             curl_easy_cleanup(s->easy);
     }

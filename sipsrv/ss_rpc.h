@@ -24,6 +24,7 @@ struct ss_rpc;
 #define SS_RPC_REPLY_MAX_DEFAULT (64u * 1024u * 1024u)
 #define SS_RPC_TIMEOUT_DEFAULT_MS 10000u
 #define SS_RPC_URL_MAX 1024u
+#define SS_RPC_BURST_BYTES (256u * 1024u) /* reply bytes per loop turn, then a pause */
 
 enum ss_rpc_outcome {
     SS_RPC_ANSWERED,  /* a whole HTTP answer; http_status says which (Kamailio sends a

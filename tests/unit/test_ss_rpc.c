@@ -283,14 +283,25 @@ struct call {
     char body[8192]; /* the reply's start */
     size_t body_len;
     uint64_t sink_bytes;
+    uint64_t turn_bytes, max_turn_bytes; /* body bytes within one loop turn */
+    unsigned turn;
     bool sink_stop;
     struct ss_json *parser; /* when set, the body goes through it too */
     struct ss_rpc **free_in_done;
 };
 
+static unsigned loop_turns; /* run_until's loop_run_once calls so far */
+
 static int sink(void *arg, const char *buf, size_t len)
 {
     struct call *c = arg;
+    if (c->turn != loop_turns) {
+        c->turn = loop_turns;
+        c->turn_bytes = 0;
+    }
+    c->turn_bytes += len;
+    if (c->turn_bytes > c->max_turn_bytes)
+        c->max_turn_bytes = c->turn_bytes;
     size_t room = sizeof c->body - 1 - c->body_len;
     size_t n = len < room ? len : room;
     memcpy(c->body + c->body_len, buf, n);
@@ -326,6 +337,7 @@ static bool run_until(struct loop *lp, bool (*fn)(const void *), const void *arg
     while (!fn(arg)) {
         if (loop_now_ms() > end)
             return false;
+        loop_turns++;
         assert_int_equal(loop_run_once(lp, 20), 0);
     }
     return true;
@@ -614,6 +626,21 @@ static void test_reply_cap(void **state)
     assert_int_equal(a.sink_bytes, 0);
 }
 
+/* A fast 2 MB reply reaches the sink whole, but never more than a burst (and the
+ * chunk that crossed it) within one loop turn: the loop gets control in between. */
+static void test_big_reply_in_bursts(void **state)
+{
+    struct server *s = *state;
+    struct call c = { 0 };
+    one_call(s->port, "/big", 10000, 0, &c, NULL);
+    assert_int_equal(c.res.outcome, SS_RPC_ANSWERED);
+    assert_int_equal(c.sink_bytes, BIG_STREAM);
+    assert_int_equal(c.res.reply_bytes, BIG_STREAM);
+    print_message("largest piece in one loop turn: %llu bytes\n",
+                  (unsigned long long)c.max_turn_bytes);
+    assert_true(c.max_turn_bytes <= SS_RPC_BURST_BYTES + CURL_MAX_WRITE_SIZE);
+}
+
 static void test_broken_http(void **state)
 {
     struct server *s = *state;
@@ -757,6 +784,7 @@ int main(void)
         cmocka_unit_test(test_connection_refused),
         cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_reply_cap),
+        cmocka_unit_test(test_big_reply_in_bursts),
         cmocka_unit_test(test_broken_http),
         cmocka_unit_test(test_sink_stops),
         cmocka_unit_test(test_queue_limits_and_free),
