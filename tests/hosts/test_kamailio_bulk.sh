@@ -63,20 +63,25 @@ def load(path):
     return t
 if sys.argv[1] == "compare":
     a, b = load(sys.argv[2]), load(sys.argv[3])
-    diff = sum(1 for k in a.keys() | b.keys() if k not in a or k not in b or abs(a[k] - b[k]) > 2)
-    print(len(a), len(b), diff)
+    slack = int(sys.argv[4]) if len(sys.argv) > 4 else 2
+    bad = [k for k in a.keys() | b.keys() if k not in a or k not in b or abs(a[k] - b[k]) > slack]
+    print(len(a), len(b), len(bad))
+    for k in sorted(bad)[:3]:  # examples for the failure message (stderr)
+        sys.stderr.write("  %s %s: a %s, b %s\n" % (k[0], k[1], a.get(k), b.get(k)))
 elif sys.argv[1] == "above":
     t = load(sys.argv[2])
     print(len(t), sum(1 for e in t.values() if e > int(sys.argv[3]) or e < 0))
 PY
 dump() { hn_kam_rpc "$1" ul.dump > "$T/dump-$1.json"; }
-# same — both Kamailio hold the same N contacts (count and set, expiries within 2 s)
+# same N [SLACK] — both Kamailio hold the same N contacts (count and set, expiries
+# within SLACK s, default 2: each copy rounds the seconds left up, Kamailio's table
+# reads them truncated; a contact that went a -> b -> a has been rounded twice as often)
 same() {
   dump a && dump b || return 1
-  read -r na nb nd < <(python3 "$T/table.py" compare "$T/dump-a.json" "$T/dump-b.json")
+  read -r na nb nd < <(python3 "$T/table.py" compare "$T/dump-a.json" "$T/dump-b.json" "${2:-2}" 2>/dev/null)
   [ "$na" = "$1" ] && [ "$nb" = "$1" ] && [ "$nd" = 0 ]
 }
-tables() { dump a; dump b; python3 "$T/table.py" compare "$T/dump-a.json" "$T/dump-b.json"; }
+tables() { dump a; dump b; python3 "$T/table.py" compare "$T/dump-a.json" "$T/dump-b.json" "${1:-2}" 2>"$T/table.err"; cat "$T/table.err" >&2; }
 # register FIRST COUNT EXPIRES RATE — COUNT REGISTERs of users FIRST.. from c through
 # the VIP (waits for the last answer); prints sipp's successful/failed counts. Its
 # socket buffers are 8 MB: without retransmissions (-nr) a 200 OK dropped by a full
@@ -185,8 +190,8 @@ kill -CONT "${HN_AGENT_PID[a]}"
 one_primary() { case "$(hn_roles)" in primary/backup|backup/primary) return 0;; esac; return 1; }
 t_check "6. a resumed: one primary again" t_wait 15 one_primary
 echo "info  6. roles after a resumed: $(hn_roles)"
-if t_wait 60 same "$left"; then t_pass "6. both Kamailio hold the $left contacts: none lost"
-else t_fail "6. tables differ: a b differences = $(tables)"; fi
+if t_wait 60 same "$left" 4; then t_pass "6. both Kamailio hold the $left contacts: none lost"
+else t_fail "6. tables differ: a b differences = $(tables 4)"; fi
 t_check "6. both MIBs list $left contacts" t_wait 20 both_mibs "$left"
 t_check "6. both agents alive" alive
 
@@ -212,8 +217,8 @@ t_check "7. $o takes over" t_wait 15 o_primary
 t_check "7. $p's agent back" hn_start_agent "$p"
 p_backup() { [ "$(hn_role "$p")" = backup ]; }
 t_check "7. $p is the backup" t_wait 15 p_backup
-if t_wait 60 same "$left"; then t_pass "7. both Kamailio hold the $left contacts: none lost"
-else t_fail "7. tables differ: a b differences = $(tables)"; fi
+if t_wait 60 same "$left" 4; then t_pass "7. both Kamailio hold the $left contacts: none lost"
+else t_fail "7. tables differ: a b differences = $(tables 4)"; fi
 t_check "7. both MIBs list $left contacts" t_wait 20 both_mibs "$left"
 t_check "7. both agents alive" alive
 t_summary
