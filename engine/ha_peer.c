@@ -182,16 +182,35 @@ static bool peer_deaf(const struct ha_engine *e)
     return e->p.peer_deaf_since && e->p.now >= e->p.peer_deaf_since + e->p.peer_timeout_ms;
 }
 
-static bool self_yields(const struct ha_engine *e)
+/* A deaf peer that would win by the rule below will step down once it hears us; one
+ * that would lose may be deaf for good (a one-way link). We give it DEAF_WINNER_WAIT
+ * peer timeouts before we yield to it: a link that heals one way first (the peer's
+ * route back 45 ms before ours) otherwise made the winner yield to the deafness just
+ * as the loser, hearing it at last, yielded by the rule: no primary at all. */
+#define DEAF_WINNER_WAIT 3u
+
+static bool loses_split(const struct ha_engine *e)
 {
     const struct ha_peer_state *p = &e->st.peer;
-    if (peer_deaf(e))
-        return !peer_yields_alone(e);
     bool cvs = arbiter_lost_cvs(e->st.options, e->st.arbiter) ||
                arbiter_lost_cvs(p->options, p->arbiter);
     if (!cvs && e->st.epoch != p->epoch)
         return e->st.epoch < p->epoch;
     return ha_loses_tiebreak(e);
+}
+
+static uint64_t deaf_winner_at(const struct ha_engine *e)
+{
+    return e->p.peer_deaf_since + (uint64_t)DEAF_WINNER_WAIT * e->p.peer_timeout_ms;
+}
+
+static bool self_yields(const struct ha_engine *e)
+{
+    if (!peer_deaf(e))
+        return loses_split(e);
+    if (peer_yields_alone(e))
+        return false;
+    return loses_split(e) || e->p.now >= deaf_winner_at(e);
 }
 
 /* Both sides decide a split brain from the same facts: their own arbiter state and
@@ -241,8 +260,12 @@ uint64_t ha_peer_deadline(const struct ha_engine *e)
         d = ha_min_u64(d, alone_ok_at(e));
     /* two primaries, the peer deaf to us: the one-way rule applies from then on */
     if (e->st.role == HA_ROLE_PRIMARY && e->st.peer.role == HA_ROLE_PRIMARY &&
-        e->p.peer_deaf_since && !peer_deaf(e))
-        d = ha_min_u64(d, e->p.peer_deaf_since + e->p.peer_timeout_ms);
+        e->p.peer_deaf_since) {
+        if (!peer_deaf(e))
+            d = ha_min_u64(d, e->p.peer_deaf_since + e->p.peer_timeout_ms);
+        else if (e->p.now < deaf_winner_at(e))
+            d = ha_min_u64(d, deaf_winner_at(e));
+    }
     if (e->st.role == HA_ROLE_PRIMARY && e->st.peer.role == HA_ROLE_PRIMARY &&
         e->p.split_hold_until > e->p.now)
         d = ha_min_u64(d, e->p.split_hold_until);

@@ -1418,8 +1418,10 @@ static void nic_notifications_carry_their_row(void **state)
 
 /* One-way link: the peer, primary in a newer term, has not heard us for a whole peer
  * timeout — we step down; and even in an older term, since it could never yield to
- * us. (Its first heartbeats after a link heals say "not hearing" too: those alone
- * decide nothing, see split_after_heal_is_decided_by_epoch.) */
+ * us, but only after three peer timeouts: a peer that hears us late (a link healing
+ * one way first) yields by the epoch rule meanwhile. (Its first heartbeats after a
+ * link heals say "not hearing" too: those alone decide nothing, see
+ * split_after_heal_is_decided_by_epoch.) */
 static void primary_yields_to_a_primary_that_cannot_hear_it(void **state)
 {
     (void)state;
@@ -1429,7 +1431,9 @@ static void primary_yields_to_a_primary_that_cannot_hear_it(void **state)
         r->peer.hears_peer = false;
         r->peer.role = HA_ROLE_PRIMARY;
         r->peer.epoch = epoch;
-        rig_advance(r, r->now + 2000); /* deaf for a whole peer timeout */
+        rig_advance(r, r->now + 2000); /* deaf for a whole peer timeout (1500 ms) */
+        assert_int_equal(S(r, 0)->role, epoch > 1 ? HA_ROLE_BACKUP : HA_ROLE_PRIMARY);
+        rig_advance(r, r->now + 3000); /* and for three */
         assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
         assert_int_equal(S(r, 0)->last_reason, HA_REASON_SPLIT_BRAIN);
         rig_free(r);

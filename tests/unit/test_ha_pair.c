@@ -590,6 +590,43 @@ static void one_way_link(void **state)
     }
 }
 
+/* A partition heals one way first: A's heartbeats reach B (they say A does not hear
+ * B), B's reach A two heartbeats later. A, in the older term, steps down as soon as it
+ * hears B; B, the newer term, must not also step down for A's deafness at the peer
+ * timeout (it did, once, in the fault matrix: no primary for a settle time). */
+static void heal_one_way_first_leaves_one_primary(void **state)
+{
+    (void)state;
+    struct rig *r = fast_pair(0);
+    r->one_primary = false; /* during the partition both lead */
+    rig_start(r);
+    rig_advance(r, r->now + 200);
+    r->link = false;
+    rig_advance(r, r->now + 1000);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
+    assert_int_equal(S(r, 1)->role, HA_ROLE_PRIMARY);
+    assert_true(S(r, 1)->epoch > S(r, 0)->epoch);
+    r->link = true;
+    r->mute[1] = true;            /* B's way back still cut */
+    rig_advance(r, r->next_hb);   /* A's first heartbeat reaches B */
+    uint64_t t0 = E(r, 1)->p.peer_deaf_since;
+    assert_true(t0 > 0);
+    rig_advance(r, t0 + 39);
+    size_t m = rig_mark(r);
+    r->mute[1] = false;           /* B's heartbeat at t0 + 40 reaches A... */
+    r->mute[0] = true;            /* ...while A's crosses it on the way (lost here) */
+    rig_advance(r, t0 + 41);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP); /* A yielded to the newer term */
+    r->mute[0] = false;           /* A's next one (t0 + 60) says so, just as B's
+                                     peer timeout of A's deafness ends */
+    rig_advance(r, r->now + 2000);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    assert_int_equal(S(r, 0)->last_reason, HA_REASON_SPLIT_BRAIN);
+    assert_int_equal(S(r, 1)->role, HA_ROLE_PRIMARY);
+    assert_int_equal(rig_count(r, m, 1, HA_OUT_ROLE), 0); /* B never stepped down */
+    rig_free(r);
+}
+
 /* Graceful stop of the primary: the peer takes over on the TAKEOVER, not after a
  * peer timeout, and the pair never has two primaries or none for long. */
 static void shutdown_hands_over_at_once(void **state)
@@ -877,6 +914,7 @@ int main(void)
         cmocka_unit_test(split_brain_resolved_when_link_returns),
         cmocka_unit_test(partition_with_arbiter_keeps_one_primary),
         cmocka_unit_test(isolated_winner_and_arbiter_side_both_lead_until_healed),
+        cmocka_unit_test(heal_one_way_first_leaves_one_primary),
         cmocka_unit_test(arbiter_change_while_heartbeats_cross_leaves_one_primary),
         cmocka_unit_test(killed_primary_backup_takes_over_at_timeout),
         cmocka_unit_test(two_backups_elect_the_fitter_then_the_higher_priority),
