@@ -276,14 +276,20 @@ static int open_probe(struct agent *a, struct ha_mon *m, char *err, size_t errle
 }
 
 /* The packet socket needs CAP_NET_RAW; without it only probe answers count as SIP
- * traffic, which the log says loudly since sip-pass-check then judges on less. */
+ * traffic, which the log says loudly since sip-pass-check then judges on less. SIP
+ * traffic is what arrives at the SIP address or at a VIP (the phones' address). */
 static void open_sip(struct agent *a, struct ha_mon *m)
 {
     char err[256];
-    /* Only the SIP address: traffic to the VIPs (mon_sip_config.also) is not counted
-     * yet, since the fault matrix's traffic cases are built on its not counting (their
-     * client probes the VIP throughout). */
     struct mon_sip_config sc = { .addr = a->cfg.sip_addr, .port = a->cfg.sip_port };
+    for (size_t i = 0; i < a->cfg.n_vips; i++) { /* where the phones send */
+        if (sc.n_also == MON_SIP_ALSO_MAX) {
+            snmp_log(LOG_WARNING, "sipha[%u]: SIP traffic to VIPs beyond the first %u is not "
+                     "counted\n", a->inst.index, MON_SIP_ALSO_MAX);
+            break;
+        }
+        sc.also[sc.n_also++] = a->cfg.vips[i].addr;
+    }
     if (mon_sip_open(&m->sip, a->loop, &sc, on_event, a, err, sizeof(err)) != 0)
         snmp_log(LOG_WARNING, "sipha[%u]: SIP traffic counting disabled: %s\n", a->inst.index, err);
 }

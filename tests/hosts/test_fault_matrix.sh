@@ -211,19 +211,23 @@ arbiter_state_is() {
 c_arbiter_reachable() { arbiter_state_is reachable; }
 c_arbiter_unreachable() { arbiter_state_is unreachable; }
 
-# The service DN in c stops answering: both agents' OOS probes go unanswered, so
-# neither side sees SIP traffic (the client's OPTIONS go to the VIP, which the
-# agents' traffic counters, on their own SIP address, do not count).
+# The service DN in c stops answering and the client falls silent: both agents' OOS
+# probes go unanswered and nothing reaches the VIP (the agents count SIP traffic to
+# their own SIP address and to the VIP), so neither side sees SIP traffic. The
+# client's OPTIONS are dropped on c's way out, so the case judges roles, not answers
+# (analyze_samples.py --client-silenced).
 f_dn_silent() {
   FAULT_MS=$(now_ms)
   ip netns exec "$HN_C" nft -f - <<NFT
 table inet matrix {
   chain in { type filter hook input priority 0; udp dport $HN_DN_PORT drop; }
+  chain out { type filter hook output priority 0; ip daddr $HN_VIP udp dport $HN_SIP_PORT drop; }
 }
 NFT
 }
 # The mixed storm: b's SIP server dies (its listener is gone) while a's probes of the
-# service DN are dropped on their way out (a alone sees no SIP traffic).
+# service DN are dropped on their way out and the client falls silent (a alone sees no
+# SIP traffic).
 f_storm() {
   FAULT_MS=$(now_ms)
   kill -9 "${RESP_PID[b]}"; RESP_PID[b]=
@@ -232,7 +236,13 @@ table inet matrix {
   chain out { type filter hook output priority 0; ip daddr $HN_C_SIP udp dport $HN_DN_PORT drop; }
 }
 NFT
+  ip netns exec "$HN_C" nft -f - <<NFT
+table inet matrix {
+  chain out { type filter hook output priority 0; ip daddr $HN_VIP udp dport $HN_SIP_PORT drop; }
 }
+NFT
+}
+u_storm() { u_nft; u_nft_c; }
 # host_shows HOST OBJECT VALUE... — HOST's OBJECT is one of the VALUEs (else says so)
 host_shows() {
   local h=$1 o=$2 v w; shift 2
@@ -329,15 +339,15 @@ HN_EXTRA_XML='' HN_CONTROL_VIP=false
 HN_HALINK=shared HN_SIP_PASS_CHECK=true HN_OOS_CHECK=1
 CASE_CHECK=c_double_switchover
 run_case "no SIP traffic on either side" 15 f_dn_silent u_nft_c \
-  --expect primary=a --allow-ms 0 --handover-ms 250 --max-role-changes 2 --max-unanswered 30 \
+  --expect primary=a --allow-ms 0 --handover-ms 250 --max-role-changes 2 --client-silenced \
   --require-neigh
 # a's traffic is lost 5-6 s in, but lost traffic alone is not handed to a peer whose
 # listener failed (it would hand it straight back): a keeps the role, serviceUnavailable,
 # and no switchover happens at all (the 10-minute bound of this storm, whichever side
 # fails first, is tests/unit/test_ha_pair.c's mixed_storm_is_bounded).
 CASE_CHECK=c_storm_held
-run_case "mixed-cause storm (a no traffic, b no listener)" 9 f_storm u_nft \
-  --expect primary=a --allow-ms 0 --max-role-changes 0 --require-neigh
+run_case "mixed-cause storm (a no traffic, b no listener)" 9 f_storm u_storm \
+  --expect primary=a --client-silenced --allow-ms 0 --max-role-changes 0 --require-neigh
 HN_OOS_CHECK=''
 
 # The switchover completes over the HA link whatever a's master does; a's agent

@@ -132,7 +132,14 @@ time.sleep(600)' "${HN_SIP_IP[$p]}" "$HN_SIP_PORT"
   else t_fail "$k: $o did not take over ($(state_of))"; fi
   if t_wait 15 mib_has_all "$o"; then t_pass "$k: $o's MIB lists the $N contacts"
   else t_fail "$k: $o's MIB lists $(mib_contacts "$o") contacts, want $N"; fi
+  local sip0 sip1
+  sip0=$(hn_get "$o" siphaInstSipMessagesIn)
   read -r answered failed < <(calls "$k")
+  sip1=$(hn_get "$o" siphaInstSipMessagesIn)
+  # the real server's traffic counts: at least the N INVITEs sent to the VIP
+  if [[ $sip0 =~ ^[0-9]+$ && $sip1 =~ ^[0-9]+$ ]] && [ $((sip1 - sip0)) -ge "$N" ]; then
+    t_pass "$k: $o counted the calls' SIP traffic to the VIP ($((sip1 - sip0)) messages)"
+  else t_fail "$k: $o's siphaInstSipMessagesIn went from '$sip0' to '$sip1', want +$N or more"; fi
   local rereg=$(($(registers) - regs0))
   t_eq "$k: calls answered through the VIP" "$N/0" "$answered/$failed"
   t_eq "$k: phones that registered again" 0 "$rereg"
