@@ -1,6 +1,6 @@
 # sipha — top-level build. `make` builds build/sipha-agent and build/sipha-trapgen;
 # `make run` starts the single-host demo; `make check` runs every test.
-# Sources are picked up by directory: a new base/, engine/, monitors/, sipsrv/, halink/, mib/ or
+# Sources are picked up by directory: a new base/, engine/, monitors/, sipsrv/, etcd/, halink/, mib/ or
 # agent/ file joins libsipha.a; a new tests/unit/test_*.c becomes a unit test binary.
 # Each layer compiles with its own include path (itself and the layers below it, see
 # ARCHITECTURE.md), so an include against the direction fails to build.
@@ -21,9 +21,10 @@ INC_base     = -Ibase
 INC_engine   = -Iengine $(INC_base)
 INC_monitors = -Imonitors $(INC_base)
 INC_sipsrv   = -Isipsrv $(INC_base)
+INC_etcd     = -Ietcd $(INC_base)
 INC_halink   = -Ihalink $(INC_engine)
 INC_mib      = -Imib -Imonitors -Ihalink $(INC_engine)
-INC_agent    = -Iagent -Isipsrv $(INC_mib)
+INC_agent    = -Iagent -Isipsrv -Ietcd $(INC_mib)
 INC_trapgen  = -Itrapgen $(INC_mib)
 INC_tests    = -Itests/unit -Itrapgen $(INC_agent)
 INCLUDES = $(INC_tests)
@@ -34,11 +35,12 @@ ALL_CFLAGS += $(if $(filter agent/main.c,$<),-DSIPHA_VERSION='"$(shell (git desc
 # first use, agent/xml_lazy.c libxml2 for the length of a configuration load (only their
 # headers come from pkg-config above). dlopen is in libc since glibc 2.34.
 # yajl: the event-driven JSON parser of sipsrv/ (a Kamailio ul.dump of 10,000 contacts
-# is ~9 MB, parsed as it arrives with memory for one contact, never as a whole tree).
+# is ~9 MB, parsed as it arrives with memory for one contact, never as a whole tree);
+# etcd/ parses its small, bounded replies as a tree with yajl_tree.
 LIBS = -lnetsnmpagent -lnetsnmp $(shell pkg-config --libs libmnl yajl 2>/dev/null) -lcrypto -lm
 
 B ?= build
-LIB_SRC := $(wildcard base/*.c engine/*.c monitors/*.c sipsrv/*.c halink/*.c mib/*.c) \
+LIB_SRC := $(wildcard base/*.c engine/*.c monitors/*.c sipsrv/*.c etcd/*.c halink/*.c mib/*.c) \
            $(filter-out agent/main.c,$(wildcard agent/*.c)) \
            $(filter-out trapgen/trapgen_main.c,$(wildcard trapgen/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o)
@@ -120,6 +122,8 @@ FUZZ_DEPS_hl_wire = halink/hl_wire.c
 FUZZ_LIBS_hl_wire = -lcrypto
 FUZZ_DEPS_ss_json = sipsrv/ss_json.c sipsrv/ss_json_hint.c sipsrv/ss_json_req.c base/errbuf.c
 FUZZ_LIBS_ss_json = -lyajl
+FUZZ_DEPS_etcd_wire = etcd/etcd_wire.c base/errbuf.c
+FUZZ_LIBS_etcd_wire = -lyajl
 fuzz_corpus = $(or $(FUZZ_CORPUS_$(1)),tests/fuzz/corpus-$(1))
 fuzz_one = $(CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
   $(INCLUDES) $(PKG_CFLAGS) tests/fuzz/fuzz_$(1).c tests/fuzz/corpus_main.c $(FUZZ_DEPS_$(1)) \

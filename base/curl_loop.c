@@ -4,8 +4,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
+#include "curl_lazy.h"
 #include "curl_loop.h"
+#include "errbuf.h"
 #include "loop.h"
 
 #define CURL_LOOP_MAX_SOCKS 8 /* one transfer uses one or two (happy eyeballs) */
@@ -198,4 +202,36 @@ CURL *curl_loop_easy_web(const char *url, uint32_t timeout_ms, curl_write_callba
         return NULL;
     }
     return h;
+}
+
+int curl_loop_url_check(const char *what, const char *url, size_t max, bool rooted,
+                        char *err, size_t errlen)
+{
+    if (!url || !*url)
+        return errbuf_set(err, errlen, "%s: no URL given", what);
+    if (strlen(url) > max)
+        return errbuf_set(err, errlen, "%s: URL longer than %zu characters", what, max);
+    if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
+        return errbuf_set(err, errlen, "%s %s: only http:// and https:// URLs are supported",
+                          what, url);
+    CURLU *u = curl_url(); /* the first call into libcurl loads it */
+    if (!u)
+        return errbuf_set(err, errlen, "%s %s: %s", what, url,
+                          curl_lazy_error() ? curl_lazy_error() : "out of memory");
+    char *host = NULL, *path = NULL;
+    CURLUcode rc = curl_url_set(u, CURLUPART_URL, url, 0);
+    if (rc == CURLUE_OK)
+        rc = curl_url_get(u, CURLUPART_HOST, &host, 0);
+    if (rc == CURLUE_OK && rooted && curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+        path = NULL;
+    bool has_path = path && *path && strcmp(path, "/") != 0;
+    curl_free(host);
+    curl_free(path);
+    curl_url_cleanup(u);
+    if (rc != CURLUE_OK)
+        return errbuf_set(err, errlen, "%s %s: malformed URL (%s)", what, url,
+                          curl_url_strerror(rc));
+    if (has_path)
+        return errbuf_set(err, errlen, "%s %s: give the URL without a path", what, url);
+    return 0;
 }

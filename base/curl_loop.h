@@ -9,6 +9,8 @@
 #ifndef SIPHA_CURL_LOOP_H
 #define SIPHA_CURL_LOOP_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <curl/curl.h>
@@ -42,5 +44,14 @@ void curl_loop_free(struct curl_loop *cl);
  * (CURL_ERROR_SIZE bytes). The caller adds its own options. NULL on failure. */
 CURL *curl_loop_easy_web(const char *url, uint32_t timeout_ms, curl_write_callback write,
                          void *data, char *errbuf);
+
+/* Checks a web URL as curl will read it: given, at most max characters, http:// or
+ * https://, parsed by curl with a host; with rooted, also without a path beyond "/".
+ * Returns 0, or -1 with one line in err naming it by `what` ("arbiter", "etcd
+ * endpoint"...): "no URL given", "URL longer than N characters", "only http:// and
+ * https:// URLs are supported", "malformed URL (...)", "... without a path". The first
+ * check that needs libcurl loads it (curl_lazy.h). */
+int curl_loop_url_check(const char *what, const char *url, size_t max, bool rooted,
+                        char *err, size_t errlen);
 
 #endif

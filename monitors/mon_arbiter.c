@@ -36,42 +36,6 @@ struct mon_arbiter {
     char last_error[CURL_ERROR_SIZE + 32];
 };
 
-/* --- URL check --- */
-
-/* Accepts only a well-formed http:// or https:// URL, parsed by curl itself. */
-static int url_check(const char *url, char *err, size_t errlen)
-{
-    if (!url || !*url) {
-        errbuf_set(err, errlen, "arbiter: no URL given");
-        return -1;
-    }
-    if (strlen(url) > MON_ARBITER_URL_MAX) {
-        errbuf_set(err, errlen, "arbiter: URL longer than %u characters", MON_ARBITER_URL_MAX);
-        return -1;
-    }
-    if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0) {
-        errbuf_set(err, errlen, "arbiter %s: only http:// and https:// URLs are supported", url);
-        return -1;
-    }
-    CURLU *u = curl_url(); /* the first call into libcurl loads it */
-    if (!u) {
-        errbuf_set(err, errlen, "arbiter %s: %s", url,
-                   curl_lazy_error() ? curl_lazy_error() : "out of memory");
-        return -1;
-    }
-    CURLUcode rc = curl_url_set(u, CURLUPART_URL, url, 0);
-    char *host = NULL;
-    if (rc == CURLUE_OK)
-        rc = curl_url_get(u, CURLUPART_HOST, &host, 0);
-    curl_free(host);
-    curl_url_cleanup(u);
-    if (rc != CURLUE_OK) {
-        errbuf_set(err, errlen, "arbiter %s: malformed URL (%s)", url, curl_url_strerror(rc));
-        return -1;
-    }
-    return 0;
-}
-
 /* --- the response body --- */
 
 /* The body is not wanted: counted, dropped, and cut short past the cap. */
@@ -197,7 +161,7 @@ int mon_arbiter_open(struct mon_arbiter **out, struct loop *lp, const char *url,
         errbuf_set(err, errlen, "arbiter: no loop or no callback");
         return -1;
     }
-    if (url_check(url, err, errlen) < 0)
+    if (curl_loop_url_check("arbiter", url, MON_ARBITER_URL_MAX, false, err, errlen) < 0)
         return -1;
     struct mon_arbiter *m = calloc(1, sizeof(*m));
     if (!m || !(m->url = strdup(url))) {

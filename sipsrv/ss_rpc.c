@@ -303,28 +303,6 @@ size_t ss_rpc_room(const struct ss_rpc *r)
 
 /* --- set-up --- */
 
-static int url_check(const char *url, char *err, size_t errlen)
-{
-    if (!url || !*url)
-        return errbuf_set(err, errlen, "SIP server RPC: no URL given");
-    if (strlen(url) > SS_RPC_URL_MAX)
-        return errbuf_set(err, errlen, "SIP server RPC: URL longer than %u characters",
-                          SS_RPC_URL_MAX);
-    if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
-        return errbuf_set(err, errlen, "SIP server RPC %s: only http:// and https:// URLs "
-                          "are supported", url);
-    CURLU *u = curl_url(); /* the first call into libcurl loads it */
-    if (!u)
-        return errbuf_set(err, errlen, "SIP server RPC %s: %s", url,
-                          curl_lazy_error() ? curl_lazy_error() : "out of memory");
-    CURLUcode rc = curl_url_set(u, CURLUPART_URL, url, 0);
-    curl_url_cleanup(u);
-    if (rc != CURLUE_OK)
-        return errbuf_set(err, errlen, "SIP server RPC %s: malformed URL (%s)", url,
-                          curl_url_strerror(rc));
-    return 0;
-}
-
 static CURL *easy_new(struct ss_rpc *r, struct slot *s)
 {
     CURL *h = curl_loop_easy_web(r->url, r->timeout_ms, on_body, s, s->errbuf);
@@ -359,7 +337,7 @@ struct ss_rpc *ss_rpc_new(struct loop *lp, const char *url, uint32_t timeout_ms,
         errbuf_set(err, errlen, "SIP server RPC: no loop");
         return NULL;
     }
-    if (url_check(url, err, errlen) < 0)
+    if (curl_loop_url_check("SIP server RPC", url, SS_RPC_URL_MAX, false, err, errlen) < 0)
         return NULL;
     struct ss_rpc *r = calloc(1, sizeof *r);
     if (!r || !(r->url = strdup(url))) {
