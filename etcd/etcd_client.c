@@ -197,15 +197,20 @@ static void on_kick(void *arg)
     pump(c);
 }
 
-int etcd_client_call(struct etcd_client *c, enum etcd_op op, const char *body, size_t len,
-                     etcd_done done, void *arg)
+/* Queues a call at position `at` of the queue (0: the head; the head is on the wire
+ * while busy, so the first free position is then 1). */
+static int enqueue(struct etcd_client *c, size_t at, enum etcd_op op, const char *body,
+                   size_t len, etcd_done done, void *arg)
 {
     if (!done || !body || !len || len >= ETCD_WIRE_BODY_MAX || c->qlen == ETCD_CLIENT_QUEUE_MAX ||
         (!c->kick && !c->busy && !(c->kick = loop_timer_add(c->lp, 0, on_kick, c)))) {
         c->st.refused++;
         return -1;
     }
-    struct call *k = &c->queue[(c->qhead + c->qlen) % ETCD_CLIENT_QUEUE_MAX];
+    for (size_t i = c->qlen; i > at; i--) /* make room: the calls from `at` on move back */
+        c->queue[(c->qhead + i) % ETCD_CLIENT_QUEUE_MAX] =
+            c->queue[(c->qhead + i - 1) % ETCD_CLIENT_QUEUE_MAX];
+    struct call *k = &c->queue[(c->qhead + at) % ETCD_CLIENT_QUEUE_MAX];
     k->op = op;
     memcpy(k->body, body, len);
     k->body[len] = '\0';
@@ -215,6 +220,18 @@ int etcd_client_call(struct etcd_client *c, enum etcd_op op, const char *body, s
     c->qlen++;
     c->st.calls++;
     return 0;
+}
+
+int etcd_client_call(struct etcd_client *c, enum etcd_op op, const char *body, size_t len,
+                     etcd_done done, void *arg)
+{
+    return enqueue(c, c->qlen, op, body, len, done, arg);
+}
+
+int etcd_client_call_first(struct etcd_client *c, enum etcd_op op, const char *body,
+                           size_t len, etcd_done done, void *arg)
+{
+    return enqueue(c, c->busy ? 1 : 0, op, body, len, done, arg);
 }
 
 void etcd_client_cancel_all(struct etcd_client *c)
@@ -304,6 +321,11 @@ struct etcd_client *etcd_client_new(struct loop *lp, const struct etcd_client_co
         return NULL;
     }
     return c;
+}
+
+bool etcd_client_busy(const struct etcd_client *c)
+{
+    return c->busy;
 }
 
 size_t etcd_client_member(const struct etcd_client *c)

@@ -86,9 +86,18 @@ struct etcd_client *etcd_client_new(struct loop *lp, const struct etcd_client_co
 int etcd_client_call(struct etcd_client *c, enum etcd_op op, const char *body, size_t len,
                      etcd_done done, void *arg);
 
+/* As etcd_client_call, but the call goes before every queued one (after the one on
+ * the wire): for a lease renewal, which must not wait behind reads while a member is
+ * failing. Its order against take and release does not matter. */
+int etcd_client_call_first(struct etcd_client *c, enum etcd_op op, const char *body,
+                           size_t len, etcd_done done, void *arg);
+
 /* Drops every queued call and the one on the wire; their done callbacks are not
  * called. For a holder that starts over. */
 void etcd_client_cancel_all(struct etcd_client *c);
+
+/* A call is on the wire. */
+bool etcd_client_busy(const struct etcd_client *c);
 
 /* The member in use (index into the endpoints, and its URL). */
 size_t etcd_client_member(const struct etcd_client *c);

@@ -103,6 +103,9 @@ static void on_result(void *arg, const struct etcd_result *r)
 static int send_for(struct etcd_holder *h, int64_t lease, enum etcd_op op, const char *body,
                     int len, answer_fn fn)
 {
+    /* a renewal goes first: it must not wait behind reads while a member fails */
+    int (*call)(struct etcd_client *, enum etcd_op, const char *, size_t, etcd_done, void *) =
+        op == ETCD_OP_KEEPALIVE ? etcd_client_call_first : etcd_client_call;
     struct ctx *c = NULL;
     for (size_t i = 0; i < ETCD_CLIENT_QUEUE_MAX && !c; i++)
         if (!h->ctx[i].used)
@@ -112,7 +115,7 @@ static int send_for(struct etcd_holder *h, int64_t lease, enum etcd_op op, const
     c->p = (struct pending){ .h = h, .sent_ms = loop_now(h->lp), .generation = h->generation,
                              .lease = lease };
     c->fn = fn;
-    if (etcd_client_call(h->cli, op, body, (size_t)len, on_result, c) < 0)
+    if (call(h->cli, op, body, (size_t)len, on_result, c) < 0)
         return -1;
     c->used = true;
     return 0;
@@ -220,12 +223,17 @@ static void on_keepalive_answer(struct etcd_holder *h, const struct pending *p,
         grant(h);
 }
 
+/* A renewal every quarter of the TTL: with the guard at another quarter, a lease
+ * survives a second of unanswered renewals at TTL 2 s (an etcd leader election) */
+static uint32_t renew_period_ms(const struct etcd_holder *h)
+{
+    return (h->lease_ttl_s ? h->lease_ttl_s : h->ttl_s) * 1000u / 4u;
+}
+
 static void on_keepalive_timer(void *arg)
 {
     struct etcd_holder *h = arg;
-    h->t_keepalive = loop_timer_add(h->lp, h->lease_ttl_s ? h->lease_ttl_s * 1000u / 3u
-                                                           : h->ttl_s * 1000u / 3u,
-                                    on_keepalive_timer, h);
+    h->t_keepalive = loop_timer_add(h->lp, renew_period_ms(h), on_keepalive_timer, h);
     revoke_abandoned(h);
     if (!h->lease || h->keepalive_out || h->granting)
         return;
@@ -479,13 +487,13 @@ struct etcd_holder *etcd_holder_new(struct loop *lp, const struct etcd_client_co
     snprintf(h->key, sizeof h->key, "%s", hcfg->key);
     h->ttl_s = hcfg->ttl_s;
     h->read_ms = hcfg->read_ms ? hcfg->read_ms : ETCD_HOLDER_READ_DEFAULT_MS;
-    h->guard_ms = hcfg->guard_ms ? hcfg->guard_ms : hcfg->ttl_s * 1000u / 3u;
+    h->guard_ms = hcfg->guard_ms ? hcfg->guard_ms : hcfg->ttl_s * 1000u / 4u;
     if (!(h->cli = etcd_client_new(lp, ccfg, err, errlen))) {
         free(h);
         return NULL;
     }
     h->t_read = loop_timer_add(lp, 0, on_read_timer, h);
-    h->t_keepalive = loop_timer_add(lp, h->ttl_s * 1000u / 3u, on_keepalive_timer, h);
+    h->t_keepalive = loop_timer_add(lp, renew_period_ms(h), on_keepalive_timer, h);
     h->t_grant = loop_timer_add(lp, 0, on_grant_timer, h);
     if (!h->t_read || !h->t_keepalive || !h->t_grant) {
         etcd_holder_free(h);

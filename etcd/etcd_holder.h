@@ -7,9 +7,9 @@
  * and its HA epoch there).
  *
  * Timing, on the loop's monotonic clock:
- *   - a keepalive every ttl/3; each renewal that answers moves the local deadline to
- *     the renewal's send time + the TTL etcd answered (never later than etcd's own
- *     expiry, which counts from the later arrival);
+ *   - a keepalive every ttl/4, sent before any queued call; each renewal that answers
+ *     moves the local deadline to the renewal's send time + the TTL etcd answered
+ *     (never later than etcd's own expiry, which counts from the later arrival);
  *   - at deadline - guard_ms the hold is LOST, whatever the network did: the holder
  *     gives up before etcd can hand the key to another node, so the caller drops the
  *     VIP first (etcd_holder_guard_ms says how much earlier);
@@ -38,7 +38,7 @@ struct etcd_holder_config {
     const char *key;      /* at most ETCD_WIRE_KEY_MAX bytes */
     uint32_t ttl_s;       /* ETCD_HOLDER_TTL_MIN_S ... ETCD_HOLDER_TTL_MAX_S */
     uint32_t read_ms;     /* 0: the default */
-    uint32_t guard_ms;    /* 0: a third of the TTL */
+    uint32_t guard_ms;    /* 0: a quarter of the TTL */
 };
 
 enum etcd_holder_state {
