@@ -52,7 +52,8 @@ struct etcd_holder {
         bool used;
         struct pending {    /* what a call was sent for, and when */
             struct etcd_holder *h;
-            uint64_t sent_ms;
+            uint64_t sent_ms; /* when queued: at or before its send, so a deadline
+                               * counted from it errs early, never late */
             uint64_t generation;
             int64_t lease;  /* the lease in use when it was sent */
         } p;
