@@ -480,9 +480,9 @@ static void test_frozen_etcd_gives_up_first(void **state)
     /* given up a guard (TTL / 4) before the last renewal's send time + TTL, which is
      * before etcd's own expiry (it counts from the renewal's arrival); the answer came
      * after the send, so its time + TTL - guard bounds the loss from above, with room
-     * for a late timer on a loaded machine (still half the guard before etcd) */
+     * for a late timer on a loaded machine (still a quarter of the guard before) */
     uint32_t guard = etcd_holder_guard_ms(a.h);
-    assert_true(a.at[l] <= st.last_renewal_ms + TTL_S * 1000u - guard + guard / 2u);
+    assert_true(a.at[l] <= st.last_renewal_ms + TTL_S * 1000u - guard / 4u);
     assert_non_null(strstr(a.error[l], "not renewed"));
     /* etcd is back: the holder takes again */
     take(&a, "sip-a 8");
@@ -506,7 +506,7 @@ struct order_call {
 static void on_order(void *arg, const struct etcd_result *r)
 {
     struct order_call *c = arg;
-    assert_int_equal(r->outcome, ETCD_ANSWERED);
+    (void)r; /* the silent member answers nothing: each call times out, in turn */
     c->o->seen[c->o->n++] = c->id;
 }
 
@@ -516,12 +516,24 @@ static bool order_done(const void *arg)
 }
 
 /* Calls run in the order given, and a call_first goes before every queued one: before
- * all when nothing is on the wire, right after the one on the wire otherwise. */
+ * all when nothing is on the wire, right after the one on the wire otherwise. The one
+ * member accepts connections and never answers, so each call stays on the wire for
+ * its whole timeout and the order cannot depend on the machine's speed. */
 static void test_client_order(void **state)
 {
     (void)state;
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t alen = sizeof a;
+    assert_true(lfd >= 0);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(lfd, 16), 0); /* the kernel completes connections; no accept */
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(a.sin_port));
     struct loop *lp = loop_new();
-    struct etcd_client_config cc = { .endpoints = { etcd.url }, .n_endpoints = 1 };
+    struct etcd_client_config cc = { .endpoints = { url }, .n_endpoints = 1, .timeout_ms = 150 };
     char err[256], body[ETCD_WIRE_BODY_MAX];
     struct etcd_client *c = etcd_client_new(lp, &cc, err, sizeof err);
     assert_non_null(c);
@@ -531,23 +543,25 @@ static void test_client_order(void **state)
     assert_int_equal(etcd_client_call(c, ETCD_OP_READ, body, (size_t)len, on_order, &k[0]), 0);
     assert_int_equal(etcd_client_call(c, ETCD_OP_READ, body, (size_t)len, on_order, &k[1]), 0);
     assert_int_equal(etcd_client_call_first(c, ETCD_OP_READ, body, (size_t)len, on_order, &k[2]), 0);
-    assert_true(run_until(lp, order_done, &o, 5000));
+    assert_true(run_until(lp, order_done, &o, 10000));
     assert_int_equal(o.seen[0], 3);
     assert_int_equal(o.seen[1], 1);
     assert_int_equal(o.seen[2], 2);
     /* now with the first call on the wire */
     o.n = 0;
     assert_int_equal(etcd_client_call(c, ETCD_OP_READ, body, (size_t)len, on_order, &k[0]), 0);
-    while (!etcd_client_busy(c))
+    for (int i = 0; i < 100 && !etcd_client_busy(c); i++)
         assert_int_equal(loop_run_once(lp, 1), 0);
+    assert_true(etcd_client_busy(c));
     assert_int_equal(etcd_client_call(c, ETCD_OP_READ, body, (size_t)len, on_order, &k[1]), 0);
     assert_int_equal(etcd_client_call_first(c, ETCD_OP_READ, body, (size_t)len, on_order, &k[2]), 0);
-    assert_true(run_until(lp, order_done, &o, 5000));
+    assert_true(run_until(lp, order_done, &o, 10000));
     assert_int_equal(o.seen[0], 1);
     assert_int_equal(o.seen[1], 3);
     assert_int_equal(o.seen[2], 2);
     etcd_client_free(c);
     loop_free(lp);
+    close(lfd);
 }
 
 static void expect_refused(struct loop *lp, const struct etcd_client_config *cc,
