@@ -137,6 +137,8 @@ static void apply_output(struct agent *a, const struct ha_output *o, struct step
     case HA_OUT_ADMIN_RESULT:
         a->inst.admin_time = loop_now(a->loop);
         break;
+    case HA_OUT_LOCK: /* never: the agent configures no lock yet (etcd/ is not wired) */
+        break;
     }
 }
 

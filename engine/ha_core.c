@@ -110,6 +110,8 @@ void ha_become_primary(struct ha_engine *e, enum ha_reason reason, uint32_t epoc
 {
     if (e->st.role == HA_ROLE_PRIMARY || e->p.stopping)
         return;
+    if (!ha_lock_gate(e, reason, epoch))
+        return; /* the role comes with the arbiter's lock (ha_lock.c) */
     e->st.epoch = epoch;
     e->p.discovering = false;
     change_role(e, HA_ROLE_PRIMARY, reason);
@@ -117,6 +119,7 @@ void ha_become_primary(struct ha_engine *e, enum ha_reason reason, uint32_t epoc
 
 void ha_become_backup(struct ha_engine *e, enum ha_reason reason)
 {
+    ha_lock_on_backup(e);
     if (e->st.role == HA_ROLE_BACKUP)
         return;
     e->p.discovering = false;

@@ -47,6 +47,8 @@ const char *ha_config_check(const struct ha_config *c)
         return "vip retry max above 1000";
     if (c->has_arbiter && !c->has_peer)
         return "an arbiter needs a peer";
+    if (c->has_lock && !c->has_arbiter)
+        return "a lock is an arbiter: has_lock needs has_arbiter";
     return check_lists(c);
 }
 
@@ -68,6 +70,7 @@ int ha_init(struct ha_engine *e, const struct ha_config *cfg, uint64_t now_ms)
     p->initial_role = cfg->initial_role;
     p->has_peer = cfg->has_peer;
     p->has_arbiter = cfg->has_arbiter;
+    p->has_lock = cfg->has_lock;
     p->peer_timeout_ms = or_default(cfg->peer_timeout_ms, HA_DEFAULT_PEER_TIMEOUT_MS);
     p->peer_loss_reported = cfg->peer_loss_reported;
     p->settle_ms = or_default(cfg->settle_ms, HA_DEFAULT_SETTLE_MS);
@@ -87,6 +90,7 @@ int ha_init(struct ha_engine *e, const struct ha_config *cfg, uint64_t now_ms)
     s->peer.role = HA_ROLE_UNKNOWN;
     s->peer.status = HA_STATUS_UNKNOWN;
     s->arbiter = cfg->has_arbiter ? HA_LINK_DOWN : HA_LINK_NOT_CONFIGURED;
+    s->lock = cfg->has_lock ? HA_LOCK_FREE : HA_LOCK_NOT_CONFIGURED;
     s->admin_result = HA_RESULT_NONE;
     s->n_nics = cfg->n_nics;
     for (size_t i = 0; i < cfg->n_nics; i++) {
@@ -152,6 +156,8 @@ static bool valid_input(const struct ha_engine *e, const struct ha_input *in)
     case HA_IN_SCRIPT_DONE: return in->u.script.idx < s->n_vips;
     case HA_IN_SET_OPTIONS: return !(in->u.options & ~(unsigned)HA_OPT_ALL);
     case HA_IN_ALARM_CLEAR: return (unsigned)in->u.alarm <= HA_NOTIF_COUNT;
+    case HA_IN_LOCK:
+        return e->p.has_lock && in->u.lock >= HA_LOCK_EV_HELD && in->u.lock <= HA_LOCK_EV_RELEASED;
     }
     return false;
 }
@@ -189,7 +195,8 @@ static void apply_input(struct ha_engine *e, const struct ha_input *in)
 {
     /* A stopping instance only waits for its down scripts: nothing else it hears
      * can change what it does (it will never lead again). */
-    if (e->p.stopping && in->kind != HA_IN_SCRIPT_DONE && in->kind != HA_IN_TICK)
+    if (e->p.stopping && in->kind != HA_IN_SCRIPT_DONE && in->kind != HA_IN_TICK &&
+        in->kind != HA_IN_LOCK) /* ... and the lock's release */
         return;
     switch (in->kind) {
     case HA_IN_TICK: break;
@@ -208,6 +215,7 @@ static void apply_input(struct ha_engine *e, const struct ha_input *in)
     case HA_IN_SET_OPTIONS: set_options(e, in->u.options); break;
     case HA_IN_ALARM_CLEAR: alarm_clear_in(e, in->u.alarm); break;
     case HA_IN_SHUTDOWN: ha_shutdown_in(e); break;
+    case HA_IN_LOCK: ha_lock_in(e, in->u.lock); break;
     }
 }
 
@@ -236,6 +244,7 @@ static void apply_rules(struct ha_engine *e)
         ha_peer_eval_takeover(e);
         ha_handover_eval_noprimary(e);
         ha_admin_eval(e);
+        ha_lock_eval(e);
         if (!e->p.role_changed)
             break;
     }
@@ -266,17 +275,27 @@ size_t ha_step(struct ha_engine *e, uint64_t now_ms, const struct ha_input *in,
     return e->p.n_out;
 }
 
+/* A rule still due after a step is one whose role change waits for the arbiter's lock
+ * (start, takeover, election): the lock's answer or retry wakes it, not a timer. */
+static uint64_t earliest(const struct ha_engine *e, uint64_t d, uint64_t x)
+{
+    if (x <= e->p.now && e->p.lock_want)
+        return d;
+    return ha_min_u64(d, x);
+}
+
 uint64_t ha_next_deadline(const struct ha_engine *e)
 {
     if (e->p.stopping)
         return ha_shutdown_deadline(e); /* no other rule runs any more */
-    uint64_t d = ha_peer_deadline(e);
-    d = ha_min_u64(d, ha_alarm_deadline(e));
-    d = ha_min_u64(d, ha_vip_deadline(e));
-    d = ha_min_u64(d, ha_traffic_deadline(e));
-    d = ha_min_u64(d, ha_listener_deadline(e));
-    d = ha_min_u64(d, ha_handover_deadline(e));
-    d = ha_min_u64(d, ha_admin_deadline(e));
+    uint64_t d = earliest(e, HA_NEVER, ha_peer_deadline(e));
+    d = earliest(e, d, ha_alarm_deadline(e));
+    d = earliest(e, d, ha_vip_deadline(e));
+    d = earliest(e, d, ha_traffic_deadline(e));
+    d = earliest(e, d, ha_listener_deadline(e));
+    d = earliest(e, d, ha_handover_deadline(e));
+    d = earliest(e, d, ha_admin_deadline(e));
+    d = earliest(e, d, ha_lock_deadline(e));
     return d;
 }
 

@@ -61,6 +61,20 @@ enum ha_vip_status { HA_VIP_OK = 1, HA_VIP_MISMATCH = 2, HA_VIP_FAILED = 3,
 enum ha_dn_state { HA_DN_UNKNOWN = 1, HA_DN_IN_SERVICE = 2, HA_DN_OUT_OF_SERVICE = 3 };
 enum ha_listener { HA_LISTENER_UNKNOWN = 1, HA_LISTENER_BOUND = 2, HA_LISTENER_FAILED = 3 };
 
+/* The arbiter's lock as this instance holds it (has_lock). */
+enum ha_lock_state { HA_LOCK_NOT_CONFIGURED = 1, HA_LOCK_FREE = 2, HA_LOCK_TAKING = 3,
+                     HA_LOCK_HELD = 4, HA_LOCK_RELEASING = 5 };
+
+/* What the lock service reports (HA_IN_LOCK). */
+enum ha_lock_event {
+    HA_LOCK_EV_HELD = 1,     /* the take succeeded: the lock is ours */
+    HA_LOCK_EV_REFUSED,      /* the take found another holder */
+    HA_LOCK_EV_FAILED,       /* a take or release reached no lock service member */
+    HA_LOCK_EV_LOST_UNREACHABLE, /* held, not renewed in time (the service is away) */
+    HA_LOCK_EV_LOST_TAKEN,   /* held, and the service says it is not ours any more */
+    HA_LOCK_EV_RELEASED,     /* the release finished */
+};
+
 /* Why the instance is serviceUnavailable (bit set; status is running when empty). */
 enum ha_cause {
     HA_CAUSE_TRAFFIC_LOST = 1u << 0, /* sip-pass-check fired (primary only) */
@@ -86,6 +100,8 @@ struct ha_config {
     uint32_t initial_epoch;      /* last epoch persisted by the adapter, 0 = none */
     unsigned options;            /* enum ha_option bits */
     bool has_peer, has_arbiter;
+    bool has_lock;               /* the arbiter is a lock (etcd): only its holder may be
+                                    primary (LOCK inputs and outputs; needs has_arbiter) */
     uint32_t peer_timeout_ms;    /* 0 = 1500: no PEER_STATE for this long = peer lost */
     bool peer_loss_reported;     /* the adapter says PEER_LOST itself and sends PEER_STATE
                                     only when the peer's state changes (or when asked to
@@ -158,6 +174,7 @@ enum ha_in_kind {
     HA_IN_SET_OPTIONS,   /* u.options */
     HA_IN_ALARM_CLEAR,   /* u.alarm: the alarm's notification id, 0 = every alarm */
     HA_IN_SHUTDOWN,      /* graceful stop (no payload): release, then never lead again */
+    HA_IN_LOCK,          /* u.lock: the lock service's answer (has_lock) */
 };
 
 struct ha_input {
@@ -173,6 +190,7 @@ struct ha_input {
         struct { uint32_t idx; uint32_t seq; int32_t exit_status; } script;
         unsigned options;
         enum ha_notif alarm;
+        enum ha_lock_event lock;
     } u;
 };
 
@@ -186,6 +204,7 @@ enum ha_out_kind {
     HA_OUT_NOTIFY,       /* u.notify: send and log this notification */
     HA_OUT_PEER_SEND,    /* u.peer: deliver to the peer as its HA_IN_ADMIN input */
     HA_OUT_ADMIN_RESULT, /* u.admin: result of the operator's last command */
+    HA_OUT_LOCK,         /* u.lock: take the lock for this epoch, or release it */
 };
 
 struct ha_output {
@@ -198,6 +217,7 @@ struct ha_output {
                          HA_NOTIF_ALARM_CLEARED: the ha_notif of the alarm that cleared */
         struct ha_peer_msg peer;
         enum ha_admin_result admin;
+        struct { bool take; uint32_t epoch; } lock;
     } u;
 };
 
@@ -253,6 +273,7 @@ struct ha_state {
     struct ha_peer_state peer;   /* valid once peer_last_seen != 0 */
     uint64_t peer_last_seen;
     enum ha_link arbiter;
+    enum ha_lock_state lock;
     enum ha_admin_result admin_result;
     struct ha_alarm listener_alarm, split_brain_alarm;
     bool split_brain;            /* both primary, seen and not yet resolved */
@@ -319,6 +340,14 @@ struct ha_priv {
     enum ha_admin_wait admin_wait; /* WAIT_PEER: peer to report primary; WAIT_SELF: us */
     uint64_t admin_deadline;
     uint32_t admin_epoch;
+    /* the arbiter's lock (has_lock): the role waits for it */
+    bool has_lock;
+    bool lock_want;              /* a role change to primary waits for the lock */
+    enum ha_reason lock_reason;  /* ... for this reason and epoch */
+    uint32_t lock_epoch;
+    bool lock_keep;              /* primary whose hold lapsed while etcd was away and its
+                                    peer heard: it keeps the role and takes again */
+    uint64_t lock_retry_at;      /* no take before this (after a refusal or failure) */
     /* graceful stop (HA_IN_SHUTDOWN) */
     bool stopping;
     uint64_t stop_until;         /* down scripts waited for at most until then */

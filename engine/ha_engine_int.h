@@ -5,8 +5,9 @@
  * backoff), ha_vip.c (VIP scripts and monitoring), ha_nic.c (NIC monitoring),
  * ha_listener.c (listener bind failure), ha_peer.c (peer, arbiter, startup, quorum,
  * split brain), ha_handover.c (handing the role over), ha_admin.c (operator
- * commands), ha_shutdown.c (graceful stop). Each rule file offers `_eval` (apply the rule now) and `_deadline`
- * (when it next needs a TICK, UINT64_MAX for never). */
+ * commands), ha_shutdown.c (graceful stop), ha_lock.c (the arbiter as a lock). Each
+ * rule file offers `_eval` (apply the rule now) and `_deadline` (when it next needs a
+ * TICK, UINT64_MAX for never). */
 #ifndef SIPHA_HA_ENGINE_INT_H
 #define SIPHA_HA_ENGINE_INT_H
 
@@ -97,6 +98,14 @@ void ha_handover_flush(struct ha_engine *e);
 void ha_admin_in(struct ha_engine *e, enum ha_admin_cmd cmd);
 void ha_admin_eval(struct ha_engine *e);
 uint64_t ha_admin_deadline(const struct ha_engine *e);
+
+/* ha_lock.c */
+bool ha_lock_gate(struct ha_engine *e, enum ha_reason reason, uint32_t epoch);
+void ha_lock_on_backup(struct ha_engine *e);
+bool ha_lock_busy(const struct ha_engine *e);
+void ha_lock_in(struct ha_engine *e, enum ha_lock_event ev);
+void ha_lock_eval(struct ha_engine *e);
+uint64_t ha_lock_deadline(const struct ha_engine *e);
 
 /* ha_shutdown.c */
 void ha_shutdown_in(struct ha_engine *e);

@@ -37,7 +37,9 @@ static void eval_waiting(struct ha_engine *e)
         e->p.ho_waiting = false; /* took the role back, or nobody to hand it to */
         return;
     }
-    if (ha_vip_any_running(e) && e->p.now < e->p.ho_wait_until)
+    /* the VIP leaves before it comes; the arbiter's lock is released before the peer
+     * takes it */
+    if ((ha_vip_any_running(e) || ha_lock_busy(e)) && e->p.now < e->p.ho_wait_until)
         return;
     e->p.ho_waiting = false;
     send(e, &e->p.ho_msg);

@@ -48,5 +48,5 @@ uint64_t ha_shutdown_deadline(const struct ha_engine *e)
 bool ha_shutdown_done(const struct ha_engine *e)
 {
     return e && e->p.stopping && e->st.role != HA_ROLE_PRIMARY && !e->p.ho_waiting &&
-           scripts_settled(e);
+           scripts_settled(e) && (!ha_lock_busy(e) || e->p.now >= e->p.stop_until);
 }

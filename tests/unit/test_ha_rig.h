@@ -61,6 +61,13 @@ struct rig {
     size_t qhead, qtail;
     size_t max_step_outputs;
     enum ha_role last_role[2]; /* replayed from ROLE outputs */
+    /* a world beside the link (e.g. a lock service), all optional: every output is
+     * shown to on_output; at_time runs at each instant the clock reaches, and
+     * next_time says when it next wants to (UINT64_MAX: never) */
+    void (*on_output)(struct rig *r, int who, const struct ha_output *o);
+    void (*at_time)(struct rig *r);
+    uint64_t (*next_time)(struct rig *r);
+    void *world;
 };
 
 /* Default config: index i+1, priority 100, T = 15 s from one probed DN, one
@@ -177,6 +184,8 @@ static inline void rig_route(struct rig *r, int who, const struct ha_output *o)
         in.u.admin = o->u.peer;
         rig_push(r, 1 - who, &in);
     }
+    if (r->on_output)
+        r->on_output(r, who, o);
     if (o->kind == HA_OUT_RUN_SCRIPT && r->auto_vip) {
         struct ha_input done = { .kind = HA_IN_SCRIPT_DONE };
         done.u.script.idx = o->u.script.idx;
@@ -256,6 +265,10 @@ static inline uint64_t rig_next(struct rig *r)
     bool hb = r->link && (r->fake_peer || r->nodes == 2);
     if (hb && r->next_hb < d)
         d = r->next_hb;
+    if (r->next_time) {
+        uint64_t x = r->next_time(r);
+        d = x < d ? x : d;
+    }
     return d;
 }
 
@@ -270,6 +283,8 @@ static inline void rig_advance(struct rig *r, uint64_t t)
             break;
         if (d > r->now)
             r->now = d;
+        if (r->at_time)
+            r->at_time(r);
         for (int i = 0; i < r->nodes; i++)
             if (r->n[i].alive && ha_next_deadline(E(r, i)) <= r->now)
                 rig_in(r, i, (struct ha_input){ .kind = HA_IN_TICK });

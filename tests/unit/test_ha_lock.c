@@ -1,0 +1,318 @@
+/* test_ha_lock.c — the arbiter as a lock (has_lock), two engines on the virtual rig
+ * beside a simulated lock service with etcd's lease rules: a take succeeds when the
+ * key is free or ours; the holder's lease is renewed while it is alive and reaches
+ * the service and expires TTL after its last renewal; a holder cut from the service
+ * gives up (LOST, not renewed in time) at 3/4 of the TTL, before the expiry. Never two
+ * primaries, in any step of any case (rig one_primary):
+ *   - start: the configured primary leads once it holds the lock, never before;
+ *   - SET switchover: the lock is released before TAKEOVER leaves, the peer leads once
+ *     it holds it; the same instant on the virtual clock;
+ *   - the primary crashes: the backup leads once the crashed holder's lease expired;
+ *   - the HA link cut, both reach the service: the primary stays the only one (without
+ *     the lock both would lead);
+ *   - the primary cut from the service, its peer heard: it keeps the role and takes the
+ *     lock again when the service is back;
+ *   - the primary cut from the service and from its peer: it gives the role up before
+ *     its lease expires, and the backup leads after the expiry;
+ *   - a frozen primary resumes after the backup took over: it steps down at once. */
+#include "test_ha_rig.h"
+
+#define TTL_MS 2000u
+
+struct lockworld {
+    int holder;               /* -1: the key is free */
+    uint64_t renewed[2];      /* the holder's last renewal */
+    bool reach[2];            /* node i reaches the service */
+    bool gave_up[2];          /* node i was told LOST for its current hold */
+    int takes[2];
+};
+
+static struct lockworld *W(struct rig *r)
+{
+    return r->world;
+}
+
+static void answer(struct rig *r, int who, enum ha_lock_event ev)
+{
+    struct ha_input in = { .kind = HA_IN_LOCK };
+    in.u.lock = ev;
+    rig_push(r, who, &in);
+}
+
+static void lock_output(struct rig *r, int who, const struct ha_output *o)
+{
+    struct lockworld *w = W(r);
+    if (o->kind != HA_OUT_LOCK)
+        return;
+    if (!w->reach[who]) {
+        answer(r, who, HA_LOCK_EV_FAILED);
+        return;
+    }
+    if (o->u.lock.take) {
+        w->takes[who]++;
+        if (w->holder == -1 || w->holder == who) {
+            w->holder = who;
+            w->renewed[who] = r->now;
+            w->gave_up[who] = false;
+            answer(r, who, HA_LOCK_EV_HELD);
+        } else {
+            answer(r, who, HA_LOCK_EV_REFUSED);
+        }
+    } else {
+        if (w->holder == who)
+            w->holder = -1;
+        answer(r, who, HA_LOCK_EV_RELEASED);
+    }
+}
+
+static bool renewing(struct rig *r, int i)
+{
+    return r->n[i].alive && W(r)->reach[i] && !W(r)->gave_up[i];
+}
+
+static void lock_time(struct rig *r)
+{
+    struct lockworld *w = W(r);
+    int h = w->holder;
+    if (h < 0)
+        return;
+    if (renewing(r, h))
+        w->renewed[h] = r->now;
+    if (r->now >= w->renewed[h] + TTL_MS) { /* the lease expired in the service */
+        w->holder = -1;
+        return;
+    }
+    if (r->n[h].alive && !w->reach[h] && !w->gave_up[h] &&
+        r->now >= w->renewed[h] + TTL_MS * 3 / 4) { /* the holder's guard */
+        w->gave_up[h] = true;
+        answer(r, h, HA_LOCK_EV_LOST_UNREACHABLE);
+        rig_flush(r);
+    }
+}
+
+static uint64_t lock_next(struct rig *r)
+{
+    struct lockworld *w = W(r);
+    int h = w->holder;
+    if (h < 0 || renewing(r, h))
+        return UINT64_MAX;
+    uint64_t guard = w->renewed[h] + TTL_MS * 3 / 4, expiry = w->renewed[h] + TTL_MS;
+    if (r->n[h].alive && !w->reach[h] && !w->gave_up[h])
+        return guard > r->now ? guard : r->now + 1;
+    return expiry > r->now ? expiry : r->now + 1;
+}
+
+static struct rig *lock_rig(struct lockworld *w)
+{
+    struct rig *r = rig_new(2, true);
+    *w = (struct lockworld){ .holder = -1, .reach = { true, true } };
+    for (int i = 0; i < 2; i++) {
+        r->n[i].cfg.has_arbiter = true;
+        r->n[i].cfg.has_lock = true;
+        r->n[i].cfg.peer_timeout_ms = 45;
+    }
+    r->hb_ms = 15;
+    r->one_primary = true;
+    r->world = w;
+    r->on_output = lock_output;
+    r->at_time = lock_time;
+    r->next_time = lock_next;
+    rig_start(r);
+    return r;
+}
+
+static void test_start_leads_with_the_lock(void **state)
+{
+    (void)state;
+    struct lockworld w;
+    struct rig *r = lock_rig(&w);
+    rig_advance(r, r->now + 3000);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
+    assert_int_equal(S(r, 1)->role, HA_ROLE_BACKUP);
+    assert_int_equal(w.holder, 0);
+    assert_int_equal(S(r, 0)->lock, HA_LOCK_HELD);
+    assert_int_equal(S(r, 1)->lock, HA_LOCK_FREE);
+    /* the take came before the role */
+    const struct rig_event *take = rig_find(r, 0, 0, HA_OUT_LOCK, 0);
+    const struct rig_event *role = rig_find(r, 0, 0, HA_OUT_ROLE, 0);
+    assert_non_null(take);
+    assert_non_null(role);
+    assert_true(take < role);
+    rig_free(r);
+}
+
+static void test_switchover_moves_the_lock(void **state)
+{
+    (void)state;
+    struct lockworld w;
+    struct rig *r = lock_rig(&w);
+    rig_advance(r, r->now + 3000);
+    size_t m = rig_mark(r);
+    uint64_t t0 = r->now;
+    rig_in(r, 0, in_admin(HA_CMD_SWITCHOVER));
+    rig_advance(r, r->now + 1000);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    assert_int_equal(S(r, 1)->role, HA_ROLE_PRIMARY);
+    assert_int_equal(w.holder, 1);
+    /* node 0: ROLE backup, LOCK release, then TAKEOVER; node 1 leads at that instant */
+    const struct rig_event *rel = rig_find(r, m, 0, HA_OUT_LOCK, 0);
+    const struct rig_event *to = rig_find(r, m, 0, HA_OUT_PEER_SEND, 0);
+    const struct rig_event *up = rig_find(r, m, 1, HA_OUT_ROLE, 0);
+    assert_non_null(rel);
+    assert_false(rel->o.u.lock.take);
+    assert_non_null(to);
+    assert_true(rel < to);
+    assert_non_null(up);
+    assert_int_equal(up->t, t0);
+    assert_int_equal(w.takes[1], 1); /* never refused */
+    rig_free(r);
+}
+
+static bool primary(struct rig *r, int i)
+{
+    return S(r, i)->role == HA_ROLE_PRIMARY;
+}
+
+static uint64_t until_primary(struct rig *r, int i, uint64_t max_ms)
+{
+    uint64_t t0 = r->now;
+    while (!primary(r, i) && r->now < t0 + max_ms)
+        rig_advance(r, r->now + 5);
+    assert_true(primary(r, i));
+    return r->now - t0;
+}
+
+static void test_crashed_primary_replaced_after_its_lease(void **state)
+{
+    (void)state;
+    struct lockworld w;
+    struct rig *r = lock_rig(&w);
+    rig_advance(r, r->now + 3000);
+    r->n[0].alive = false; /* kill -9: no release, the lease lives on */
+    uint64_t took = until_primary(r, 1, 10000);
+    /* refused until the lease expired (TTL after the last renewal), then within one
+     * retry (100 ms) */
+    assert_true(took >= TTL_MS - 15);
+    assert_true(took <= TTL_MS + 150);
+    assert_true(w.takes[1] > 1);
+    rig_free(r);
+}
+
+static void test_partition_keeps_one_primary(void **state)
+{
+    (void)state;
+    struct lockworld w;
+    struct rig *r = lock_rig(&w);
+    rig_advance(r, r->now + 3000);
+    r->link = false; /* both reach the service, not each other */
+    rig_advance(r, r->now + 30000);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
+    assert_int_equal(S(r, 1)->role, HA_ROLE_BACKUP);
+    assert_true(w.takes[1] > 100); /* it kept asking, every 100 ms */
+    r->link = true;
+    rig_advance(r, r->now + 3000);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
+    assert_int_equal(S(r, 1)->role, HA_ROLE_BACKUP);
+    rig_free(r);
+}
+
+static void test_service_away_peer_heard_keeps_the_role(void **state)
+{
+    (void)state;
+    struct lockworld w;
+    struct rig *r = lock_rig(&w);
+    rig_advance(r, r->now + 3000);
+    w.reach[0] = false;
+    rig_advance(r, r->now + 5000);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY); /* kept: its peer hears it */
+    assert_int_equal(S(r, 0)->lock, HA_LOCK_FREE);
+    assert_int_equal(S(r, 1)->role, HA_ROLE_BACKUP);
+    assert_int_equal(w.holder, -1); /* expired in the service */
+    w.reach[0] = true;
+    rig_advance(r, r->now + 500);
+    assert_int_equal(S(r, 0)->lock, HA_LOCK_HELD); /* taken again */
+    assert_int_equal(w.holder, 0);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY);
+    rig_free(r);
+}
+
+static void test_isolated_primary_gives_up_before_expiry(void **state)
+{
+    (void)state;
+    struct lockworld w;
+    struct rig *r = lock_rig(&w);
+    rig_advance(r, r->now + 3000);
+    w.reach[0] = false;
+    r->link = false;
+    uint64_t t0 = r->now;
+    uint64_t took = until_primary(r, 1, 10000);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    const struct rig_event *down = NULL;
+    for (size_t k = 0; k < r->nlog; k++)
+        if (r->log[k].who == 0 && r->log[k].t >= t0 && r->log[k].o.kind == HA_OUT_ROLE)
+            down = &r->log[k];
+    assert_non_null(down);
+    assert_true(down->t - t0 <= TTL_MS * 3 / 4 + 15); /* at its guard */
+    assert_true(took >= TTL_MS - 15 && took <= TTL_MS + 150);
+    rig_free(r);
+}
+
+static void test_frozen_primary_steps_down_on_resume(void **state)
+{
+    (void)state;
+    struct lockworld w;
+    struct rig *r = lock_rig(&w);
+    rig_advance(r, r->now + 3000);
+    r->n[0].alive = false; /* SIGSTOP: it neither renews nor hears */
+    until_primary(r, 1, 10000);
+    assert_int_equal(w.holder, 1);
+    /* SIGCONT: the holder's first news is that its lease is gone (its guard passed, or
+     * its read finds the key on another lease) */
+    r->n[0].alive = true;
+    answer(r, 0, HA_LOCK_EV_LOST_TAKEN);
+    rig_flush(r);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    rig_advance(r, r->now + 3000);
+    assert_int_equal(S(r, 0)->role, HA_ROLE_BACKUP);
+    assert_int_equal(S(r, 1)->role, HA_ROLE_PRIMARY);
+    rig_free(r);
+}
+
+static void test_bad_lock_input_refused(void **state)
+{
+    (void)state;
+    struct rig *r = rig_new(2, true);
+    rig_start(r); /* no lock configured */
+    struct ha_output out[HA_MAX_OUTPUTS];
+    struct ha_input in = { .kind = HA_IN_LOCK, .u.lock = HA_LOCK_EV_HELD };
+    uint32_t before = S(r, 0)->inputs_rejected;
+    assert_int_equal(ha_step(E(r, 0), r->now, &in, out, HA_MAX_OUTPUTS), 0);
+    assert_int_equal(S(r, 0)->inputs_rejected, before + 1);
+    assert_int_equal(S(r, 0)->lock, HA_LOCK_NOT_CONFIGURED);
+    rig_free(r);
+    struct lockworld w;
+    r = lock_rig(&w);
+    in.u.lock = (enum ha_lock_event)99;
+    before = S(r, 0)->inputs_rejected;
+    assert_int_equal(ha_step(E(r, 0), r->now, &in, out, HA_MAX_OUTPUTS), 0);
+    assert_int_equal(S(r, 0)->inputs_rejected, before + 1);
+    rig_free(r);
+    struct ha_config c = { .index = 1, .initial_role = HA_ROLE_PRIMARY, .has_peer = true,
+                           .has_lock = true };
+    assert_non_null(ha_config_check(&c)); /* a lock is an arbiter */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_start_leads_with_the_lock),
+        cmocka_unit_test(test_switchover_moves_the_lock),
+        cmocka_unit_test(test_crashed_primary_replaced_after_its_lease),
+        cmocka_unit_test(test_partition_keeps_one_primary),
+        cmocka_unit_test(test_service_away_peer_heard_keeps_the_role),
+        cmocka_unit_test(test_isolated_primary_gives_up_before_expiry),
+        cmocka_unit_test(test_frozen_primary_steps_down_on_resume),
+        cmocka_unit_test(test_bad_lock_input_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
