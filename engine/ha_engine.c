@@ -317,5 +317,8 @@ void ha_peer_summary(const struct ha_engine *e, struct ha_peer_state *ps)
     ps->unavailable = ha_self_unavailable(e);
     ps->options = e->st.options;
     ps->arbiter = e->st.arbiter;
+    if (e->p.has_lock && e->st.role == HA_ROLE_PRIMARY && e->st.lock != HA_LOCK_HELD)
+        ps->arbiter = HA_LINK_DOWN; /* leading without the lock: a peer that loses us
+                                       waits before it takes it (ha_lock.c) */
     ps->backoff_factor = e->st.backoff_factor;
 }

@@ -15,7 +15,10 @@
  * A primary that loses the lock steps down, with one exception: when the lock
  * lapsed only because the service was away (not renewed in time) while its peer is
  * heard, it keeps the role (the peer, hearing a primary, does not take the lock) and
- * takes the lock again as soon as it can; refused, it steps down. */
+ * takes the lock again as soon as it can; refused, or its peer lost or deaf to it,
+ * it steps down. Its heartbeat meanwhile says "arbiter down", and a backup that loses
+ * such a peer waits two peer timeouts before it takes the lock (which has expired):
+ * the keeper, losing the backup at about the same time, has stepped down by then. */
 #include "ha_engine_int.h"
 
 #define HA_LOCK_RETRY_MS 100u
@@ -40,10 +43,24 @@ static void release(struct ha_engine *e)
     emit_lock(e, false, 0);
 }
 
+/* A peer last heard as a primary without the arbiter may be keeping the role without
+ * the lock (it expired meanwhile): it steps down when it loses us, within a peer
+ * timeout of our losing it, give or take a heartbeat. A take waits that long. */
+static uint64_t keeper_gone_at(const struct ha_engine *e, enum ha_reason reason)
+{
+    const struct ha_peer_state *p = &e->st.peer;
+    if (reason != HA_REASON_PEER_LOST || !e->st.peer_last_seen ||
+        p->role != HA_ROLE_PRIMARY || p->arbiter != HA_LINK_DOWN)
+        return 0;
+    return e->st.peer_last_seen + 2u * (uint64_t)e->p.peer_timeout_ms;
+}
+
 bool ha_lock_gate(struct ha_engine *e, enum ha_reason reason, uint32_t epoch)
 {
     if (!e->p.has_lock || e->st.lock == HA_LOCK_HELD)
         return true;
+    if (!e->p.lock_want)
+        e->p.lock_retry_at = ha_max_u64(e->p.lock_retry_at, keeper_gone_at(e, reason));
     e->p.lock_want = true;
     e->p.lock_reason = reason;
     e->p.lock_epoch = epoch;
@@ -127,15 +144,39 @@ void ha_lock_in(struct ha_engine *e, enum ha_lock_event ev)
     }
 }
 
+/* The peer leads, so our wish no longer stands: a wish of our own (start, peer lost,
+ * election) ends when the peer is heard as primary; one handed to us (TAKEOVER) when
+ * the peer leads in a term at least as new as the one it handed us (a heartbeat from
+ * before its release still shows it primary in the older term). */
+static bool peer_leads(const struct ha_engine *e)
+{
+    if (!ha_peer_up(e) || e->st.peer.role != HA_ROLE_PRIMARY)
+        return false;
+    enum ha_reason r = e->p.lock_reason;
+    if (r == HA_REASON_PEER_LOST || r == HA_REASON_STARTUP || r == HA_REASON_NONE)
+        return true;
+    return e->st.peer.epoch >= e->p.lock_epoch;
+}
+
 /* Wishes that no longer stand end; those that do are tried again when due. */
 void ha_lock_eval(struct ha_engine *e)
 {
     if (!e->p.has_lock)
         return;
-    if (e->p.lock_want && (e->st.role == HA_ROLE_PRIMARY || !ha_can_be_primary(e)))
+    if (e->p.lock_want && (e->st.role == HA_ROLE_PRIMARY || !ha_can_be_primary(e) ||
+                           peer_leads(e))) {
         e->p.lock_want = false;
+        if (e->st.role == HA_ROLE_UNKNOWN) /* the start waited for the lock: not ours */
+            ha_become_backup(e, HA_REASON_STARTUP);
+    }
     if (e->p.lock_keep && e->st.role != HA_ROLE_PRIMARY)
         e->p.lock_keep = false;
+    /* Kept only while the peer hears us: a peer that does not (its heartbeat says so,
+     * or it is lost) may take the lock, which has expired meanwhile. */
+    if (e->p.lock_keep && (!ha_peer_up(e) || e->p.peer_deaf_since)) {
+        ha_become_backup(e, HA_REASON_QUORUM_LOST);
+        return;
+    }
     if (e->st.lock != HA_LOCK_FREE || e->p.now < e->p.lock_retry_at)
         return;
     if (e->p.lock_want)

@@ -21,6 +21,8 @@
 
 struct lockworld {
     int holder;               /* -1: the key is free */
+    unsigned holder_gen;      /* the holder's lease: a restarted node has a new one */
+    unsigned gen[2];          /* node i's current process */
     uint64_t renewed[2];      /* the holder's last renewal */
     bool reach[2];            /* node i reaches the service */
     bool gave_up[2];          /* node i was told LOST for its current hold */
@@ -45,13 +47,17 @@ static void lock_output(struct rig *r, int who, const struct ha_output *o)
     if (o->kind != HA_OUT_LOCK)
         return;
     if (!w->reach[who]) {
+        /* a release that fails: the holder forgets the lease, which expires */
+        if (!o->u.lock.take && w->holder == who && w->holder_gen == w->gen[who])
+            w->gave_up[who] = true;
         answer(r, who, HA_LOCK_EV_FAILED);
         return;
     }
     if (o->u.lock.take) {
         w->takes[who]++;
-        if (w->holder == -1 || w->holder == who) {
+        if (w->holder == -1 || (w->holder == who && w->holder_gen == w->gen[who])) {
             w->holder = who;
+            w->holder_gen = w->gen[who];
             w->renewed[who] = r->now;
             w->gave_up[who] = false;
             answer(r, who, HA_LOCK_EV_HELD);
@@ -59,7 +65,7 @@ static void lock_output(struct rig *r, int who, const struct ha_output *o)
             answer(r, who, HA_LOCK_EV_REFUSED);
         }
     } else {
-        if (w->holder == who)
+        if (w->holder == who && w->holder_gen == w->gen[who])
             w->holder = -1;
         answer(r, who, HA_LOCK_EV_RELEASED);
     }
@@ -67,7 +73,8 @@ static void lock_output(struct rig *r, int who, const struct ha_output *o)
 
 static bool renewing(struct rig *r, int i)
 {
-    return r->n[i].alive && W(r)->reach[i] && !W(r)->gave_up[i];
+    struct lockworld *w = W(r);
+    return r->n[i].alive && w->reach[i] && !w->gave_up[i] && w->holder_gen == w->gen[i];
 }
 
 static void lock_time(struct rig *r)
@@ -82,7 +89,7 @@ static void lock_time(struct rig *r)
         w->holder = -1;
         return;
     }
-    if (r->n[h].alive && !w->reach[h] && !w->gave_up[h] &&
+    if (r->n[h].alive && !w->reach[h] && !w->gave_up[h] && w->holder_gen == w->gen[h] &&
         r->now >= w->renewed[h] + TTL_MS * 3 / 4) { /* the holder's guard */
         w->gave_up[h] = true;
         answer(r, h, HA_LOCK_EV_LOST_UNREACHABLE);
@@ -97,9 +104,19 @@ static uint64_t lock_next(struct rig *r)
     if (h < 0 || renewing(r, h))
         return UINT64_MAX;
     uint64_t guard = w->renewed[h] + TTL_MS * 3 / 4, expiry = w->renewed[h] + TTL_MS;
-    if (r->n[h].alive && !w->reach[h] && !w->gave_up[h])
+    if (r->n[h].alive && !w->reach[h] && !w->gave_up[h] && w->holder_gen == w->gen[h])
         return guard > r->now ? guard : r->now + 1;
     return expiry > r->now ? expiry : r->now + 1;
+}
+
+/* node i reaches the service, or no longer: its holder reports it (ARBITER) */
+static void set_reach(struct rig *r, int i, bool reach)
+{
+    lock_time(r); /* the lease renewed up to now, before the world changes */
+    W(r)->reach[i] = reach;
+    r->n[i].arbiter_ok = reach;
+    if (r->n[i].alive)
+        rig_in(r, i, in_flag(HA_IN_ARBITER, reach));
 }
 
 static struct rig *lock_rig(struct lockworld *w)
@@ -188,6 +205,7 @@ static void test_crashed_primary_replaced_after_its_lease(void **state)
     struct lockworld w;
     struct rig *r = lock_rig(&w);
     rig_advance(r, r->now + 3000);
+    lock_time(r);
     r->n[0].alive = false; /* kill -9: no release, the lease lives on */
     uint64_t took = until_primary(r, 1, 10000);
     /* refused until the lease expired (TTL after the last renewal), then within one
@@ -222,13 +240,13 @@ static void test_service_away_peer_heard_keeps_the_role(void **state)
     struct lockworld w;
     struct rig *r = lock_rig(&w);
     rig_advance(r, r->now + 3000);
-    w.reach[0] = false;
+    set_reach(r, 0, false);
     rig_advance(r, r->now + 5000);
     assert_int_equal(S(r, 0)->role, HA_ROLE_PRIMARY); /* kept: its peer hears it */
     assert_int_equal(S(r, 0)->lock, HA_LOCK_FREE);
     assert_int_equal(S(r, 1)->role, HA_ROLE_BACKUP);
     assert_int_equal(w.holder, -1); /* expired in the service */
-    w.reach[0] = true;
+    set_reach(r, 0, true);
     rig_advance(r, r->now + 500);
     assert_int_equal(S(r, 0)->lock, HA_LOCK_HELD); /* taken again */
     assert_int_equal(w.holder, 0);
@@ -242,7 +260,7 @@ static void test_isolated_primary_gives_up_before_expiry(void **state)
     struct lockworld w;
     struct rig *r = lock_rig(&w);
     rig_advance(r, r->now + 3000);
-    w.reach[0] = false;
+    set_reach(r, 0, false);
     r->link = false;
     uint64_t t0 = r->now;
     uint64_t took = until_primary(r, 1, 10000);
@@ -263,6 +281,7 @@ static void test_frozen_primary_steps_down_on_resume(void **state)
     struct lockworld w;
     struct rig *r = lock_rig(&w);
     rig_advance(r, r->now + 3000);
+    lock_time(r);
     r->n[0].alive = false; /* SIGSTOP: it neither renews nor hears */
     until_primary(r, 1, 10000);
     assert_int_equal(w.holder, 1);
@@ -302,6 +321,96 @@ static void test_bad_lock_input_refused(void **state)
     assert_non_null(ha_config_check(&c)); /* a lock is an arbiter */
 }
 
+/* ---- randomized: never two primaries ---------------------------------------- */
+
+static uint64_t rng = 1;
+
+static uint32_t rnd(uint32_t n)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)(rng % n);
+}
+
+static void random_lock_action(struct rig *r, struct lockworld *w)
+{
+    lock_time(r); /* the lease renewed up to now, before the world changes */
+    int i = (int)rnd(2);
+    struct rig_node *nd = &r->n[i];
+    switch (rnd(12)) {
+    case 0: case 1: case 2: case 3:
+        rig_advance(r, r->now + rnd(3000));
+        break;
+    case 4: /* the service, from one node (whose holder says so at its next call) */
+        if (!w->reach[i] || rnd(3) == 0)
+            set_reach(r, i, !w->reach[i]);
+        break;
+    case 5:
+        if (!r->link || rnd(3) == 0)
+            r->link = !r->link;
+        break;
+    case 6:
+        if (r->mute[i] || rnd(3) == 0)
+            r->mute[i] = !r->mute[i];
+        break;
+    case 7: rig_in(r, i, in_admin((enum ha_admin_cmd)(HA_CMD_SWITCHOVER + rnd(3)))); break;
+    case 8: rig_in(r, i, in_nic(rnd(2), rnd(4) != 0)); break;
+    case 9: /* a crash (the lease lives on) or a restart */
+        if (!nd->alive) {
+            w->gen[i]++; /* a new process, without the old lease */
+            w->gave_up[i] = false;
+            rig_restart(r, i, S(r, i)->epoch);
+        } else if (rnd(4) == 0) {
+            nd->alive = false;
+        }
+        break;
+    case 10: rig_in(r, i, in_flag(HA_IN_LISTENER, rnd(3) != 0)); break;
+    default: rig_advance(r, r->now + 20); break;
+    }
+}
+
+/* 300 runs of 300 random faults each (the service lost and found from either node,
+ * the link cut or one-way, crashes and restarts, switchovers, NICs, listeners): the
+ * rig fails the test on any step that leaves two live primaries. A restarted node
+ * reads its old hold as lost before anything else, as the holder's guard would
+ * have it. Healed at the end, each run ends with exactly one primary: the holder. */
+static void test_randomized_never_two_primaries(void **state)
+{
+    (void)state;
+    unsigned led[2] = { 0, 0 };
+    for (unsigned run = 0; run < 300; run++) {
+        rng = 0x9e3779b97f4a7c15ull ^ ((uint64_t)run * 0x100000001b3ull);
+        struct lockworld w;
+        struct rig *r = lock_rig(&w);
+        for (int k = 0; k < 300; k++) {
+            random_lock_action(r, &w);
+            for (int i = 0; i < 2; i++)
+                led[i] += S(r, i)->role == HA_ROLE_PRIMARY;
+        }
+        /* everything healed: exactly one primary, the lock's holder (I2) */
+        r->link = true;
+        r->mute[0] = r->mute[1] = false;
+        for (int i = 0; i < 2; i++) {
+            if (!r->n[i].alive) {
+                w.gen[i]++;
+                w.gave_up[i] = false;
+                rig_restart(r, i, S(r, i)->epoch);
+            }
+            set_reach(r, i, true);
+            rig_in(r, i, in_nic(0, true));
+            rig_in(r, i, in_nic(1, true));
+            rig_in(r, i, in_flag(HA_IN_LISTENER, true));
+        }
+        rig_advance(r, r->now + 10000);
+        int primaries = (S(r, 0)->role == HA_ROLE_PRIMARY) + (S(r, 1)->role == HA_ROLE_PRIMARY);
+        assert_int_equal(primaries, 1);
+        assert_true(w.holder >= 0 && S(r, w.holder)->role == HA_ROLE_PRIMARY);
+        rig_free(r);
+    }
+    assert_true(led[0] > 3000 && led[1] > 3000); /* both led, often */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -313,6 +422,7 @@ int main(void)
         cmocka_unit_test(test_isolated_primary_gives_up_before_expiry),
         cmocka_unit_test(test_frozen_primary_steps_down_on_resume),
         cmocka_unit_test(test_bad_lock_input_refused),
+        cmocka_unit_test(test_randomized_never_two_primaries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
