@@ -177,16 +177,22 @@ static void forget_lease(struct etcd_holder *h)
     h->t_guard = 0;
 }
 
+/* The lease is gone or given up: a hold on it is lost (`why`), and a new lease comes. */
+static void drop_lease(struct etcd_holder *h, const char *why)
+{
+    bool freed = false;
+    forget_lease(h);
+    if (h->state == ETCD_HOLDER_HELD)
+        lose(h, why, &freed);
+    if (!freed)
+        grant(h);
+}
+
 static void on_guard(void *arg)
 {
     struct etcd_holder *h = arg;
     h->t_guard = 0;
-    bool freed = false;
-    forget_lease(h);
-    if (h->state == ETCD_HOLDER_HELD)
-        lose(h, "lease not renewed in time", &freed);
-    if (!freed)
-        grant(h);
+    drop_lease(h, "lease not renewed in time");
 }
 
 /* a renewal (or the grant) sent at sent_ms answered ttl seconds */
@@ -215,13 +221,7 @@ static void on_keepalive_answer(struct etcd_holder *h, const struct pending *p,
     }
     if (rep->is_error && rep->code != GRPC_NOT_FOUND)
         return;
-    /* etcd no longer knows the lease: its key is gone too */
-    bool freed = false;
-    forget_lease(h);
-    if (h->state == ETCD_HOLDER_HELD)
-        lose(h, "the lease expired in etcd", &freed);
-    if (!freed)
-        grant(h);
+    drop_lease(h, "the lease expired in etcd"); /* its key is gone too */
 }
 
 /* A renewal every quarter of the TTL: with the guard at another quarter, a lease
