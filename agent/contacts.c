@@ -136,13 +136,13 @@ void contacts_free(struct agent *a)
 
 /* ---- the table ------------------------------------------------------------------------- */
 
-static uint64_t key_hash(enum contact_origin origin, const char *aor, const char *uri)
+/* The hash covers origin and AOR only, not the URI: every contact of one AOR starts
+ * its probe from the same slot, so the contacts of an AOR are found in one short run
+ * (contacts_each_local_of) instead of a scan of the whole table. */
+static uint64_t key_hash(enum contact_origin origin, const char *aor)
 {
     uint64_t h = 1469598103934665603ull ^ (uint64_t)origin; /* FNV-1a */
     for (const unsigned char *p = (const unsigned char *)aor; *p; p++)
-        h = (h ^ *p) * 1099511628211ull;
-    h = (h ^ 0xffu) * 1099511628211ull; /* a byte no string holds: "a"+"bc" != "ab"+"c" */
-    for (const unsigned char *p = (const unsigned char *)uri; *p; p++)
         h = (h ^ *p) * 1099511628211ull;
     return h;
 }
@@ -157,7 +157,7 @@ static bool key_is(const struct sipha_contact *c, enum contact_origin origin, co
 static size_t slot_of(struct agent *a, enum contact_origin origin, const char *aor, const char *uri)
 {
     const struct contact_log *lg = &a->clog;
-    size_t mask = lg->nslots - 1, i = key_hash(origin, aor, uri) & mask;
+    size_t mask = lg->nslots - 1, i = key_hash(origin, aor) & mask;
     for (; lg->slots[i]; i = (i + 1) & mask) {
         const struct sipha_contact *c = rows_find(&a->inst.contacts, lg->slots[i]);
         if (c && key_is(c, origin, aor, uri))
@@ -219,7 +219,7 @@ static void index_remove(struct agent *a, const struct sipha_contact *c)
     lg->used--;
     for (size_t j = (hole + 1) & mask; lg->slots[j]; j = (j + 1) & mask) {
         const struct sipha_contact *o = rows_find(&a->inst.contacts, lg->slots[j]);
-        size_t home = o ? key_hash(o->origin, o->aor, o->uri) & mask : j;
+        size_t home = o ? key_hash(o->origin, o->aor) & mask : j;
         /* o may fill the hole when its home is not in (hole, j] on the ring */
         bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
         if (!stays) {
@@ -386,9 +386,35 @@ void contacts_remove_local(struct agent *a, const char *aor, const char *uri)
         remove_row(a, c);
 }
 
-void contacts_each_local_of(struct agent *a, const char *aor,
-                            void (*fn)(struct agent *a, const struct sipha_contact *c, void *arg),
-                            void *arg)
+/* The local rows of `aor`, by index, into *v (n of cap; *v grows onto the heap when
+ * the stack buffer is full). false when out of memory. */
+static bool collect_local_of(struct agent *a, const char *aor, uint32_t **v, size_t *n,
+                             size_t *cap, uint32_t *stack)
+{
+    const struct contact_log *lg = &a->clog;
+    size_t mask = lg->nslots - 1, i = key_hash(CONTACT_LOCAL, aor) & mask;
+    for (; lg->slots[i]; i = (i + 1) & mask) {
+        const struct sipha_contact *c = rows_find(&a->inst.contacts, lg->slots[i]);
+        if (!c || c->origin != CONTACT_LOCAL || strcmp(c->aor, aor) != 0)
+            continue;
+        if (*n == *cap) {
+            uint32_t *w = malloc(2 * *cap * sizeof *w);
+            if (!w)
+                return false;
+            memcpy(w, *v, *n * sizeof *w);
+            if (*v != stack)
+                free(*v);
+            *v = w;
+            *cap *= 2;
+        }
+        (*v)[(*n)++] = c->index;
+    }
+    return true;
+}
+
+static void scan_local_of(struct agent *a, const char *aor,
+                          void (*fn)(struct agent *a, const struct sipha_contact *c, void *arg),
+                          void *arg)
 {
     for (size_t i = a->inst.contacts.count; i-- > 0;) {
         if (i >= a->inst.contacts.count)
@@ -397,6 +423,31 @@ void contacts_each_local_of(struct agent *a, const char *aor,
         if (c->origin == CONTACT_LOCAL && strcmp(c->aor, aor) == 0)
             fn(a, c, arg);
     }
+}
+
+void contacts_each_local_of(struct agent *a, const char *aor,
+                            void (*fn)(struct agent *a, const struct sipha_contact *c, void *arg),
+                            void *arg)
+{
+    if (!a->clog.nslots)
+        return;
+    /* The rows first, then the calls: fn may remove a row, which moves slots of this
+     * very probe run back. */
+    uint32_t stack[16], *v = stack;
+    size_t n = 0, cap = sizeof stack / sizeof stack[0];
+    if (!collect_local_of(a, aor, &v, &n, &cap, stack)) {
+        if (v != stack)
+            free(v);
+        scan_local_of(a, aor, fn, arg); /* out of memory: a scan needs none */
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct sipha_contact *c = rows_find(&a->inst.contacts, v[i]);
+        if (c)
+            fn(a, c, arg);
+    }
+    if (v != stack)
+        free(v);
 }
 
 void contacts_drop_local_before(struct agent *a, uint64_t mark)

@@ -779,6 +779,50 @@ static void each_local_of_may_remove(void **state)
     }
 }
 
+static void remove_odd(struct agent *a, const struct sipha_contact *c, void *arg)
+{
+    unsigned k = (unsigned)strtoul(strrchr(c->uri, '.') + 1, NULL, 10);
+    (*(int *)arg)++;
+    if (k % 2)
+        contacts_remove_local(a, c->aor, c->uri);
+}
+
+/* An AOR's contacts are found by their own probe run, however many (more than the
+ * stack buffer holds) and however the runs of other AORs interleave with them; a
+ * removal inside the walk neither skips nor repeats a contact. */
+static void each_local_of_many_per_aor(void **state)
+{
+    struct fx *f = *state;
+    char aor[64], uri[96];
+    const unsigned naor = 60, per = 40;
+    for (unsigned k = 0; k < per; k++)
+        for (unsigned j = 0; j < naor; j++) {
+            snprintf(aor, sizeof aor, "sip:u%u@example.com", j);
+            snprintf(uri, sizeof uri, "sip:u%u@10.0.0.%u", j, k);
+            assert_int_equal(contacts_put_local(&f->a, aor, uri, 600, NULL), 0);
+            if (k % 5 == 0)
+                contacts_upsert_synced(&f->a, aor, uri, 600, NULL);
+        }
+    for (unsigned j = 0; j < naor; j += 2) {
+        int calls = 0;
+        snprintf(aor, sizeof aor, "sip:u%u@example.com", j);
+        contacts_each_local_of(&f->a, aor, remove_odd, &calls);
+        assert_int_equal(calls, (int)per);
+    }
+    for (unsigned j = 0; j < naor; j++) {
+        int calls = 0;
+        snprintf(aor, sizeof aor, "sip:u%u@example.com", j);
+        contacts_each_local_of(&f->a, aor, remove_given, &calls);
+        assert_int_equal(calls, (int)(j % 2 ? per : per / 2));
+        for (unsigned k = 0; k < per; k += 5) {
+            snprintf(uri, sizeof uri, "sip:u%u@10.0.0.%u", j, k);
+            assert_non_null(synced(f, aor, uri));
+        }
+    }
+    assert_int_equal(contacts_local_count(&f->a), 0);
+    assert_int_equal(f->a.inst.contacts.count, naor * (per / 5));
+}
+
 /* Many contacts, removed in a scattered order: every one left is still found (a put
  * of the same is no change, not a second row); every one removed is not. */
 static void lookup_survives_removals(void **state)
@@ -840,6 +884,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(config_contacts_applied, setup, teardown),
         cmocka_unit_test_setup_teardown(each_local_of_may_remove, setup, teardown),
         cmocka_unit_test_setup_teardown(lookup_survives_removals, setup, teardown),
+        cmocka_unit_test_setup_teardown(each_local_of_many_per_aor, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
