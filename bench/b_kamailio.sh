@@ -19,7 +19,9 @@
 #                  a restarted node asks its peer for every contact), same namespaces.
 # Records (bench/report.py) go to $BENCH_RECORDS, keys kam_*. Root only. Settings:
 # KAM_N, KAM_SYNC_RUNS (default 7; quick 2), KAM_INCR_RUNS (20; quick 5),
-# KAM_CPU_RUNS (3; quick 1), KAM_WINDOW_S (60; quick 20).
+# KAM_CPU_RUNS (3; quick 1), KAM_WINDOW_S (60; quick 20); KAM_PERF=FILE records a
+# call-graph profile of the primary's agent over each CPU window (perf record -g; it
+# adds its own cost to the figure, so not for a run whose figures count).
 set -u
 ROOT=${ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 BUILD=${BUILD:-$ROOT/build}
@@ -70,6 +72,10 @@ cpu_window() {
     ka=$(kam_cpu a); kb=$(kam_cpu b)
     if [ -n "${1:-}" ]; then pa=$(b_cpu_ns "${HN_AGENT_PID[a]}"); pb=$(b_cpu_ns "${HN_AGENT_PID[b]}"); fi
     t0=$EPOCHREALTIME
+    if [ -n "${1:-}" ] && [ -n "${KAM_PERF:-}" ]; then
+      # opt-in profile of the primary's agent over the window (perf record -g)
+      timeout "$((WINDOW + 5))" perf record -q -g -o "$KAM_PERF" -p "${HN_AGENT_PID[a]}" > /dev/null 2>&1 &
+    fi
     if [ -n "${1:-}" ]; then sipp_register "$N" 3600 "$rate" "$WINDOW"
     else sipp_register "$N" 3600 "$rate" "$WINDOW" "${HN_SIP_IP[a]}"; fi
     t1=$EPOCHREALTIME
