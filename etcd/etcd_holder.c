@@ -62,11 +62,13 @@ struct etcd_holder {
     } ctx[ETCD_CLIENT_QUEUE_MAX];
 };
 
-static void report(struct etcd_holder *h, enum etcd_holder_event ev, const struct etcd_kv *kv,
-                   const char *error, bool *freed_out)
+/* The event to the caller; `loss` says why for LOST (NONE for every other event). */
+static void report_loss(struct etcd_holder *h, enum etcd_holder_event ev,
+                        const struct etcd_kv *kv, const char *error,
+                        enum etcd_holder_loss loss, bool *freed_out)
 {
     struct etcd_holder_report r = { .ev = ev, .holder = kv, .error = error ? error : "",
-                                    .member = etcd_client_member_url(h->cli) };
+                                    .member = etcd_client_member_url(h->cli), .loss = loss };
     bool freed = false;
     h->freed = &freed;
     h->cb(h->arg, &r);
@@ -74,6 +76,12 @@ static void report(struct etcd_holder *h, enum etcd_holder_event ev, const struc
         h->freed = NULL;
     if (freed_out)
         *freed_out = freed;
+}
+
+static void report(struct etcd_holder *h, enum etcd_holder_event ev, const struct etcd_kv *kv,
+                   const char *error, bool *freed_out)
+{
+    report_loss(h, ev, kv, error, ETCD_HOLDER_LOSS_NONE, freed_out);
 }
 
 /* --- sending --- */
@@ -140,7 +148,8 @@ static void arm(struct etcd_holder *h, uint64_t *t, uint64_t delay, loop_timer_c
 
 static void grant(struct etcd_holder *h);
 static void take_send(struct etcd_holder *h);
-static void lose(struct etcd_holder *h, const char *why, bool *freed);
+static void lose(struct etcd_holder *h, const char *why, enum etcd_holder_loss loss,
+                 bool *freed);
 
 static void on_revoke_answer(struct etcd_holder *h, const struct pending *p,
                              const struct etcd_result *r)
@@ -177,13 +186,14 @@ static void forget_lease(struct etcd_holder *h)
     h->t_guard = 0;
 }
 
-/* The lease is gone or given up: a hold on it is lost (`why`), and a new lease comes. */
-static void drop_lease(struct etcd_holder *h, const char *why)
+/* The lease is gone or given up: a hold on it is lost (`why`, `loss`), and a new
+ * lease comes. */
+static void drop_lease(struct etcd_holder *h, const char *why, enum etcd_holder_loss loss)
 {
     bool freed = false;
     forget_lease(h);
     if (h->state == ETCD_HOLDER_HELD)
-        lose(h, why, &freed);
+        lose(h, why, loss, &freed);
     if (!freed)
         grant(h);
 }
@@ -192,7 +202,7 @@ static void on_guard(void *arg)
 {
     struct etcd_holder *h = arg;
     h->t_guard = 0;
-    drop_lease(h, "lease not renewed in time");
+    drop_lease(h, "lease not renewed in time", ETCD_HOLDER_LOSS_DEADLINE);
 }
 
 /* a renewal (or the grant) sent at sent_ms answered ttl seconds */
@@ -221,7 +231,7 @@ static void on_keepalive_answer(struct etcd_holder *h, const struct pending *p,
     }
     if (rep->is_error && rep->code != GRPC_NOT_FOUND)
         return;
-    drop_lease(h, "the lease expired in etcd"); /* its key is gone too */
+    drop_lease(h, "the lease expired in etcd", ETCD_HOLDER_LOSS_GONE); /* its key too */
 }
 
 /* A renewal every quarter of the TTL: with the guard at another quarter, a lease
@@ -290,12 +300,13 @@ static void grant(struct etcd_holder *h)
 
 /* --- holding --- */
 
-static void lose(struct etcd_holder *h, const char *why, bool *freed)
+static void lose(struct etcd_holder *h, const char *why, enum etcd_holder_loss loss,
+                 bool *freed)
 {
     h->state = ETCD_HOLDER_IDLE;
     h->generation++;
     h->losses++;
-    report(h, ETCD_HOLDER_EV_LOST, NULL, why, freed);
+    report_loss(h, ETCD_HOLDER_EV_LOST, NULL, why, loss, freed);
 }
 
 static bool ours(const struct etcd_holder *h, const struct etcd_kv *kv)
@@ -428,7 +439,7 @@ static void on_read_answer(struct etcd_holder *h, const struct pending *p,
         else
             snprintf(why, sizeof why, "the key was deleted");
         bool freed = false;
-        lose(h, why, &freed);
+        lose(h, why, ETCD_HOLDER_LOSS_GONE, &freed);
         if (freed)
             return;
     }

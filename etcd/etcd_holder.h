@@ -53,7 +53,8 @@ enum etcd_holder_event {
     ETCD_HOLDER_EV_REFUSED,  /* a take found another holder: `holder` says who */
     ETCD_HOLDER_EV_FAILED,   /* a take or release could not reach etcd: `error` */
     ETCD_HOLDER_EV_LOST,     /* held, and no longer: `error` says why (deadline, lease
-                              * gone, key deleted or taken) */
+                              * gone, key deleted or taken), `loss` which of the two
+                              * kinds that is */
     ETCD_HOLDER_EV_RELEASED, /* a release finished: the key is not ours */
     ETCD_HOLDER_EV_SEEN,     /* a read found a holder other than the last one reported
                               * (`holder`; holder->present false: nobody) */
@@ -61,11 +62,21 @@ enum etcd_holder_event {
     ETCD_HOLDER_EV_UNREACHABLE, /* a call reached no member (once until reachable) */
 };
 
+/* Why a hold was LOST: the two call for different answers (a holder whose etcd went
+ * quiet may still be the only candidate; one told its key is gone is not). */
+enum etcd_holder_loss {
+    ETCD_HOLDER_LOSS_NONE,     /* not a LOST event */
+    ETCD_HOLDER_LOSS_DEADLINE, /* no renewal answered in time: etcd was not heard */
+    ETCD_HOLDER_LOSS_GONE,     /* etcd answered: the lease expired, or the key was
+                                * deleted or names another holder */
+};
+
 struct etcd_holder_report {
     enum etcd_holder_event ev;
     const struct etcd_kv *holder; /* REFUSED, SEEN */
     const char *error;            /* FAILED, LOST, UNREACHABLE: one line */
     const char *member;           /* the member that answered or was tried last */
+    enum etcd_holder_loss loss;   /* LOST: why; NONE otherwise */
 };
 
 typedef void (*etcd_holder_cb)(void *arg, const struct etcd_holder_report *r);

@@ -160,6 +160,7 @@ struct watcher {
     uint64_t at[EVENTS_MAX]; /* loop time of each */
     char holder[EVENTS_MAX][64]; /* REFUSED, SEEN: the holder's value ("" nobody) */
     char error[EVENTS_MAX][160];
+    enum etcd_holder_loss loss[EVENTS_MAX];
     unsigned n;
     struct loop *lp;
 };
@@ -174,6 +175,9 @@ static void on_event(void *arg, const struct etcd_holder_report *r)
     snprintf(w->holder[w->n], sizeof w->holder[0], "%.63s",
              r->holder && r->holder->present ? (const char *)r->holder->value : "");
     snprintf(w->error[w->n], sizeof w->error[0], "%s", r->error ? r->error : "");
+    w->loss[w->n] = r->loss;
+    /* only a LOST says why it happened */
+    assert_int_equal(r->loss != ETCD_HOLDER_LOSS_NONE, r->ev == ETCD_HOLDER_EV_LOST);
     w->n++;
 }
 
@@ -394,6 +398,7 @@ static void test_lease_revoked_behind_its_back(void **state)
     assert_int_equal(d.outcome, ETCD_ANSWERED);
     int l = wait_event(&a, ETCD_HOLDER_EV_LOST, 0);
     assert_true(a.at[l] - t0 < 2000); /* the next read or keepalive notices */
+    assert_int_equal(a.loss[l], ETCD_HOLDER_LOSS_GONE); /* etcd said so */
     /* a new lease, and the key can be taken again */
     take(&a, "sip-a 4");
     wait_event(&a, ETCD_HOLDER_EV_HELD, (unsigned)l);
@@ -421,6 +426,7 @@ static void test_key_deleted_behind_its_back(void **state)
     assert_true(d.succeeded);
     int l = wait_event(&a, ETCD_HOLDER_EV_LOST, 0);
     assert_non_null(strstr(a.error[l], "deleted"));
+    assert_int_equal(a.loss[l], ETCD_HOLDER_LOSS_GONE);
     assert_int_equal(etcd_holder_state(a.h), ETCD_HOLDER_IDLE);
     etcd_holder_free(a.h);
     loop_free(lp);
@@ -484,6 +490,7 @@ static void test_frozen_etcd_gives_up_first(void **state)
     uint32_t guard = etcd_holder_guard_ms(a.h);
     assert_true(a.at[l] <= st.last_renewal_ms + TTL_S * 1000u - guard / 4u);
     assert_non_null(strstr(a.error[l], "not renewed"));
+    assert_int_equal(a.loss[l], ETCD_HOLDER_LOSS_DEADLINE); /* etcd was not heard */
     /* etcd is back: the holder takes again */
     take(&a, "sip-a 8");
     wait_event(&a, ETCD_HOLDER_EV_HELD, (unsigned)l);
