@@ -110,6 +110,21 @@ static int instance_from_config(struct agent *a)
 
 /* --- reload on SIGHUP --- */
 
+/* The arbiter's settings differ (kind, where, how): the monitor or lock holder
+ * opened at start keeps the old ones. */
+static bool arbiter_changed(const struct sipha_config *n, const struct sipha_config *o)
+{
+    return n->has_arbiter != o->has_arbiter || n->arbiter_kind != o->arbiter_kind ||
+           strcmp(n->arbiter_url, o->arbiter_url) != 0 ||
+           n->arbiter_interval_ms != o->arbiter_interval_ms ||
+           n->arbiter_timeout_ms != o->arbiter_timeout_ms ||
+           strcmp(n->etcd_endpoint_list, o->etcd_endpoint_list) != 0 ||
+           strcmp(n->etcd_key, o->etcd_key) != 0 || n->etcd_ttl_s != o->etcd_ttl_s ||
+           n->etcd_read_ms != o->etcd_read_ms || strcmp(n->etcd_ca, o->etcd_ca) != 0 ||
+           strcmp(n->etcd_cert, o->etcd_cert) != 0 ||
+           strcmp(n->etcd_key_file, o->etcd_key_file) != 0;
+}
+
 /* Only what can change without re-registering or re-binding is applied; the rest
  * needs a restart and is reported. */
 static void apply_reload(struct agent *a, struct sipha_config *n)
@@ -126,7 +141,7 @@ static void apply_reload(struct agent *a, struct sipha_config *n)
     if (strcmp(n->agentx_socket, o->agentx_socket) != 0 ||
         strcmp(n->state_dir, o->state_dir) != 0 || n->alarm_autoclear != o->alarm_autoclear ||
         n->n_dns != o->n_dns || n->n_nics != o->n_nics || n->n_vips != o->n_vips ||
-        n->has_peer != o->has_peer || n->has_arbiter != o->has_arbiter ||
+        n->has_peer != o->has_peer || arbiter_changed(n, o) ||
         n->sip_server_kind != o->sip_server_kind ||
         strcmp(n->sip_server_rpc, o->sip_server_rpc) != 0 ||
         strcmp(n->sip_server_events, o->sip_server_events) != 0)

@@ -24,8 +24,10 @@
 #include <libxml/xmlerror.h>
 
 #include "array.h"
+#include "curl_loop.h"
 #include "errbuf.h"
 #include "config.h"
+#include "etcd_holder.h"
 #include "hl_link.h"
 #include "mon_probe.h"
 #include "config_fetch.h"
@@ -98,6 +100,8 @@ struct elem_spec {
 #define CFG struct sipha_config
 #define MS_MAX 3600000u
 #define IFNAME_MAX 15u /* IFNAMSIZ - 1 */
+#define ETCD_READ_MIN_MS 20u    /* a read of the key every 20 ms is plenty for etcd ... */
+#define ETCD_READ_MAX_MS 60000u /* ... and a holder seen once a minute is the least */
 
 static const struct choice roles[] = {
     { "primary", HA_ROLE_PRIMARY }, { "backup", HA_ROLE_BACKUP }, { NULL, 0 }
@@ -169,10 +173,22 @@ static const struct attr_spec a_takeover[] = {
     ATTR_U("vip-lifetime", false, CFG, vip_lifetime_s, 0, 3600),
     ATTR_END
 };
+static const struct choice arbiter_kinds[] = {
+    { "http", ARBITER_HTTP }, { "etcd", ARBITER_ETCD }, { NULL, 0 }
+};
+/* Which attributes belong to which kind: finish_arbiter. */
 static const struct attr_spec a_arbiter[] = {
-    ATTR_S("url", A_URL, true, CFG, arbiter_url, 0),
+    ATTR_C("kind", false, CFG, arbiter_kind, arbiter_kinds),
+    ATTR_S("url", A_URL, false, CFG, arbiter_url, 0),
     ATTR_U("interval-ms", false, CFG, arbiter_interval_ms, 1, MS_MAX),
     ATTR_U("timeout-ms", false, CFG, arbiter_timeout_ms, 1, MS_MAX),
+    ATTR_S("endpoints", A_TEXT, false, CFG, etcd_endpoint_list, 0),
+    ATTR_S("key", A_TEXT, false, CFG, etcd_key, 0),
+    ATTR_U("ttl-s", false, CFG, etcd_ttl_s, ETCD_HOLDER_TTL_MIN_S, ETCD_HOLDER_TTL_MAX_S),
+    ATTR_U("read-ms", false, CFG, etcd_read_ms, ETCD_READ_MIN_MS, ETCD_READ_MAX_MS),
+    ATTR_S("ca", A_PATH, false, CFG, etcd_ca, 0),
+    ATTR_S("cert", A_PATH, false, CFG, etcd_cert, 0),
+    ATTR_S("key-file", A_PATH, false, CFG, etcd_key_file, 0),
     ATTR_END
 };
 static const struct choice server_kinds[] = {
@@ -368,6 +384,7 @@ static int set_flag(struct pctx *p, const xmlNode *n, const struct attr_spec *a,
 /* A_CHOICE fields are enums written as int. */
 _Static_assert(sizeof(enum ha_role) == sizeof(int), "enum ha_role is not int-sized");
 _Static_assert(sizeof(enum ha_nic_purpose) == sizeof(int), "enum ha_nic_purpose is not int-sized");
+_Static_assert(sizeof(enum arbiter_kind) == sizeof(int), "enum arbiter_kind is not int-sized");
 
 static int set_choice(struct pctx *p, const xmlNode *n, const struct attr_spec *a, void *field,
                       const char *v)
@@ -532,11 +549,121 @@ static int finish_takeover(struct pctx *p, const xmlNode *n, void *dst)
     return 0;
 }
 
+/* The element carries the attribute `name` (check_shape allowed no namespaced one). */
+static bool has_attr(const xmlNode *n, const char *name)
+{
+    for (const xmlAttr *at = n->properties; at; at = at->next)
+        if (!strcmp((const char *)at->name, name))
+            return true;
+    return false;
+}
+
+/* The first attribute of `names` that the element carries, or NULL. */
+static const char *any_attr(const xmlNode *n, const char *const *names)
+{
+    for (; *names; names++)
+        if (has_attr(n, *names))
+            return *names;
+    return NULL;
+}
+
+/* One URL of endpoints=, `len` bytes at `s`, checked as the etcd client will check it
+ * (libcurl parses it; no path, the client adds the gateway's) and stored. */
+static int add_endpoint(struct pctx *p, const xmlNode *n, struct sipha_config *c,
+                        const char *s, size_t len)
+{
+    if (len == 0)
+        return fail(p, n, "attribute endpoints: an empty entry (two commas in a row, or "
+                          "one at an end)");
+    if (c->n_etcd_endpoints == ETCD_CLIENT_ENDPOINTS_MAX)
+        return fail(p, n, "attribute endpoints: more than %u URLs", ETCD_CLIENT_ENDPOINTS_MAX);
+    if (len > ETCD_CLIENT_URL_MAX)
+        return fail(p, n, "attribute endpoints: '%.40s...' is longer than %u characters", s,
+                    ETCD_CLIENT_URL_MAX);
+    char *url = c->etcd_endpoints[c->n_etcd_endpoints];
+    memcpy(url, s, len);
+    url[len] = '\0';
+    char why[CONFIG_ERR_MAX / 2];
+    if (curl_loop_url_check("endpoint", url, ETCD_CLIENT_URL_MAX, true, why, sizeof why) < 0)
+        return fail(p, n, "attribute endpoints: %s", why);
+    for (size_t i = 0; i < c->n_etcd_endpoints; i++)
+        if (!strcasecmp(c->etcd_endpoints[i], url))
+            return fail(p, n, "attribute endpoints: %s is given twice", url);
+    c->n_etcd_endpoints++;
+    return 0;
+}
+
+/* endpoints="URL,URL,...", blanks around the commas allowed. */
+static int split_endpoints(struct pctx *p, const xmlNode *n, struct sipha_config *c)
+{
+    const char *s = c->etcd_endpoint_list;
+    c->n_etcd_endpoints = 0;
+    for (;;) {
+        s += strspn(s, " \t");
+        size_t len = strcspn(s, ",");
+        size_t end = len;
+        while (end > 0 && (s[end - 1] == ' ' || s[end - 1] == '\t'))
+            end--;
+        if (add_endpoint(p, n, c, s, end) < 0)
+            return -1;
+        if (s[len] != ',')
+            return 0;
+        s += len + 1;
+    }
+}
+
+static bool any_https(const struct sipha_config *c)
+{
+    for (size_t i = 0; i < c->n_etcd_endpoints; i++)
+        if (!strncasecmp(c->etcd_endpoints[i], "https://", 8))
+            return true;
+    return false;
+}
+
+/* kind="etcd". Both nodes of a pair must name the same key: by default it is made of
+ * the pair's identity, its two instance indexes (as the HA link names the pair). */
+static int finish_etcd(struct pctx *p, const xmlNode *n, struct sipha_config *c)
+{
+    static const char *const http_only[] = { "url", "interval-ms", NULL };
+    const char *bad = any_attr(n, http_only);
+    if (bad)
+        return fail(p, n, "attribute %s is for kind=\"http\" (etcd: endpoints)", bad);
+    if (!c->etcd_endpoint_list[0])
+        return fail(p, n, "attribute endpoints is required with kind=\"etcd\"");
+    if (split_endpoints(p, n, c) < 0)
+        return -1;
+    if (!has_attr(n, "timeout-ms"))
+        c->arbiter_timeout_ms = CONFIG_ETCD_TIMEOUT_DEFAULT_MS;
+    /* a member that does not answer must be given up while the lease can still be
+     * renewed on the next one (the holder survives TTL/2 without a renewal) */
+    if (c->arbiter_timeout_ms >= c->etcd_ttl_s * 1000u / 2u)
+        return fail(p, n, "timeout-ms %u must be under half the lease (ttl-s %u: %u ms), or "
+                    "one silent member costs the hold", c->arbiter_timeout_ms, c->etcd_ttl_s,
+                    c->etcd_ttl_s * 1000u / 2u);
+    if (!c->etcd_cert[0] != !c->etcd_key_file[0])
+        return fail(p, n, "cert and key-file go together (the client certificate and its key)");
+    if ((c->etcd_ca[0] || c->etcd_cert[0]) && !any_https(c))
+        return fail(p, n, "ca, cert and key-file are for https:// endpoints, and none is");
+    if (!c->etcd_key[0] && c->has_peer) /* without a peer check_all refuses the arbiter */
+        snprintf(c->etcd_key, sizeof c->etcd_key, "/sipha/pair-%u-%u/primary",
+                 c->index < c->peer_index ? c->index : c->peer_index,
+                 c->index < c->peer_index ? c->peer_index : c->index);
+    return 0;
+}
+
 static int finish_arbiter(struct pctx *p, const xmlNode *n, void *dst)
 {
-    (void)p;
-    (void)n;
-    ((struct sipha_config *)dst)->has_arbiter = true;
+    static const char *const etcd_only[] = { "endpoints", "key", "ttl-s", "read-ms", "ca",
+                                             "cert", "key-file", NULL };
+    struct sipha_config *c = dst;
+    c->has_arbiter = true;
+    if (c->arbiter_kind == ARBITER_ETCD)
+        return finish_etcd(p, n, c);
+    const char *bad = any_attr(n, etcd_only);
+    if (bad)
+        return fail(p, n, "attribute %s is for kind=\"etcd\"", bad);
+    if (!c->arbiter_url[0])
+        return fail(p, n, "attribute url is required");
     return 0;
 }
 
@@ -1067,8 +1194,11 @@ static void config_defaults(struct sipha_config *c)
     c->announce_count = 5;
     c->announce_interval_ms = 200;
     c->vip_lifetime_s = 3;
+    c->arbiter_kind = ARBITER_HTTP;
     c->arbiter_interval_ms = 1000;
     c->arbiter_timeout_ms = 1000;
+    c->etcd_ttl_s = CONFIG_ETCD_TTL_DEFAULT_S;
+    c->etcd_read_ms = ETCD_HOLDER_READ_DEFAULT_MS;
     snprintf(c->sip_server_table, sizeof c->sip_server_table, "location");
     c->sip_server_reconcile_s = 300;
     c->sip_server_timeout_ms = 10000;

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "etcd_client.h"
+#include "etcd_wire.h"
 #include "instance.h"
 
 #define CONFIG_ERR_MAX 512
@@ -38,6 +40,13 @@ struct config_contact {
     char uri[SIPHA_URI_MAX];
     uint32_t expires;              /* seconds from load */
 };
+
+/* The arbiter: an HTTP URL that says "reachable" (the seed's SCS), or an etcd cluster
+ * whose key names the one instance of the pair that may be primary (a lock). */
+enum arbiter_kind { ARBITER_HTTP = 0, ARBITER_ETCD = 1 };
+#define CONFIG_ETCD_TTL_DEFAULT_S 3u      /* see agent/sipha.example.xml */
+#define CONFIG_ETCD_TIMEOUT_DEFAULT_MS ETCD_CLIENT_TIMEOUT_DEFAULT_MS
+#define CONFIG_ETCD_LIST_MAX 2048u        /* endpoints= text, with its terminator */
 
 /* The SIP server beside the agent: generic (contacts from <contact> elements only)
  * or Kamailio (registrations read from and written to its usrloc). */
@@ -97,11 +106,24 @@ struct sipha_config {
     uint32_t vip_lifetime_s;            /* VIP address lifetime renewed by the live
                                            agent, default 3; 0 = permanent */
 
-    /* <arbiter url= interval-ms= timeout-ms=> (optional) */
+    /* <arbiter kind= ...> (optional): kind http, <arbiter url= interval-ms= timeout-ms=>;
+     * kind etcd, <arbiter endpoints= key= ttl-s= read-ms= timeout-ms= ca= cert= key-file=> */
     bool has_arbiter;
-    char arbiter_url[SIPHA_URI_MAX];
-    uint32_t arbiter_interval_ms;       /* default 1000 */
-    uint32_t arbiter_timeout_ms;        /* default 1000 */
+    enum arbiter_kind arbiter_kind;     /* default ARBITER_HTTP */
+    char arbiter_url[SIPHA_URI_MAX];    /* http */
+    uint32_t arbiter_interval_ms;       /* http: default 1000 */
+    uint32_t arbiter_timeout_ms;        /* http: one request, default 1000; etcd: one
+                                           attempt on one member, default 500 */
+    char etcd_endpoint_list[CONFIG_ETCD_LIST_MAX]; /* endpoints= as written */
+    char etcd_endpoints[ETCD_CLIENT_ENDPOINTS_MAX][ETCD_CLIENT_URL_MAX + 1];
+    size_t n_etcd_endpoints;            /* ... split, in order: 1..7 */
+    char etcd_key[ETCD_WIRE_KEY_MAX + 1]; /* default /sipha/pair-LOW-HIGH/primary, the
+                                           pair's two instance indexes */
+    uint32_t etcd_ttl_s;                /* lease TTL, 2..60, default 3 */
+    uint32_t etcd_read_ms;              /* key read period, default 200 */
+    char etcd_ca[SIPHA_PATH_MAX];       /* TLS: CA bundle ("": the system's) */
+    char etcd_cert[SIPHA_PATH_MAX];     /* TLS: client certificate and ... */
+    char etcd_key_file[SIPHA_PATH_MAX]; /* ... its key (both or neither) */
 
     /* <sip-server kind= rpc= events= table= reconcile= timeout-ms=> (optional) */
     enum sip_server_kind sip_server_kind;   /* default SIP_SERVER_GENERIC */

@@ -100,6 +100,26 @@ static void check_script(struct check *c, const struct config_vip *v, const char
                 (unsigned)(st.st_mode & 07777));
 }
 
+/* --- <arbiter ca>, <arbiter cert>, <arbiter key-file> (kind etcd) --- */
+
+/* libcurl reads them at each new connection to a member: a file it cannot read then
+ * shows only as an unreachable etcd. */
+static void check_tls_file(struct check *c, const char *attr, const char *path)
+{
+    if (!path[0])
+        return;
+    char what[64];
+    snprintf(what, sizeof(what), "<arbiter %s>", attr);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        problem(c, what, path, "%s", strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+        problem(c, what, path, "not a regular file");
+    else if (access(path, R_OK) != 0)
+        problem(c, what, path, "not readable by this user (mode %04o)",
+                (unsigned)(st.st_mode & 07777));
+}
+
 /* --- <state dir> --- */
 
 /* The longest existing ancestor of `path` into `out` ("/" at worst). */
@@ -177,6 +197,11 @@ int config_check_files(const struct sipha_config *cfg, const char *origin, FILE 
     for (size_t i = 0; i < cfg->n_vips; i++) {
         check_script(&c, &cfg->vips[i], "up-script", cfg->vips[i].up_script);
         check_script(&c, &cfg->vips[i], "down-script", cfg->vips[i].down_script);
+    }
+    if (cfg->has_arbiter && cfg->arbiter_kind == ARBITER_ETCD) {
+        check_tls_file(&c, "ca", cfg->etcd_ca);
+        check_tls_file(&c, "cert", cfg->etcd_cert);
+        check_tls_file(&c, "key-file", cfg->etcd_key_file);
     }
     if (cfg->state_dir[0])
         check_state_dir(&c, cfg->state_dir);

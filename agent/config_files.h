@@ -14,6 +14,9 @@
  *                        length), and belongs to root or to the running user;
  *   <vip up-script>,
  *   <vip down-script>    exist, regular files, executable by the running user;
+ *   <arbiter ca>, <arbiter cert>,
+ *   <arbiter key-file>   (kind etcd) exist, regular files, readable by the running
+ *                        user;
  *   <state dir>          a directory the running user can write, or, when missing,
  *                        one it can create (the agent creates it);
  *   <agentx socket>      when it is a unix socket that exists: reachable and

@@ -250,10 +250,75 @@ static void test_minimal_defaults(void **state)
     assert_int_equal(c.announce_interval_ms, 200);
     assert_int_equal(c.vip_lifetime_s, 3);
     assert_false(c.has_arbiter);
+    assert_int_equal(c.arbiter_kind, ARBITER_HTTP);
     assert_int_equal(c.arbiter_interval_ms, 1000);
     assert_int_equal(c.arbiter_timeout_ms, 1000);
     assert_int_equal(c.n_nics + c.n_vips + c.n_dns + c.n_contacts, 0);
     assert_null(c.nics);
+    config_free(&c);
+}
+
+/* A pair node's file with `arbiter` as its <arbiter> element. */
+static int parse_pair(struct sipha_config *c, unsigned index, unsigned peer,
+                      const char *arbiter, char *err, size_t errlen)
+{
+    char doc[2048];
+    snprintf(doc, sizeof doc,
+             "<?xml version=\"1.0\"?>\n<sipha>\n"
+             "  <instance index=\"%u\" name=\"node-%u\"/>\n"
+             "  <sip address=\"127.0.0.1\"/>\n"
+             "  <peer index=\"%u\" address=\"127.0.0.1:7402\" bind=\"127.0.0.1:7401\" "
+             "key-file=\"/etc/sipha/halink.key\"/>\n"
+             "  %s\n</sipha>\n", index, index, peer, arbiter);
+    return config_parse_buffer(c, doc, strlen(doc), "pair.xml", NULL, err, errlen);
+}
+
+/* kind="etcd": its defaults, the endpoints split, and the same key on both nodes. */
+static void test_etcd_arbiter(void **state)
+{
+    (void)state;
+    struct sipha_config c = { 0 };
+    char err[CONFIG_ERR_MAX] = "";
+    const char *etcd = "<arbiter kind=\"etcd\" endpoints=\" http://10.0.0.1:2379 ,"
+                       "https://[2001:db8::2]:2379/,http://10.0.0.3:2379\"/>";
+    if (parse_pair(&c, 4, 9, etcd, err, sizeof err) != 0)
+        fail_msg("etcd arbiter refused: %s", err);
+    assert_true(c.has_arbiter);
+    assert_int_equal(c.arbiter_kind, ARBITER_ETCD);
+    assert_int_equal(c.n_etcd_endpoints, 3);
+    assert_string_equal(c.etcd_endpoints[0], "http://10.0.0.1:2379");
+    assert_string_equal(c.etcd_endpoints[1], "https://[2001:db8::2]:2379/");
+    assert_string_equal(c.etcd_endpoints[2], "http://10.0.0.3:2379");
+    assert_string_equal(c.etcd_key, "/sipha/pair-4-9/primary");
+    assert_int_equal(c.etcd_ttl_s, 3);
+    assert_int_equal(c.etcd_read_ms, 200);
+    assert_int_equal(c.arbiter_timeout_ms, 500);
+    assert_string_equal(c.etcd_ca, "");
+    assert_string_equal(c.etcd_cert, "");
+    /* the peer's file derives the same key */
+    assert_int_equal(parse_pair(&c, 9, 4, etcd, err, sizeof err), 0);
+    assert_string_equal(c.etcd_key, "/sipha/pair-4-9/primary");
+    /* every attribute given */
+    const char *full = "<arbiter kind=\"etcd\" endpoints=\"https://etcd1:2379\" "
+                       "key=\"/site-x/sip/primary\" ttl-s=\"10\" read-ms=\"500\" "
+                       "timeout-ms=\"2000\" ca=\"/etc/sipha/ca.pem\" "
+                       "cert=\"/etc/sipha/etcd.crt\" key-file=\"/etc/sipha/etcd.key\"/>";
+    if (parse_pair(&c, 1, 2, full, err, sizeof err) != 0)
+        fail_msg("full etcd arbiter refused: %s", err);
+    assert_int_equal(c.n_etcd_endpoints, 1);
+    assert_string_equal(c.etcd_key, "/site-x/sip/primary");
+    assert_int_equal(c.etcd_ttl_s, 10);
+    assert_int_equal(c.etcd_read_ms, 500);
+    assert_int_equal(c.arbiter_timeout_ms, 2000);
+    assert_string_equal(c.etcd_ca, "/etc/sipha/ca.pem");
+    assert_string_equal(c.etcd_cert, "/etc/sipha/etcd.crt");
+    assert_string_equal(c.etcd_key_file, "/etc/sipha/etcd.key");
+    /* kind="http" spelled out is today's arbiter */
+    assert_int_equal(parse_pair(&c, 1, 2, "<arbiter kind=\"http\" url=\"http://10.0.0.9/\"/>",
+                                err, sizeof err), 0);
+    assert_int_equal(c.arbiter_kind, ARBITER_HTTP);
+    assert_int_equal(c.arbiter_timeout_ms, 1000);
+    assert_int_equal(c.n_etcd_endpoints, 0);
     config_free(&c);
 }
 
@@ -923,6 +988,7 @@ int main(void)
         cmocka_unit_test(test_example_loads),
         cmocka_unit_test(test_minimal_defaults),
         cmocka_unit_test(test_row_defaults),
+        cmocka_unit_test(test_etcd_arbiter),
         cmocka_unit_test(test_sip_nic_address_adds_nic),
         cmocka_unit_test(test_reload_replaces),
         cmocka_unit_test(test_invalid_files),
