@@ -82,6 +82,8 @@ static void apply_identity(struct sipha_instance *in, const struct sipha_config 
     in->boot_options = c->options;
     if (c->has_peer)
         snprintf(in->peer_name, sizeof(in->peer_name), "%s", c->peer_name);
+    in->arbiter_kind = !c->has_arbiter ? ARBITER_MIB_NONE
+                       : c->arbiter_kind == ARBITER_ETCD ? ARBITER_MIB_ETCD : ARBITER_MIB_HTTP;
 }
 
 static int instance_from_config(struct agent *a)

@@ -44,6 +44,9 @@ struct agent {
 
     struct ha_adapter *ha;      /* the HA engine and its glue (ha_adapter.c) */
     struct ha_mon *mon;         /* kernel monitors (ha_monitors.c) */
+    struct arbiter_lock *lock;  /* the etcd arbiter's key, the engine's lock
+                                   (arbiter_lock.c; opened by ha_monitors.c), NULL:
+                                   no etcd arbiter */
     struct ha_peer_link *link;       /* the HA link to the peer (ha_link.c) */
     struct ha_scripts *scripts; /* VIP scripts (ha_scripts.c) */
     struct vip_keeper *vips;    /* VIP announcements and lifetime (vip_keeper.c) */

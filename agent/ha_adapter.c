@@ -10,6 +10,7 @@
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
 
+#include "arbiter_lock.h"
 #include "describe.h"
 #include "ha_adapter.h"
 #include "ha_link.h"
@@ -137,7 +138,8 @@ static void apply_output(struct agent *a, const struct ha_output *o, struct step
     case HA_OUT_ADMIN_RESULT:
         a->inst.admin_time = loop_now(a->loop);
         break;
-    case HA_OUT_LOCK: /* never: the agent configures no lock yet (etcd/ is not wired) */
+    case HA_OUT_LOCK: /* the answer comes back as HA_IN_LOCK, from a later loop turn */
+        arbiter_lock_want(a, o->u.lock.take, o->u.lock.epoch);
         break;
     }
 }
@@ -215,6 +217,8 @@ static int engine_config(struct agent *a, struct ha_config *c)
         .index = cfg->index, .priority = cfg->priority, .initial_role = cfg->initial_role,
         .initial_epoch = a->inst.boot_epoch, .options = a->inst.boot_options,
         .has_peer = cfg->has_peer, .has_arbiter = cfg->has_arbiter,
+        /* etcd's key says who may lead: the engine waits for it to take the role */
+        .has_lock = cfg->has_arbiter && cfg->arbiter_kind == ARBITER_ETCD,
         .peer_timeout_ms = cfg->peer_interval_ms * cfg->peer_miss_count,
         .peer_loss_reported = true, /* the HA link times the peer out (ha_link.c) */
         .settle_ms = cfg->peer_settle_ms, .dns = h->dn_cfg, .n_dns = cfg->n_dns,

@@ -10,6 +10,7 @@
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
 
+#include "arbiter_lock.h"
 #include "array.h"
 #include "ha_monitors.h"
 #include "mon_arbiter.h"
@@ -309,6 +310,18 @@ static int alloc_tracking(struct agent *a, struct ha_mon *m)
     return 0;
 }
 
+/* The arbiter: an HTTP probe, or etcd's key as the engine's lock (arbiter_lock.c
+ * feeds the engine itself: reachability and the lock). */
+static int open_arbiter(struct agent *a, struct ha_mon *m, char *err, size_t errlen)
+{
+    if (!a->cfg.has_arbiter)
+        return 0;
+    if (a->cfg.arbiter_kind == ARBITER_ETCD)
+        return arbiter_lock_start(a, err, errlen);
+    return mon_arbiter_open(&m->arbiter, a->loop, a->cfg.arbiter_url, a->cfg.arbiter_interval_ms,
+                            a->cfg.arbiter_timeout_ms, on_arbiter, a, err, errlen);
+}
+
 int ha_monitors_start(struct agent *a)
 {
     char err[256] = "";
@@ -325,10 +338,7 @@ int ha_monitors_start(struct agent *a)
                                       .interval_ms = 500 };
     if (mon_netlink_open(&m->netlink, a->loop, &nc, on_event, a, err, sizeof(err)) != 0 ||
         mon_listener_open(&m->listener, a->loop, &lc, on_event, a, err, sizeof(err)) != 0 ||
-        open_probe(a, m, err, sizeof(err)) != 0 ||
-        (a->cfg.has_arbiter &&
-         mon_arbiter_open(&m->arbiter, a->loop, a->cfg.arbiter_url, a->cfg.arbiter_interval_ms,
-                          a->cfg.arbiter_timeout_ms, on_arbiter, a, err, sizeof(err)) != 0)) {
+        open_probe(a, m, err, sizeof(err)) != 0 || open_arbiter(a, m, err, sizeof(err)) != 0) {
         snmp_log(LOG_ERR, "sipha[%u]: cannot start monitors: %s\n", a->inst.index, err);
         return -1;
     }
@@ -345,6 +355,7 @@ void ha_monitors_stop(struct agent *a)
         loop_timer_cancel(a->loop, m->sip_timer);
     if (m->arbiter)
         mon_arbiter_close(m->arbiter);
+    arbiter_lock_stop(a);
     if (m->probe)
         mon_probe_close(m->probe);
     if (m->sip)

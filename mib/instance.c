@@ -13,6 +13,7 @@ void instance_init(struct sipha_instance *in)
     in->admin_cmd = HA_CMD_NONE;
     in->state_dir = STATE_DIR_NOT_CONFIGURED;
     in->sip_server_kind = SIP_SERVER_MIB_GENERIC;
+    in->arbiter_kind = ARBITER_MIB_NONE;
     in->contact_source = CONTACT_SOURCE_NOT_CONFIGURED;
     rows_init(&in->nics, sizeof(struct sipha_nic));
     rows_init(&in->vips, sizeof(struct sipha_vip));
@@ -35,6 +36,14 @@ void instance_free(struct sipha_instance *in)
                                                                 in->contacts.count - 1))->index);
     rows_free(&in->contacts);
     evlog_free(&in->events);
+}
+
+void instance_lock(const struct sipha_instance *in, struct sipha_lock_view *out)
+{
+    memset(out, 0, sizeof *out);
+    if (in->lock_view)
+        in->lock_view(in->lock_ctx, out);
+    out->kind = in->arbiter_kind;
 }
 
 struct sipha_nic *instance_put_nic(struct sipha_instance *in, const struct sipha_nic *row)

@@ -42,6 +42,29 @@ enum contact_source_state {
  * them into TimeStamp values. */
 typedef uint64_t sipha_ms;
 
+/* The arbiter's kind (for a siphaInstArbiterKind column to come) */
+enum arbiter_mib_kind { ARBITER_MIB_NONE = 1, ARBITER_MIB_HTTP = 2, ARBITER_MIB_ETCD = 3 };
+
+#define SIPHA_LOCK_HOLDER_MAX 128 /* the key's value shown, cut to fit */
+
+/* The arbiter as a lock (kind etcd): this instance's hold on the pair's key, plain
+ * values for the MIB (whose objects are still to come), filled on demand by
+ * instance_lock. The engine's view of the lock is its state's `lock`. */
+struct sipha_lock_view {
+    enum arbiter_mib_kind kind;
+    bool reachable;                 /* a member answered the last call */
+    char endpoint[SIPHA_URI_MAX];   /* the member in use ("" before the first call) */
+    int64_t lease;                  /* the lease kept alive (0: none) */
+    uint32_t ttl_s;                 /* its TTL as etcd granted it */
+    sipha_ms last_renewal;          /* the last renewal etcd answered (0: never) */
+    bool held;                      /* the key is ours */
+    bool holder_present;            /* the key exists, as last read or refused */
+    char holder[SIPHA_LOCK_HOLDER_MAX]; /* its value, "name epoch" for sipha */
+    uint64_t takes, refusals, losses, releases, renewals;
+    uint64_t failures;              /* takes and releases that reached no member */
+    uint64_t unreachable;           /* times no member answered (once per outage) */
+};
+
 struct sipha_nic {
     uint32_t index;
     enum ha_nic_purpose purpose;
@@ -130,6 +153,13 @@ struct sipha_instance {
     /* notifications waiting for the master (NULL: none kept) */
     const struct nq *queue;
 
+    /* the arbiter's kind, and, for etcd, where the hold on the key is read: the holder
+     * fills the view (agent/arbiter_lock.c; NULL while none runs), so the MIB reads
+     * it without knowing etcd and live (a renewal has no event of its own) */
+    enum arbiter_mib_kind arbiter_kind;
+    void (*lock_view)(const void *ctx, struct sipha_lock_view *out);
+    const void *lock_ctx;
+
     struct sipha_rows nics;     /* struct sipha_nic */
     struct sipha_rows vips;     /* struct sipha_vip */
     struct sipha_rows dns;      /* struct sipha_dn */
@@ -153,6 +183,9 @@ struct sipha_dn *instance_put_dn(struct sipha_instance *in, const struct sipha_d
 struct sipha_contact *instance_put_contact(struct sipha_instance *in,
                                            const struct sipha_contact *row);
 bool instance_remove_contact(struct sipha_instance *in, uint32_t index);
+
+/* The arbiter's lock as held now (kind etcd); zeros but `kind` otherwise. */
+void instance_lock(const struct sipha_instance *in, struct sipha_lock_view *out);
 
 /* The HA state to show: in->ha, or the state of an engine not started yet. */
 const struct ha_state *instance_ha(const struct sipha_instance *in);
