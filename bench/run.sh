@@ -20,11 +20,11 @@ ALL=(walk idle ns reconnect probe ha kam etcd)
 SECTIONS=("$@")
 [ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=("${ALL[@]}")
 # Upper bound on each script's run time (they take far less).
-declare -A LIMIT=([walk]=600 [idle]=120 [ns]=300 [reconnect]=200 [probe]=150 [ha]=600 [kam]=1500 [etcd]=300)
+declare -A LIMIT=([walk]=600 [idle]=120 [ns]=300 [reconnect]=200 [probe]=150 [ha]=600 [kam]=1500 [etcd]=600)
 # A section runs its scripts in order, in the same run (ha: sipha, then keepalived on
 # the same topology, so the table shows them side by side).
 declare -A SCRIPT=([walk]=b_walk.sh [idle]=b_idle.sh [ns]=b_ns.sh [reconnect]=b_reconnect.sh [probe]=b_probe.sh
-                   [ha]="b_failover.sh b_keepalived.sh" [kam]=b_kamailio.sh [etcd]=b_etcd.sh)
+                   [ha]="b_failover.sh b_keepalived.sh" [kam]=b_kamailio.sh [etcd]="b_etcd.sh b_etcd_agents.sh")
 declare -A WHAT=([walk]="1 bulkwalk throughput and CPU per value" [idle]="2 idle agent"
                  [ns]="3-6 namespace pair: switchover, SIP NIC down, kill -9, fault to trap"
                  [reconnect]="7 master snmpd restart" [probe]="8 service DN probing"
