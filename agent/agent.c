@@ -84,6 +84,8 @@ static void apply_identity(struct sipha_instance *in, const struct sipha_config 
         snprintf(in->peer_name, sizeof(in->peer_name), "%s", c->peer_name);
     in->arbiter_kind = !c->has_arbiter ? ARBITER_MIB_NONE
                        : c->arbiter_kind == ARBITER_ETCD ? ARBITER_MIB_ETCD : ARBITER_MIB_HTTP;
+    if (c->has_arbiter && c->arbiter_kind != ARBITER_ETCD)
+        snprintf(in->arbiter_url, sizeof(in->arbiter_url), "%s", c->arbiter_url);
 }
 
 static int instance_from_config(struct agent *a)

@@ -1,5 +1,6 @@
 /* instance.c — an instance's defaults and its release. */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "hl_link.h"
@@ -43,6 +44,8 @@ void instance_lock(const struct sipha_instance *in, struct sipha_lock_view *out)
     memset(out, 0, sizeof *out);
     if (in->lock_view)
         in->lock_view(in->lock_ctx, out);
+    else if (in->arbiter_kind == ARBITER_MIB_HTTP)
+        snprintf(out->endpoint, sizeof out->endpoint, "%s", in->arbiter_url);
     out->kind = in->arbiter_kind;
 }
 

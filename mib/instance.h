@@ -157,6 +157,7 @@ struct sipha_instance {
      * fills the view (agent/arbiter_lock.c; NULL while none runs), so the MIB reads
      * it without knowing etcd and live (a renewal has no event of its own) */
     enum arbiter_mib_kind arbiter_kind;
+    char arbiter_url[SIPHA_URI_MAX];    /* kind http: its URL (siphaInstArbiterEndpoint) */
     void (*lock_view)(const void *ctx, struct sipha_lock_view *out);
     const void *lock_ctx;
 

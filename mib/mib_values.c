@@ -147,6 +147,39 @@ static bool is_link_column(unsigned col)
            col == INST_COL_HA_LINK_AUTH_FAILURES || col == INST_COL_HA_LINK_BAD;
 }
 
+static bool is_arbiter_column(unsigned col)
+{
+    return col >= INST_COL_ARBITER_KIND && col <= INST_COL_ARBITER_LOCK_LOSSES;
+}
+
+/* The arbiter's columns: one look at the lock per value (an etcd hold changes between
+ * reads; the view is a copy of plain values, cheap to fill). */
+static int inst_arbiter_value(const struct sipha_instance *in, unsigned col, uint64_t base,
+                              netsnmp_variable_list *vb)
+{
+    if (!is_arbiter_column(col))
+        return -1; /* index column or beyond the last */
+    struct sipha_lock_view lv;
+    instance_lock(in, &lv);
+    char lease[17] = "";
+    switch (col) {
+    case INST_COL_ARBITER_KIND: return set_int(vb, lv.kind);
+    case INST_COL_ARBITER_ENDPOINT: return set_str(vb, lv.endpoint, sizeof lv.endpoint);
+    case INST_COL_ARBITER_LEASE_ID:
+        if (lv.lease)
+            snprintf(lease, sizeof lease, "%016llx", (unsigned long long)lv.lease);
+        return set_str(vb, lease, sizeof lease);
+    case INST_COL_ARBITER_LEASE_TTL: return set_uint(vb, ASN_UNSIGNED, lv.ttl_s);
+    case INST_COL_ARBITER_LAST_RENEWAL: return set_timestamp(vb, lv.last_renewal, base);
+    case INST_COL_ARBITER_LOCK_HELD: return set_truth(vb, lv.held);
+    case INST_COL_ARBITER_HOLDER:
+        return set_str(vb, lv.holder_present ? lv.holder : "", sizeof lv.holder);
+    case INST_COL_ARBITER_FAILURES:
+        return set_uint(vb, ASN_COUNTER, (uint32_t)(lv.unreachable + lv.failures));
+    default: return set_uint(vb, ASN_COUNTER, (uint32_t)lv.losses);
+    }
+}
+
 static int inst_value(const struct sipha_instance *in, unsigned col, uint64_t base,
                       netsnmp_variable_list *vb)
 {
@@ -205,7 +238,7 @@ static int inst_value(const struct sipha_instance *in, unsigned col, uint64_t ba
     case INST_COL_CONTACT_SOURCE_STATE: return set_int(vb, in->contact_source);
     case INST_COL_CONTACT_SOURCE_FAILURES: return set_uint(vb, ASN_COUNTER, in->contact_source_failures);
     case INST_COL_CONTACTS_WRITTEN: return set_uint(vb, ASN_COUNTER, in->contacts_written);
-    default: return -1; /* index column or beyond the last */
+    default: return inst_arbiter_value(in, col, base, vb);
     }
 }
 

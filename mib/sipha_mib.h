@@ -76,7 +76,16 @@ enum sipha_inst_col {
     INST_COL_CONTACT_SOURCE_STATE = 48, /* notConfigured(1) up(2) down(3) */
     INST_COL_CONTACT_SOURCE_FAILURES = 49, /* Counter32: refused RPC replies, event-stream losses */
     INST_COL_CONTACTS_WRITTEN = 50,    /* Counter32: backup writes into the local SIP server */
-    INST_COL_LAST = 50,
+    INST_COL_ARBITER_KIND = 51,        /* none(1) http(2) etcd(3) */
+    INST_COL_ARBITER_ENDPOINT = 52,    /* DisplayString: URL, or the etcd member in use */
+    INST_COL_ARBITER_LEASE_ID = 53,    /* DisplayString: hex, "" without a lease */
+    INST_COL_ARBITER_LEASE_TTL = 54,   /* Unsigned32 seconds */
+    INST_COL_ARBITER_LAST_RENEWAL = 55, /* TimeStamp */
+    INST_COL_ARBITER_LOCK_HELD = 56,   /* TruthValue */
+    INST_COL_ARBITER_HOLDER = 57,      /* DisplayString: the key's value, "" for none */
+    INST_COL_ARBITER_FAILURES = 58,    /* Counter32: outages + takes/releases that reached none */
+    INST_COL_ARBITER_LOCK_LOSSES = 59, /* Counter32 */
+    INST_COL_LAST = 59,
 };
 
 enum sipha_nic_col {

@@ -67,6 +67,8 @@ static void fill_peer(struct sipha_instance *in, struct ha_state *st, uint64_t n
     st->peer_link = HA_LINK_UP;
     st->peer_last_seen = before(now, 1000);
     st->arbiter = HA_LINK_UP;
+    in->arbiter_kind = ARBITER_MIB_HTTP; /* the URL names the arbiter in its notifications */
+    snprintf(in->arbiter_url, sizeof(in->arbiter_url), "http://192.0.2.50:8080/health");
     in->admin_cmd = HA_CMD_NONE;
     st->admin_result = HA_RESULT_SUCCESS;
     in->admin_time = st->last_switchover;

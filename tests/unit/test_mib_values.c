@@ -35,7 +35,8 @@
 #define O ASN_OBJECT_ID
 static const u_char inst_types[] = { 0, 0, S, I, I, U, U, I, S, U, I, I, C64, TT, U, U, U, C, C, TT,
                                      I, S, I, I, I, TT, I, I, I, I, I, I, I, I, TT, G, U, C, G, C,
-                                     0 /* 40: withdrawn */, C64, C64, C, C, I, I, I, I, C, C };
+                                     0 /* 40: withdrawn */, C64, C64, C, C, I, I, I, I, C, C,
+                                     I, S, S, U, TT, I, S, C, C };
 static const u_char nic_types[] = { 0, 0, I, I, S, I, S, I, TT, C };
 static const u_char vip_types[] = { 0, 0, I, S, S, I, I, I, C, I, TT };
 static const u_char dn_types[] = { 0, 0, S, S, U, U, I, TT, U, U, C, C };
@@ -263,7 +264,7 @@ static void test_every_column_has_documented_type(void **state)
 static void test_last_column(void **state)
 {
     (void)state;
-    assert_int_equal(mibval_last_column(SIPHA_T_INSTANCE), 50);
+    assert_int_equal(mibval_last_column(SIPHA_T_INSTANCE), 59);
     assert_int_equal(mibval_last_column(SIPHA_T_NIC), 9);
     assert_int_equal(mibval_last_column(SIPHA_T_VIP), 10);
     assert_int_equal(mibval_last_column(SIPHA_T_DN), 11);
@@ -629,6 +630,55 @@ static void test_long_and_unterminated_strings(void **state)
     assert_int_equal(f->vb.val.string[0], 't');
 }
 
+/* The arbiter's columns: the HTTP kind shows its URL and no lock; the etcd kind the
+ * view its lock fills (a stand-in here), the lease in hex as etcdctl shows it. */
+static void fake_lock(const void *ctx, struct sipha_lock_view *v)
+{
+    (void)ctx;
+    v->reachable = true;
+    snprintf(v->endpoint, sizeof v->endpoint, "http://10.0.1.22:2379");
+    v->lease = 0x694d7c6d9b7a3a05;
+    v->ttl_s = 3;
+    v->last_renewal = BASE_MS + 2500;
+    v->held = true;
+    v->holder_present = true;
+    snprintf(v->holder, sizeof v->holder, "sip-a 7");
+    v->losses = 2;
+    v->failures = 1;
+    v->unreachable = 4;
+}
+
+static void test_arbiter_values(void **state)
+{
+    struct fixture *f = *state;
+    enum sipha_table_id T = SIPHA_T_INSTANCE;
+    f->in.arbiter_kind = ARBITER_MIB_NONE;
+    assert_int_equal(get_int(f, T, INST_COL_ARBITER_KIND, 0), 1);
+    assert_str(f, T, INST_COL_ARBITER_ENDPOINT, 0, "");
+    assert_str(f, T, INST_COL_ARBITER_LEASE_ID, 0, "");
+    assert_int_equal(get_int(f, T, INST_COL_ARBITER_LOCK_HELD, 0), 2);
+
+    f->in.arbiter_kind = ARBITER_MIB_HTTP;
+    snprintf(f->in.arbiter_url, sizeof f->in.arbiter_url, "http://10.0.1.10:8080/health");
+    assert_int_equal(get_int(f, T, INST_COL_ARBITER_KIND, 0), 2);
+    assert_str(f, T, INST_COL_ARBITER_ENDPOINT, 0, "http://10.0.1.10:8080/health");
+    assert_str(f, T, INST_COL_ARBITER_HOLDER, 0, "");
+    assert_int_equal(get_uint(f, T, INST_COL_ARBITER_LEASE_TTL, 0, ASN_UNSIGNED), 0);
+
+    f->in.arbiter_kind = ARBITER_MIB_ETCD;
+    f->in.lock_view = fake_lock;
+    assert_int_equal(get_int(f, T, INST_COL_ARBITER_KIND, 0), 3);
+    assert_str(f, T, INST_COL_ARBITER_ENDPOINT, 0, "http://10.0.1.22:2379");
+    assert_str(f, T, INST_COL_ARBITER_LEASE_ID, 0, "694d7c6d9b7a3a05");
+    assert_int_equal(get_uint(f, T, INST_COL_ARBITER_LEASE_TTL, 0, ASN_UNSIGNED), 3);
+    assert_int_equal(get_uint(f, T, INST_COL_ARBITER_LAST_RENEWAL, 0, ASN_TIMETICKS), 250);
+    assert_int_equal(get_int(f, T, INST_COL_ARBITER_LOCK_HELD, 0), 1);
+    assert_str(f, T, INST_COL_ARBITER_HOLDER, 0, "sip-a 7");
+    assert_int_equal(get_uint(f, T, INST_COL_ARBITER_FAILURES, 0, ASN_COUNTER), 5);
+    assert_int_equal(get_uint(f, T, INST_COL_ARBITER_LOCK_LOSSES, 0, ASN_COUNTER), 2);
+    f->in.lock_view = NULL;
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -636,6 +686,7 @@ int main(void)
         T(test_every_column_has_documented_type),
         cmocka_unit_test(test_last_column),
         T(test_instance_values),
+        T(test_arbiter_values),
         cmocka_unit_test(test_defaults_after_init),
         T(test_timestamps),
         T(test_date_and_time),
