@@ -35,12 +35,19 @@ static bool scripts_settled(const struct ha_engine *e)
     return !ha_vip_any_running(e) || e->p.now >= e->p.stop_until;
 }
 
+/* The lock still needs us: held or being released, or a take on the wire whose win
+ * must be released again (gone with it held, we would keep the peer out a TTL). */
+static bool lock_unsettled(const struct ha_engine *e)
+{
+    return ha_lock_busy(e) || (e->p.has_lock && e->st.lock == HA_LOCK_TAKING);
+}
+
 uint64_t ha_shutdown_deadline(const struct ha_engine *e)
 {
     uint64_t d = HA_NEVER;
     if (e->p.ho_waiting)
         d = e->p.ho_wait_until;
-    if (!scripts_settled(e))
+    if (!scripts_settled(e) || (e->p.stopping && lock_unsettled(e)))
         d = ha_min_u64(d, e->p.stop_until);
     return d;
 }
@@ -48,5 +55,5 @@ uint64_t ha_shutdown_deadline(const struct ha_engine *e)
 bool ha_shutdown_done(const struct ha_engine *e)
 {
     return e && e->p.stopping && e->st.role != HA_ROLE_PRIMARY && !e->p.ho_waiting &&
-           scripts_settled(e) && (!ha_lock_busy(e) || e->p.now >= e->p.stop_until);
+           scripts_settled(e) && (!lock_unsettled(e) || e->p.now >= e->p.stop_until);
 }

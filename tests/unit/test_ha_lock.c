@@ -321,6 +321,75 @@ static void test_bad_lock_input_refused(void **state)
     assert_non_null(ha_config_check(&c)); /* a lock is an arbiter */
 }
 
+/* One engine on its own, its lock answers given by hand. Returns the time at which it
+ * asked to take the lock (0: it never did within 10 s). */
+static uint64_t lone_until_take(struct ha_engine *e, struct rig_node *nd)
+{
+    rig_default_cfg(nd, 0);
+    nd->cfg.has_peer = true;
+    nd->cfg.has_arbiter = true;
+    nd->cfg.has_lock = true;
+    nd->cfg.peer_timeout_ms = 45;
+    assert_int_equal(ha_init(e, &nd->cfg, 1000), 0);
+    struct ha_output out[HA_MAX_OUTPUTS];
+    struct ha_input in = { .kind = HA_IN_ARBITER, .u.flag = true };
+    ha_step(e, 1000, &in, out, HA_MAX_OUTPUTS);
+    for (uint64_t t = 1010; t < 11000; t += 10) {
+        in = (struct ha_input){ .kind = HA_IN_TICK };
+        size_t n = ha_step(e, t, &in, out, HA_MAX_OUTPUTS);
+        for (size_t i = 0; i < n; i++)
+            if (out[i].kind == HA_OUT_LOCK && out[i].u.lock.take)
+                return t;
+    }
+    return 0;
+}
+
+static bool released_in(const struct ha_output *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (out[i].kind == HA_OUT_LOCK && !out[i].u.lock.take)
+            return true;
+    return false;
+}
+
+/* Stopped while a take is on the wire: the stop is not done until the take's answer
+ * came and the lock it won was released again (else the key would stay held by a
+ * node that is gone, keeping its peer out for a whole TTL); an answer that never
+ * comes holds the stop up no longer than release_wait_ms. */
+static void test_stop_while_taking_releases_first(void **state)
+{
+    (void)state;
+    struct rig_node nd;
+    struct ha_engine *e = &nd.e;
+    struct ha_output out[HA_MAX_OUTPUTS];
+    uint64_t t = lone_until_take(e, &nd);
+    assert_true(t > 0);
+    assert_int_equal(ha_state(e)->lock, HA_LOCK_TAKING);
+    struct ha_input in = { .kind = HA_IN_SHUTDOWN };
+    ha_step(e, t + 5, &in, out, HA_MAX_OUTPUTS);
+    assert_false(ha_shutdown_done(e));
+    in = (struct ha_input){ .kind = HA_IN_LOCK, .u.lock = HA_LOCK_EV_HELD };
+    size_t n = ha_step(e, t + 20, &in, out, HA_MAX_OUTPUTS);
+    assert_true(released_in(out, n));
+    assert_int_not_equal(ha_state(e)->role, HA_ROLE_PRIMARY);
+    assert_false(ha_shutdown_done(e));
+    in = (struct ha_input){ .kind = HA_IN_LOCK, .u.lock = HA_LOCK_EV_RELEASED };
+    ha_step(e, t + 30, &in, out, HA_MAX_OUTPUTS);
+    assert_true(ha_shutdown_done(e));
+
+    /* the answer never comes: done once release_wait_ms has passed */
+    t = lone_until_take(e, &nd);
+    assert_true(t > 0);
+    in = (struct ha_input){ .kind = HA_IN_SHUTDOWN };
+    ha_step(e, t + 5, &in, out, HA_MAX_OUTPUTS);
+    in = (struct ha_input){ .kind = HA_IN_TICK };
+    ha_step(e, t + 1000, &in, out, HA_MAX_OUTPUTS);
+    assert_false(ha_shutdown_done(e));
+    assert_true(ha_next_deadline(e) <= t + 5 + 2000);
+    ha_step(e, t + 5 + 2000, &in, out, HA_MAX_OUTPUTS);
+    assert_true(ha_shutdown_done(e));
+}
+
 /* ---- randomized: never two primaries ---------------------------------------- */
 
 static uint64_t rng = 1;
@@ -422,6 +491,7 @@ int main(void)
         cmocka_unit_test(test_isolated_primary_gives_up_before_expiry),
         cmocka_unit_test(test_frozen_primary_steps_down_on_resume),
         cmocka_unit_test(test_bad_lock_input_refused),
+        cmocka_unit_test(test_stop_while_taking_releases_first),
         cmocka_unit_test(test_randomized_never_two_primaries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
