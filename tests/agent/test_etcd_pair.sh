@@ -85,6 +85,21 @@ T_PIDS+=("$SAMPLER_PID")
 t_check "pair settles: 1 primary, 2 backup" t_wait 15 t_roles_are primary/backup
 t_check "the primary holds the key" t_wait 3 holder_is sip-a
 t_eq "the key carries the primary's epoch" "sip-a $(epoch_of 1)" "$(key_value)"
+# the hold in the MIB, on both instances
+t_eq "MIB: arbiter kind" "etcd etcd" "$(t_get_v2 "$P::siphaInstArbiterKind.1") $(t_get_v2 "$P::siphaInstArbiterKind.2")"
+t_eq "MIB: endpoint in use" "$ETCD_URL" "$(t_get_v2 "$P::siphaInstArbiterEndpoint.1" | tr -d '"')"
+t_eq "MIB: the key held by 1, not by 2" "true false" \
+  "$(t_get_v2 "$P::siphaInstArbiterLockHeld.1") $(t_get_v2 "$P::siphaInstArbiterLockHeld.2")"
+holder_seen_by_2() { [ "$(t_get_v2 "$P::siphaInstArbiterHolder.2" | tr -d '"')" = "sip-a $(epoch_of 1)" ]; }
+t_eq "MIB: the holder as 1 shows it" "sip-a $(epoch_of 1)" "$(t_get_v2 "$P::siphaInstArbiterHolder.1" | tr -d '"')"
+t_check "MIB: the holder as 2 reads it" t_wait 3 holder_seen_by_2
+t_eq "MIB: lease TTL" "3 seconds 3 seconds" "$(t_get_v2 "$P::siphaInstArbiterLeaseTtl.1") $(t_get_v2 "$P::siphaInstArbiterLeaseTtl.2")"
+lease_hex=$(t_get_v2 "$P::siphaInstArbiterLeaseId.1" | tr -d '"')
+t_check "MIB: a lease id, 16 hex digits ($lease_hex)" grep -Eq '^[0-9a-f]{16}$' <<<"$lease_hex"
+if command -v etcdctl >/dev/null; then
+  t_check "MIB: the lease is the key's" bash -c "ETCDCTL_API=3 etcdctl --endpoints=$ETCD_URL -w fields get $KEY | grep -qi '\"Lease\" : $((16#$lease_hex))'"
+fi
+t_eq "MIB: no loss yet" "0" "$(t_get_v2 "$P::siphaInstArbiterLockLosses.1")"
 
 # ---- etcd frozen past the lease: the primary's hold lapses (not renewed in time) but,
 # its peer hearing it, it keeps the role, nobody else leads, and it holds the key again
@@ -96,6 +111,8 @@ t_check "etcd frozen: roles unchanged" t_roles_are primary/backup
 kill -CONT "$ETCD_PID"
 t_check "etcd back: the primary holds the key again" t_wait 5 holder_is sip-a
 t_check "etcd back: roles unchanged" t_roles_are primary/backup
+t_check "MIB: the lapse counted as a loss" test "$(t_get_v2 "$P::siphaInstArbiterLockLosses.1")" -ge 1
+t_check "MIB: the outage counted as a failure" test "$(t_get_v2 "$P::siphaInstArbiterFailures.1")" -ge 1
 
 # ---- switchover SET on the primary: the key moves with the role
 start=$(date +%s%N)
