@@ -15,6 +15,7 @@ for tool in etcd sipp curl python3; do
 done
 t_setup
 t_start_snmpd || exit 1
+t_start_trapd || exit 1
 P=SIPHA-MIB
 KEY=/sipha/pair-1-2/primary  # the default: the pair's two instance indexes
 TTL_S=3                      # the default lease TTL
@@ -113,6 +114,10 @@ t_check "etcd back: the primary holds the key again" t_wait 5 holder_is sip-a
 t_check "etcd back: roles unchanged" t_roles_are primary/backup
 t_check "MIB: the lapse counted as a loss" test "$(t_get_v2 "$P::siphaInstArbiterLockLosses.1")" -ge 1
 t_check "MIB: the outage counted as a failure" test "$(t_get_v2 "$P::siphaInstArbiterFailures.1")" -ge 1
+# the notifications name the member: one trap line holds every varbind
+arbiter_trap() { grep "$1" "$T/traps.log" | grep -q "siphaInstArbiterEndpoint.1 = STRING: \"\\?$ETCD_URL"; }
+t_check "siphaArbiterLost names the member" t_wait 5 arbiter_trap "siphaArbiterLost"
+t_check "siphaArbiterFound names the member" t_wait 5 arbiter_trap "siphaArbiterFound"
 
 # ---- switchover SET on the primary: the key moves with the role
 start=$(date +%s%N)
