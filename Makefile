@@ -122,7 +122,7 @@ FUZZ_DEPS_hl_wire = halink/hl_wire.c
 FUZZ_LIBS_hl_wire = -lcrypto
 FUZZ_DEPS_ss_json = sipsrv/ss_json.c sipsrv/ss_json_hint.c sipsrv/ss_json_req.c base/errbuf.c
 FUZZ_LIBS_ss_json = -lyajl
-FUZZ_DEPS_etcd_wire = etcd/etcd_wire.c base/errbuf.c
+FUZZ_DEPS_etcd_wire = etcd/etcd_wire.c etcd/etcd_contact_codec.c base/errbuf.c
 FUZZ_LIBS_etcd_wire = -lyajl
 fuzz_corpus = $(or $(FUZZ_CORPUS_$(1)),tests/fuzz/corpus-$(1))
 fuzz_one = $(CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \

@@ -19,7 +19,8 @@
 
 struct call {
     enum etcd_op op;
-    char body[ETCD_WIRE_BODY_MAX];
+    char body[ETCD_WIRE_BODY_MAX]; /* a body that fits here (the arbiter's) ... */
+    char *big;                     /* ... else a copy on the heap (a batch, a page) */
     size_t len;
     etcd_done done;
     void *arg;
@@ -39,8 +40,8 @@ struct etcd_client {
     unsigned attempts;   /* of the head */
     uint64_t started_ms; /* of the head's first attempt */
     uint64_t kick;       /* the timer that starts the head */
-    char reply[ETCD_WIRE_REPLY_MAX];
-    size_t reply_len;
+    char *reply;         /* grown up to the head's etcd_wire_reply_max */
+    size_t reply_len, reply_cap;
     bool reply_over;
     char errbuf[CURL_ERROR_SIZE];
     bool *freed; /* while a done callback runs: set when it frees the client */
@@ -52,10 +53,22 @@ struct etcd_client {
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     struct etcd_client *c = userdata;
-    size_t n = size * nmemb;
-    if (n > sizeof c->reply - c->reply_len) {
+    size_t n = size * nmemb, max = etcd_wire_reply_max(c->queue[c->qhead].op);
+    if (n > max - c->reply_len) {
         c->reply_over = true;
         return 0; /* curl ends the transfer: CURLE_WRITE_ERROR */
+    }
+    if (c->reply_len + n > c->reply_cap) {
+        size_t cap = c->reply_cap ? c->reply_cap : 16384;
+        while (cap < c->reply_len + n)
+            cap *= 2;
+        if (cap > max)
+            cap = max;
+        char *r = realloc(c->reply, cap);
+        if (!r)
+            return 0; /* CURLE_WRITE_ERROR: this member's attempt fails */
+        c->reply = r;
+        c->reply_cap = cap;
     }
     memcpy(c->reply + c->reply_len, ptr, n);
     c->reply_len += n;
@@ -73,7 +86,7 @@ static int attempt_start(struct etcd_client *c)
     c->reply_over = false;
     c->errbuf[0] = '\0';
     bool bad = curl_easy_setopt(c->easy, CURLOPT_URL, url) != CURLE_OK;
-    bad |= curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, k->body) != CURLE_OK;
+    bad |= curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, k->big ? k->big : k->body) != CURLE_OK;
     bad |= curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE, (long)k->len) != CURLE_OK;
     if (bad || curl_loop_add(c->cl, c->easy) < 0)
         return -1;
@@ -88,6 +101,7 @@ static void pump(struct etcd_client *c);
 static bool finish(struct etcd_client *c, struct etcd_result *res)
 {
     struct call k = c->queue[c->qhead];
+    free(k.big);
     c->qhead = (c->qhead + 1) % ETCD_CLIENT_QUEUE_MAX;
     c->qlen--;
     c->busy = false;
@@ -145,14 +159,18 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
     struct etcd_reply rep;
     char perr[160] = "", msg[CURL_ERROR_SIZE + ETCD_CLIENT_URL_MAX + 200];
     bool parsed = rc == CURLE_OK &&
-                  etcd_wire_parse(k->op, c->reply, c->reply_len, &rep, perr, sizeof perr) == 0;
+                  etcd_wire_parse(k->op, c->reply ? c->reply : "", c->reply_len, &rep, perr,
+                                  sizeof perr) == 0;
     struct etcd_result res = { .error = "" };
     if (rc == CURLE_WRITE_ERROR && c->reply_over) {
-        snprintf(msg, sizeof msg, "%s: reply larger than %u bytes", c->urls[c->member],
-                 ETCD_WIRE_REPLY_MAX);
+        snprintf(msg, sizeof msg, "%s: reply larger than %zu bytes", c->urls[c->member],
+                 etcd_wire_reply_max(k->op));
         res.outcome = ETCD_BAD_REPLY;
     } else if (member_failed(rc, status, &rep, parsed)) {
         describe_failure(c, rc, status, &rep, parsed, msg, sizeof msg);
+        if (parsed)
+            etcd_reply_free(&rep);
+        parsed = false;
         if (c->attempts < c->n_urls) { /* the next member, each once per call */
             c->member = (c->member + 1) % c->n_urls;
             c->st.failovers++;
@@ -169,7 +187,10 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
         res.reply = &rep;
     }
     res.error = msg;
-    if (finish(c, &res))
+    bool alive = finish(c, &res);
+    if (parsed)
+        etcd_reply_free(&rep); /* the items of a page: the callback is done with them */
+    if (alive)
         pump(c);
 }
 
@@ -202,8 +223,11 @@ static void on_kick(void *arg)
 static int enqueue(struct etcd_client *c, size_t at, enum etcd_op op, const char *body,
                    size_t len, etcd_done done, void *arg)
 {
-    if (!done || !body || !len || len >= ETCD_WIRE_BODY_MAX || c->qlen == ETCD_CLIENT_QUEUE_MAX ||
+    char *big = NULL;
+    if (!done || !body || !len || len > ETCD_CLIENT_BODY_MAX || c->qlen == ETCD_CLIENT_QUEUE_MAX ||
+        (len >= ETCD_WIRE_BODY_MAX && !(big = malloc(len + 1))) ||
         (!c->kick && !c->busy && !(c->kick = loop_timer_add(c->lp, 0, on_kick, c)))) {
+        free(big);
         c->st.refused++;
         return -1;
     }
@@ -212,8 +236,9 @@ static int enqueue(struct etcd_client *c, size_t at, enum etcd_op op, const char
             c->queue[(c->qhead + i - 1) % ETCD_CLIENT_QUEUE_MAX];
     struct call *k = &c->queue[(c->qhead + at) % ETCD_CLIENT_QUEUE_MAX];
     k->op = op;
-    memcpy(k->body, body, len);
-    k->body[len] = '\0';
+    k->big = big;
+    memcpy(big ? big : k->body, body, len);
+    (big ? big : k->body)[len] = '\0';
     k->len = len;
     k->done = done;
     k->arg = arg;
@@ -239,6 +264,11 @@ void etcd_client_cancel_all(struct etcd_client *c)
     if (c->busy)
         curl_loop_remove(c->cl, c->easy);
     c->busy = false;
+    for (size_t i = 0; i < c->qlen; i++) {
+        struct call *k = &c->queue[(c->qhead + i) % ETCD_CLIENT_QUEUE_MAX];
+        free(k->big);
+        k->big = NULL;
+    }
     c->qlen = 0;
     if (c->kick)
         loop_timer_cancel(c->lp, c->kick);
@@ -359,6 +389,7 @@ void etcd_client_free(struct etcd_client *c)
     curl_slist_free_all(c->headers);
     for (size_t i = 0; i < c->n_urls; i++)
         free(c->urls[i]);
+    free(c->reply);
     free(c);
 }
 

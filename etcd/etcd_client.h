@@ -33,6 +33,7 @@ struct etcd_client;
 #define ETCD_CLIENT_URL_MAX 256u
 #define ETCD_CLIENT_QUEUE_MAX 16u
 #define ETCD_CLIENT_TIMEOUT_DEFAULT_MS 500u
+#define ETCD_CLIENT_BODY_MAX ETCD_WIRE_TXN_BODY_MAX /* a request body */
 
 struct etcd_client_config {
     const char *endpoints[ETCD_CLIENT_ENDPOINTS_MAX]; /* client URLs, e.g. http://10.0.0.1:2379 */
@@ -81,7 +82,9 @@ struct etcd_client_stats {
 struct etcd_client *etcd_client_new(struct loop *lp, const struct etcd_client_config *cfg,
                                     char *err, size_t errlen);
 
-/* Queues `op` with `body` (built by etcd_wire_*). Returns 0, or -1 when the queue is
+/* Queues `op` with `body` (built by etcd_wire_*, at most ETCD_CLIENT_BODY_MAX bytes; one
+ * past ETCD_WIRE_BODY_MAX is copied to the heap). A reply may have etcd_wire_reply_max(op)
+ * bytes (the buffer grows to that for a range page). Returns 0, or -1 when the queue is
  * full or the body empty or too long (then done is not called). */
 int etcd_client_call(struct etcd_client *c, enum etcd_op op, const char *body, size_t len,
                      etcd_done done, void *arg);

@@ -21,8 +21,10 @@ const char *etcd_op_path(enum etcd_op op)
     case ETCD_OP_KEEPALIVE: return "/v3/lease/keepalive";
     case ETCD_OP_REVOKE: return "/v3/lease/revoke";
     case ETCD_OP_TAKE:
-    case ETCD_OP_RELEASE: return "/v3/kv/txn";
-    case ETCD_OP_READ: return "/v3/kv/range";
+    case ETCD_OP_RELEASE:
+    case ETCD_OP_BATCH: return "/v3/kv/txn";
+    case ETCD_OP_READ:
+    case ETCD_OP_RANGE: return "/v3/kv/range";
     }
     return "/";
 }
@@ -36,8 +38,15 @@ const char *etcd_op_name(enum etcd_op op)
     case ETCD_OP_TAKE: return "take";
     case ETCD_OP_RELEASE: return "release";
     case ETCD_OP_READ: return "read";
+    case ETCD_OP_BATCH: return "batch";
+    case ETCD_OP_RANGE: return "range";
     }
     return "?";
+}
+
+size_t etcd_wire_reply_max(enum etcd_op op)
+{
+    return op == ETCD_OP_RANGE ? ETCD_WIRE_RANGE_REPLY_MAX : ETCD_WIRE_REPLY_MAX;
 }
 
 /* --- base64 --- */
@@ -172,6 +181,102 @@ int etcd_wire_read(char *buf, size_t cap, const char *key)
     return fit(snprintf(buf, cap, "{\"key\":\"%s\"}", k), cap);
 }
 
+/* --- pages and batches --- */
+
+int etcd_wire_range(char *buf, size_t cap, const void *key, size_t klen, const void *range_end,
+                    size_t elen, uint32_t limit, bool keys_only)
+{
+    char k[B64_LEN(ETCD_WIRE_ITEM_KEY_MAX + 1)], e[B64_LEN(ETCD_WIRE_ITEM_KEY_MAX)];
+    if (!key || !klen || klen > ETCD_WIRE_ITEM_KEY_MAX + 1 || !range_end || !elen ||
+        elen > ETCD_WIRE_ITEM_KEY_MAX || !limit || limit > ETCD_WIRE_RANGE_LIMIT_MAX)
+        return -1;
+    b64_encode(key, klen, k);
+    b64_encode(range_end, elen, e);
+    return fit(snprintf(buf, cap, "{\"key\":\"%s\",\"range_end\":\"%s\",\"limit\":\"%" PRIu32
+                        "\"%s}", k, e, limit, keys_only ? ",\"keys_only\":true" : ""), cap);
+}
+
+size_t etcd_wire_prefix_end(const void *prefix, size_t len, unsigned char *out)
+{
+    const unsigned char *p = prefix;
+    while (len > 0 && p[len - 1] == 0xff)
+        len--;
+    if (len == 0)
+        return 0;
+    memcpy(out, p, len);
+    out[len - 1]++;
+    return len;
+}
+
+/* {"request_put":{"key":"","value":"","lease":"-9223372036854775808"}} and a comma,
+ * with room to spare */
+#define BATCH_OP_FIXED 96u
+#define BATCH_HEAD "{\"success\":["
+#define BATCH_TAIL "]}"
+
+size_t etcd_batch_op_bytes(size_t klen, size_t vlen)
+{
+    return BATCH_OP_FIXED + B64_LEN(klen) + B64_LEN(vlen);
+}
+
+int etcd_batch_begin(struct etcd_batch *b, char *buf, size_t cap)
+{
+    *b = (struct etcd_batch){ .buf = buf, .cap = cap };
+    if (!buf || cap < sizeof BATCH_HEAD + sizeof BATCH_TAIL)
+        return -1;
+    memcpy(buf, BATCH_HEAD, sizeof BATCH_HEAD);
+    b->len = sizeof BATCH_HEAD - 1;
+    return 0;
+}
+
+/* Appends one operation; vlen and lease for a put only. */
+static int batch_add(struct etcd_batch *b, bool put, const void *key, size_t klen,
+                     const void *value, size_t vlen, int64_t lease)
+{
+    if (!b->buf || !key || !klen || klen > ETCD_WIRE_ITEM_KEY_MAX ||
+        vlen > ETCD_WIRE_ITEM_VALUE_MAX || (vlen && !value) || lease < 0)
+        return -1;
+    /* room for this operation and the tail, whatever happens after */
+    if (b->ops >= ETCD_WIRE_TXN_OPS_MAX ||
+        b->len + etcd_batch_op_bytes(klen, vlen) + sizeof BATCH_TAIL > b->cap)
+        return ETCD_BATCH_FULL;
+    char *o = b->buf + b->len;
+    if (b->ops)
+        *o++ = ',';
+    o += sprintf(o, "{\"%s\":{\"key\":\"", put ? "request_put" : "request_delete_range");
+    o += b64_encode(key, klen, o);
+    if (put) {
+        o += sprintf(o, "\",\"value\":\"");
+        o += b64_encode(value, vlen, o);
+        if (lease)
+            o += sprintf(o, "\",\"lease\":\"%" PRId64, lease);
+    }
+    o += sprintf(o, "\"}}");
+    b->len = (size_t)(o - b->buf);
+    b->ops++;
+    return 0;
+}
+
+int etcd_batch_put(struct etcd_batch *b, const void *key, size_t klen, const void *value,
+                   size_t vlen, int64_t lease)
+{
+    return batch_add(b, true, key, klen, value ? value : "", vlen, lease);
+}
+
+int etcd_batch_delete(struct etcd_batch *b, const void *key, size_t klen)
+{
+    return batch_add(b, false, key, klen, NULL, 0, 0);
+}
+
+int etcd_batch_end(struct etcd_batch *b)
+{
+    if (!b->buf || !b->ops)
+        return -1;
+    memcpy(b->buf + b->len, BATCH_TAIL, sizeof BATCH_TAIL);
+    b->len += sizeof BATCH_TAIL - 1;
+    return (int)b->len;
+}
+
 /* --- replies --- */
 
 /* An int64 given as a decimal string or a JSON integer; absent is `dflt`. -1 when it is
@@ -288,6 +393,81 @@ static int parse_take(yajl_val root, struct etcd_reply *r, char *err, size_t err
     return parse_kvs(range, &r->kv, err, errlen);
 }
 
+void etcd_reply_free(struct etcd_reply *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n_items; i++)
+        free(r->items[i].key); /* the value shares its block */
+    free(r->items);
+    r->items = NULL;
+    r->n_items = 0;
+}
+
+/* One key of a page: key (required) and value in one block. */
+static int parse_item(yajl_val kv, struct etcd_item *it, char *err, size_t errlen)
+{
+    yajl_val k = get(kv, "key", yajl_t_any), v = get(kv, "value", yajl_t_any);
+    if (!YAJL_IS_OBJECT(kv) || !k || !YAJL_IS_STRING(k) || (v && !YAJL_IS_STRING(v)))
+        return errbuf_set(err, errlen, "a key of the page is malformed");
+    if (get_i64(kv, "mod_revision", 0, &it->mod_revision) < 0 ||
+        get_i64(kv, "lease", 0, &it->lease) < 0)
+        return errbuf_set(err, errlen, "a key of the page has a malformed number");
+    const char *ks = YAJL_GET_STRING(k), *vs = v ? YAJL_GET_STRING(v) : "";
+    size_t kcap = strlen(ks) / 4 * 3, vcap = strlen(vs) / 4 * 3;
+    if (kcap > ETCD_WIRE_ITEM_KEY_MAX + 2 || vcap > ETCD_WIRE_ITEM_VALUE_MAX + 2)
+        return errbuf_set(err, errlen, "a key of the page is longer than %u bytes or its "
+                          "value longer than %u", ETCD_WIRE_ITEM_KEY_MAX,
+                          ETCD_WIRE_ITEM_VALUE_MAX);
+    unsigned char *block = malloc(kcap + vcap + 2);
+    if (!block)
+        return errbuf_set(err, errlen, "out of memory");
+    long kn = b64_decode(ks, block, ETCD_WIRE_ITEM_KEY_MAX);
+    long vn = kn > 0 ? b64_decode(vs, block + kn + 1, ETCD_WIRE_ITEM_VALUE_MAX) : -1;
+    if (kn <= 0 || vn < 0) {
+        free(block);
+        return errbuf_set(err, errlen, "a key of the page is empty, not base64, or longer "
+                          "than %u bytes (its value %u)", ETCD_WIRE_ITEM_KEY_MAX,
+                          ETCD_WIRE_ITEM_VALUE_MAX);
+    }
+    block[kn] = '\0';
+    block[kn + 1 + vn] = '\0';
+    it->key = block;
+    it->key_len = (size_t)kn;
+    it->value = block + kn + 1;
+    it->value_len = (size_t)vn;
+    return 0;
+}
+
+static int parse_range(yajl_val root, struct etcd_reply *r, char *err, size_t errlen)
+{
+    if (parse_bool(root, "more", &r->more, err, errlen) < 0)
+        return -1;
+    if (get_i64(root, "count", 0, &r->count) < 0 || r->count < 0)
+        return errbuf_set(err, errlen, "the page's count is malformed");
+    yajl_val kvs = get(root, "kvs", yajl_t_any);
+    if (!kvs)
+        return 0;
+    if (!YAJL_IS_ARRAY(kvs))
+        return errbuf_set(err, errlen, "kvs is not an array");
+    size_t n = kvs->u.array.len;
+    if (n > ETCD_WIRE_RANGE_LIMIT_MAX)
+        return errbuf_set(err, errlen, "a page of %zu keys, more than %u", n,
+                          ETCD_WIRE_RANGE_LIMIT_MAX);
+    if (n == 0)
+        return 0;
+    if (!(r->items = calloc(n, sizeof *r->items)))
+        return errbuf_set(err, errlen, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        if (parse_item(kvs->u.array.values[i], &r->items[i], err, errlen) < 0) {
+            etcd_reply_free(r);
+            return -1;
+        }
+        r->n_items++;
+    }
+    return 0;
+}
+
 static int parse_ok(enum etcd_op op, yajl_val root, struct etcd_reply *r, char *err,
                     size_t errlen)
 {
@@ -316,9 +496,12 @@ static int parse_ok(enum etcd_op op, yajl_val root, struct etcd_reply *r, char *
     case ETCD_OP_TAKE:
         return parse_take(root, r, err, errlen);
     case ETCD_OP_RELEASE:
+    case ETCD_OP_BATCH:
         return parse_bool(root, "succeeded", &r->succeeded, err, errlen);
     case ETCD_OP_READ:
         return parse_kvs(root, &r->kv, err, errlen);
+    case ETCD_OP_RANGE:
+        return parse_range(root, r, err, errlen);
     case ETCD_OP_REVOKE:
         return 0;
     }
@@ -353,9 +536,9 @@ int etcd_wire_parse(enum etcd_op op, const char *body, size_t len, struct etcd_r
                     char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    if (len > ETCD_WIRE_REPLY_MAX)
-        return errbuf_set(err, errlen, "reply of %zu bytes, more than %u", len,
-                          ETCD_WIRE_REPLY_MAX);
+    if (len > etcd_wire_reply_max(op))
+        return errbuf_set(err, errlen, "reply of %zu bytes, more than %zu", len,
+                          etcd_wire_reply_max(op));
     if (memchr(body, '\0', len))
         return errbuf_set(err, errlen, "reply holds a NUL byte");
     char *text = malloc(len + 1);
