@@ -176,6 +176,7 @@ static const struct attr_spec a_takeover[] = {
 static const struct choice arbiter_kinds[] = {
     { "http", ARBITER_HTTP }, { "etcd", ARBITER_ETCD }, { NULL, 0 }
 };
+static const struct choice booleans[] = { { "true", 1 }, { "false", 0 }, { NULL, 0 } };
 /* Which attributes belong to which kind: finish_arbiter. */
 static const struct attr_spec a_arbiter[] = {
     ATTR_C("kind", false, CFG, arbiter_kind, arbiter_kinds),
@@ -189,6 +190,7 @@ static const struct attr_spec a_arbiter[] = {
     ATTR_S("ca", A_PATH, false, CFG, etcd_ca, 0),
     ATTR_S("cert", A_PATH, false, CFG, etcd_cert, 0),
     ATTR_S("key-file", A_PATH, false, CFG, etcd_key_file, 0),
+    ATTR_C("contacts", false, CFG, etcd_contacts, booleans),
     ATTR_END
 };
 static const struct choice server_kinds[] = {
@@ -654,7 +656,7 @@ static int finish_etcd(struct pctx *p, const xmlNode *n, struct sipha_config *c)
 static int finish_arbiter(struct pctx *p, const xmlNode *n, void *dst)
 {
     static const char *const etcd_only[] = { "endpoints", "key", "ttl-s", "read-ms", "ca",
-                                             "cert", "key-file", NULL };
+                                             "cert", "key-file", "contacts", NULL };
     struct sipha_config *c = dst;
     c->has_arbiter = true;
     if (c->arbiter_kind == ARBITER_ETCD)
@@ -1199,6 +1201,7 @@ static void config_defaults(struct sipha_config *c)
     c->arbiter_timeout_ms = 1000;
     c->etcd_ttl_s = CONFIG_ETCD_TTL_DEFAULT_S;
     c->etcd_read_ms = ETCD_HOLDER_READ_DEFAULT_MS;
+    c->etcd_contacts = 1;
     snprintf(c->sip_server_table, sizeof c->sip_server_table, "location");
     c->sip_server_reconcile_s = 300;
     c->sip_server_timeout_ms = 10000;

@@ -107,7 +107,8 @@ struct sipha_config {
                                            agent, default 3; 0 = permanent */
 
     /* <arbiter kind= ...> (optional): kind http, <arbiter url= interval-ms= timeout-ms=>;
-     * kind etcd, <arbiter endpoints= key= ttl-s= read-ms= timeout-ms= ca= cert= key-file=> */
+     * kind etcd, <arbiter endpoints= key= ttl-s= read-ms= timeout-ms= ca= cert= key-file=
+     * contacts=> */
     bool has_arbiter;
     enum arbiter_kind arbiter_kind;     /* default ARBITER_HTTP */
     char arbiter_url[SIPHA_URI_MAX];    /* http */
@@ -124,6 +125,8 @@ struct sipha_config {
     char etcd_ca[SIPHA_PATH_MAX];       /* TLS: CA bundle ("": the system's) */
     char etcd_cert[SIPHA_PATH_MAX];     /* TLS: client certificate and ... */
     char etcd_key_file[SIPHA_PATH_MAX]; /* ... its key (both or neither) */
+    int etcd_contacts;                  /* contacts=: the pair's contacts kept under
+                                           the key's parent too (1, the default) */
 
     /* <sip-server kind= rpc= events= table= reconcile= timeout-ms=> (optional) */
     enum sip_server_kind sip_server_kind;   /* default SIP_SERVER_GENERIC */

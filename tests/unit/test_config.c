@@ -295,6 +295,7 @@ static void test_etcd_arbiter(void **state)
     assert_int_equal(c.arbiter_timeout_ms, 500);
     assert_string_equal(c.etcd_ca, "");
     assert_string_equal(c.etcd_cert, "");
+    assert_int_equal(c.etcd_contacts, 1); /* the pair's contacts kept in etcd too */
     /* the peer's file derives the same key */
     assert_int_equal(parse_pair(&c, 9, 4, etcd, err, sizeof err), 0);
     assert_string_equal(c.etcd_key, "/sipha/pair-4-9/primary");
@@ -302,7 +303,8 @@ static void test_etcd_arbiter(void **state)
     const char *full = "<arbiter kind=\"etcd\" endpoints=\"https://etcd1:2379\" "
                        "key=\"/site-x/sip/primary\" ttl-s=\"10\" read-ms=\"500\" "
                        "timeout-ms=\"2000\" ca=\"/etc/sipha/ca.pem\" "
-                       "cert=\"/etc/sipha/etcd.crt\" key-file=\"/etc/sipha/etcd.key\"/>";
+                       "cert=\"/etc/sipha/etcd.crt\" key-file=\"/etc/sipha/etcd.key\" "
+                       "contacts=\"false\"/>";
     if (parse_pair(&c, 1, 2, full, err, sizeof err) != 0)
         fail_msg("full etcd arbiter refused: %s", err);
     assert_int_equal(c.n_etcd_endpoints, 1);
@@ -313,6 +315,7 @@ static void test_etcd_arbiter(void **state)
     assert_string_equal(c.etcd_ca, "/etc/sipha/ca.pem");
     assert_string_equal(c.etcd_cert, "/etc/sipha/etcd.crt");
     assert_string_equal(c.etcd_key_file, "/etc/sipha/etcd.key");
+    assert_int_equal(c.etcd_contacts, 0);
     /* kind="http" spelled out is today's arbiter */
     assert_int_equal(parse_pair(&c, 1, 2, "<arbiter kind=\"http\" url=\"http://10.0.0.9/\"/>",
                                 err, sizeof err), 0);
