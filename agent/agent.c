@@ -12,6 +12,7 @@
 #include "agent_log.h"
 #include "agent_run.h"
 #include "config_fetch.h"
+#include "contact_store.h"
 #include "contacts.h"
 #include "kam_sync.h"
 #include "control.h"
@@ -126,7 +127,8 @@ static bool arbiter_changed(const struct sipha_config *n, const struct sipha_con
            strcmp(n->etcd_key, o->etcd_key) != 0 || n->etcd_ttl_s != o->etcd_ttl_s ||
            n->etcd_read_ms != o->etcd_read_ms || strcmp(n->etcd_ca, o->etcd_ca) != 0 ||
            strcmp(n->etcd_cert, o->etcd_cert) != 0 ||
-           strcmp(n->etcd_key_file, o->etcd_key_file) != 0;
+           strcmp(n->etcd_key_file, o->etcd_key_file) != 0 ||
+           n->etcd_contacts != o->etcd_contacts;
 }
 
 /* Only what can change without re-registering or re-binding is applied; the rest
@@ -267,12 +269,20 @@ static void on_idle(void *arg)
     agent_log_flush(); /* a run of identical lines ends with the iteration */
 }
 
+/* Our local contacts changed: the peer pulls them over the HA link, and the primary
+ * writes them into etcd. */
+static void contacts_changed(struct agent *a)
+{
+    ha_link_contacts_changed(a);
+    contact_store_changed(a);
+}
+
 int agent_init(struct agent *a, const struct agent_options *opt)
 {
     char err[CONFIG_ERR_MAX];
     memset(a, 0, sizeof(*a));
     a->ha_input = ha_adapter_input;
-    a->contacts_changed = ha_link_contacts_changed;
+    a->contacts_changed = contacts_changed;
     a->synced_changed = kam_sync_synced_changed;
     a->synced_pass_done = kam_sync_pass_done;
     snprintf(a->config_location, sizeof(a->config_location), "%s", opt->config);
@@ -324,6 +334,12 @@ int agent_run(struct agent *a)
     if (kam_sync_start(a) != 0)
         return -1;
     kam_sync_role_changed(a, instance_ha(&a->inst)->role);
+    char err[256];
+    if (contact_store_start(a, err, sizeof err) != 0) {
+        snmp_log(LOG_ERR, "sipha[%u]: %s\n", a->inst.index, err);
+        return -1;
+    }
+    contact_store_role_changed(a, instance_ha(&a->inst)->role);
     contacts_start_expiry(a);
     loop_set_idle(a->loop, on_idle, a);
     log_started(a);
@@ -332,6 +348,7 @@ int agent_run(struct agent *a)
     if (a->stop_timer)
         loop_timer_cancel(a->loop, a->stop_timer);
     ha_adapter_stop(a);
+    contact_store_stop(a);
     kam_sync_stop(a);
     contacts_stop_expiry(a);
     notify_stop(a);

@@ -47,6 +47,8 @@ struct agent {
     struct arbiter_lock *lock;  /* the etcd arbiter's key, the engine's lock
                                    (arbiter_lock.c; opened by ha_monitors.c), NULL:
                                    no etcd arbiter */
+    struct contact_store *cstore; /* the pair's contacts in etcd (contact_store.c),
+                                   NULL: not kept there */
     struct ha_peer_link *link;       /* the HA link to the peer (ha_link.c) */
     struct ha_scripts *scripts; /* VIP scripts (ha_scripts.c) */
     struct vip_keeper *vips;    /* VIP announcements and lifetime (vip_keeper.c) */

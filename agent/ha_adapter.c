@@ -11,6 +11,7 @@
 #include <net-snmp/net-snmp-includes.h>
 
 #include "arbiter_lock.h"
+#include "contact_store.h"
 #include "describe.h"
 #include "ha_adapter.h"
 #include "ha_link.h"
@@ -116,6 +117,7 @@ static void apply_output(struct agent *a, const struct ha_output *o, struct step
         describe_role(a->ha, t->role, sizeof(t->role), o);
         ha_link_role_changed(a, o->u.role.role);
         kam_sync_role_changed(a, o->u.role.role);
+        contact_store_role_changed(a, o->u.role.role);
         agent_request_save(a); /* the epoch persists */
         break;
     case HA_OUT_STATUS:

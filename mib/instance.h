@@ -65,6 +65,22 @@ struct sipha_lock_view {
     uint64_t unreachable;           /* times no member answered (once per outage) */
 };
 
+/* The pair's contacts kept in etcd (<arbiter kind="etcd" contacts="true">,
+ * agent/contact_store.c): what was written and read, for MIB objects to come. */
+struct sipha_contact_store {
+    bool enabled;
+    uint64_t puts, deletes;     /* contacts written, keys deleted (removals, sweeps) */
+    uint64_t batches;           /* transactions etcd applied */
+    uint64_t grants;            /* leases granted (one per bucket of expiries) */
+    uint64_t failures;          /* writes and page reads that failed */
+    uint64_t outages;           /* runs of failures (each logged once) */
+    uint64_t resyncs;           /* everything written again (promotion, horizon passed) */
+    uint64_t skipped;           /* local contacts that cannot be stored (too long) */
+    uint64_t read, read_known, read_expired, read_bad; /* contacts read back: learnt
+                                   (synced), already held, expired, not decoded */
+    uint32_t written_change;    /* the change log written up to */
+};
+
 struct sipha_nic {
     uint32_t index;
     enum ha_nic_purpose purpose;
@@ -149,6 +165,9 @@ struct sipha_instance {
     enum sip_server_mib_kind sip_server_kind;
     enum contact_source_state contact_source;
     uint32_t contact_source_failures, contacts_written;
+
+    /* the pair's contacts in etcd (agent/contact_store.c) */
+    struct sipha_contact_store contact_store;
 
     /* notifications waiting for the master (NULL: none kept) */
     const struct nq *queue;
