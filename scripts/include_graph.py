@@ -42,7 +42,7 @@ ROLES = {
     "engine": "pure HA logic: inputs in, outputs out",
     "monitors": "kernel and network event sources",
     "sipsrv": "the SIP server beside the agent: Kamailio RPC and events",
-    "etcd": "etcd v3 arbiter: JSON gateway client, lease holder",
+    "etcd": "etcd v3: JSON gateway client, lease holder, contact store",
     "halink": "HA link between the pair: codec, key, socket",
     "mib": "model: rows, OIDs, values, event log, notifications",
     "agent": "composition root: process, AgentX, config",
