@@ -2,11 +2,13 @@
 """fake_kamailio.py — the two interfaces of Kamailio that sipha's contact source uses,
 on loopback, with faults on demand (tests/agent/test_contact_source.sh).
 
-    fake_kamailio.py rpc PORT DIR     JSON-RPC over HTTP (POST /RPC): ul.dump, ul.lookup
+    fake_kamailio.py rpc PORT DIR     JSON-RPC over HTTP (POST /RPC): ul.dump, ul.lookup,
+                                      ul.add, ul.rm_contact
     fake_kamailio.py evapi PORT DIR   the evapi hint stream (netstrings), as a server
 
 DIR holds the state the test changes while these run:
-    DIR/contacts   one contact per line: "AOR URI EXPIRES" (what the location table holds)
+    DIR/contacts   one contact per line: "AOR URI EXPIRES" (what the location table holds;
+                   ul.add and ul.rm_contact change it)
     DIR/mode       how the RPC answers: ok | junk | slow | huge  (read at each request)
     DIR/hints      one hint per line, sent as a netstring to every connected client
                    (each line once, in order; the file is only appended to)
@@ -28,6 +30,20 @@ def read(path, default=""):
             return f.read()
     except OSError:
         return default
+
+
+TABLE_LOCK = threading.Lock()  # ul.add and ul.rm_contact rewrite DIR/contacts
+
+
+def write_table(d, keep, add=None):
+    """DIR/contacts less the lines keep() refuses, plus `add` (a line)."""
+    path = os.path.join(d, "contacts")
+    lines = [ln for ln in read(path).splitlines() if keep(ln.split())]
+    if add:
+        lines.append(add)
+    with open(path + ".tmp", "w") as f:
+        f.write("".join(ln + "\n" for ln in lines))
+    os.replace(path + ".tmp", path)
 
 
 def contacts(d):
@@ -87,6 +103,23 @@ class Rpc(BaseHTTPRequestHandler):
             aors = [{"Info": {"AoR": a, "HashID": 1, "Contacts": c}} for a, c in table.items()]
             out = {"jsonrpc": "2.0", "id": rid, "result": {"Domains": [{"Domain": {
                 "Domain": "location", "Size": 1024, "AoRs": aors}}]}}
+        elif method in ("ul.add", "ul.rm_contact"):
+            # params: table, AOR, URI[, expires, ...]
+            p = req.get("params", [])
+            aor, uri = p[1], p[2]
+
+            def other(parts):
+                return len(parts) != 3 or parts[0] != aor or parts[1] != uri
+            with TABLE_LOCK:
+                found = not all(other(ln.split()) for ln in read(os.path.join(d, "contacts")).splitlines())
+                if method == "ul.add":
+                    write_table(d, other, "%s %s %d" % (aor, uri, p[3] if p[3] else 3600))
+                elif found:
+                    write_table(d, other)
+            if method == "ul.rm_contact" and not found:
+                out = {"jsonrpc": "2.0", "id": rid, "error": {"code": 404, "message": "Contact not found"}}
+            else:
+                out = {"jsonrpc": "2.0", "id": rid, "result": {}}
         elif method == "ul.lookup":
             aor = req["params"][1]
             if aor in table:
