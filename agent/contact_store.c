@@ -362,7 +362,10 @@ void contact_store_role_changed(struct agent *a, enum ha_role role)
     enum ha_role old = cs->role;
     cs->role = role;
     if (role == HA_ROLE_PRIMARY) {
+        /* read first (a read under way does): what the HA link's copy had not brought
+         * yet is learnt, not swept; a takeover never shrinks the pair's contacts */
         cs->resync_why = "promoted";
+        cs->read_wanted = !cs->reading;
     } else {
         /* a write under way ends; nothing more is written */
         cs->resync_why = NULL;

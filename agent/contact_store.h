@@ -8,12 +8,15 @@
  * in batches (etcd/etcd_contacts.h): one transaction at a time, gathered for
  * CONTACT_STORE_GATHER_MS, retried from the same change number after a failure. It
  * writes everything again (then deletes what it no longer holds) when it becomes
- * primary and when the log's horizon passed what it had written.
+ * primary, when the log's horizon passed what it had written, and when a lease of its
+ * own had vanished.
  *
- * The others read: at start, and after a demotion, the prefix is read once, page by
- * page, and every live contact that the agent does not hold yet becomes a synced
- * contact, the same row the HA link makes, so the two paths never give one contact
- * twice; the HA link's full copy stays the truth while a primary is there.
+ * Reading: at start, after a demotion and before a promotion's resync, the prefix is
+ * read once, page by page, and every live contact that the agent does not hold yet
+ * becomes a synced contact, the same row the HA link makes, so the two paths never give
+ * one contact twice; the HA link's full copy stays the truth while a primary is there.
+ * Read before a promotion, what an unfinished HA-link copy had not brought is learnt
+ * instead of swept: a takeover never shrinks the pair's contacts.
  *
  * Failures are logged once per outage and counted in a->inst.contact_store. */
 #ifndef SIPHA_CONTACT_STORE_H
@@ -32,8 +35,8 @@ int contact_store_start(struct agent *a, char *err, size_t errlen);
 /* Closes it; what is on the wire is dropped. NULL a->cstore is allowed. */
 void contact_store_stop(struct agent *a);
 
-/* The instance's role changed (PRIMARY: write everything, then follow; BACKUP after
- * PRIMARY: read again). */
+/* The instance's role changed (PRIMARY: read, then write everything and follow;
+ * BACKUP after PRIMARY: read again). */
 void contact_store_role_changed(struct agent *a, enum ha_role role);
 /* Our local contacts changed (the agent_contacts_changed port). */
 void contact_store_changed(struct agent *a);

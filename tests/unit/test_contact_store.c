@@ -10,12 +10,13 @@
  *   - a primary whose change log's horizon passed what it wrote writes everything again
  *     and deletes the keys it no longer holds;
  *   - the reader skips expired values, undecodable keys and values, and contacts it
- *     holds; a promotion then sweeps every key the table lacks and keeps those of the
- *     synced rows (the old primary's);
+ *     holds; a promotion reads again (learning what the table lost), then sweeps every
+ *     key the table lacks and keeps those of the synced rows (the old primary's);
  *   - a lease revoked behind the writer's back: the batch goes again on a new lease, and
  *     the keys that went with the old one are written again;
- *   - a switchover and back: the new primary writes its own and sweeps what it does not
- *     hold, the demoted one reads the new primary's contacts as synced rows;
+ *   - a switchover and back: the new primary reads first (the old one's contacts it
+ *     lacked become synced rows), writes its own and keeps the rest; the demoted one
+ *     reads the new primary's contacts as synced rows;
  *   - etcd frozen: writes fail (one outage), and once it is back the writer goes on from
  *     the same change number; no member at all: failures, still one outage. */
 #include <setjmp.h>
@@ -382,22 +383,26 @@ static void test_read_skips_then_sweep(void **state)
     const struct sipha_contact *c = contacts_find(&A, aor, uri, CONTACT_SYNCED);
     assert_non_null(c);
     assert_int_equal(c->q, 100);
-    /* the HA link's copy drops old4; the promotion writes ours and sweeps the rest */
+    /* old4 leaves the table (an HA-link copy drops it); the promotion reads first and
+     * learns it again from etcd (a takeover never shrinks the pair's contacts), writes
+     * ours and sweeps the rest */
     aor_of(aor, sizeof aor, "old", 4);
     uri_of(uri, sizeof uri, "old", 4);
     contacts_remove_synced(&A, aor, uri);
     put(&A, "mine", 0, 600);
     contact_store_role_changed(&A, HA_ROLE_PRIMARY);
     settle(&A);
-    assert_int_equal(st(&A)->deletes, 6); /* old4, 3 expired, 2 unreadable */
-    etcd_is_table(&A, pair, 3);           /* old1..old3 stay: synced rows */
+    assert_int_equal(st(&A)->read, 5);
+    assert_non_null(contacts_find(&A, aor, uri, CONTACT_SYNCED));
+    assert_int_equal(st(&A)->deletes, 5); /* 3 expired, 2 unreadable */
+    etcd_is_table(&A, pair, 4);           /* old1..old4 stay: synced rows */
     /* nothing undecodable is left either: a raw count of the prefix */
     char rb[ETCD_WIRE_RANGE_BODY_MAX], dir[64];
     unsigned char end[64];
     int dn = snprintf(dir, sizeof dir, "/sipha/pair-%u/contacts/", pair);
     size_t en = etcd_wire_prefix_end(dir, (size_t)dn, end);
     direct(ETCD_OP_RANGE, rb, etcd_wire_range(rb, sizeof rb, dir, (size_t)dn, end, en, 100, true));
-    assert_int_equal(got.count, 5);
+    assert_int_equal(got.count, 6);
     stop(&A);
 }
 
@@ -437,26 +442,30 @@ static void test_demoted_reads_again(void **state)
     const unsigned pair = 7;
     start(&A, pair, etcd.url);
     start(&B, pair, etcd.url);
+    settle(&A); /* both read the empty prefix at start */
+    settle(&B);
     contact_store_role_changed(&A, HA_ROLE_PRIMARY);
     contact_store_role_changed(&B, HA_ROLE_BACKUP);
     for (unsigned i = 0; i < 10; i++)
         put(&A, "a", i, 3600);
     settle(&A);
     settle(&B);
-    /* a switchover: B leads with contacts of its own (and none of A's: no HA link
-     * here, and its read came before A wrote), so its promotion writes its 5 and sweeps
-     * A's 10; A steps down and reads the new primary's */
+    /* a switchover: B leads with contacts of its own. No HA link here, and its first
+     * read came before A wrote: its promotion reads again and learns A's 10 (synced),
+     * writes its 5 and keeps A's; A steps down and reads the new primary's */
+    assert_int_equal(st(&B)->read, 0);
     for (unsigned i = 0; i < 5; i++)
         put(&B, "b", i, 3600);
     contact_store_role_changed(&B, HA_ROLE_PRIMARY);
     settle(&B);
+    assert_int_equal(st(&B)->read, 10);
     assert_int_equal(st(&B)->puts, 5);
-    assert_int_equal(st(&B)->deletes, 10);
-    assert_int_equal(etcd_keys(pair), 5);
+    assert_int_equal(st(&B)->deletes, 0);
+    etcd_is_table(&B, pair, 10);
     contact_store_role_changed(&A, HA_ROLE_BACKUP);
     settle(&A);
     assert_int_equal(st(&A)->read, 5);
-    assert_int_equal(st(&A)->read_known, 0);
+    assert_int_equal(st(&A)->read_known, 10); /* its own, still local */
     char aor[64], uri[64];
     aor_of(aor, sizeof aor, "b", 4);
     uri_of(uri, sizeof uri, "b", 4);
