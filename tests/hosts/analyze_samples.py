@@ -4,7 +4,8 @@
     analyze_samples.py PROBE_OUT --case NAME --expect STATE [--fault-ms RT_MS]
         [--allow-ms MS] [--fit HOSTS] [--allow-both-vip-until-ms MS]
         [--max-gap-ms MS] [--max-unanswered N] [--max-settle-ms MS] [--max-vip-ms MS]
-        [--max-role-changes N] [--handover-ms MS]
+        [--max-role-changes N] [--handover-ms MS] [--i1-allow-ms MS]
+        [--min-takeover-ms MS] [--max-step-down-ms MS]
         [--require-neigh] [--roles-from-vip] [--client-silenced] [--header]
         [--format md|tsv]
 
@@ -13,6 +14,9 @@ PROBE_OUT   pair_probe's output (tests/hosts/pair_probe.c: sample lines, "@" eve
 --fault-ms  the fault's wall-clock time in ms since the epoch (a script's
             $EPOCHREALTIME * 1000); default: the probe's first "mark" (SIGUSR1).
 --allow-ms  detection allowance: invariants are judged from fault + this on (default 0).
+--i1-allow-ms
+            I1 alone is judged from fault + this on (default: --allow-ms), e.g. 0 where
+            two primaries are never allowed but a gap without one is, for a while.
 --expect    the end state: primary=a, primary=b, primary=any, none.
 --fit       the hosts fit to be primary at the end: "a", "b", "a,b" (default), "none".
 --allow-both-vip-until-ms
@@ -35,6 +39,14 @@ PROBE_OUT   pair_probe's output (tests/hosts/pair_probe.c: sample lines, "@" eve
             and ends with a primary is a coordinated handover, not a breach (the side
             giving the role up drops it, runs its VIP down script, then hands over).
             Default 0: none tolerated. I1 is never relaxed.
+--min-takeover-ms
+            the end primary named by --expect shows primary in no sample before
+            fault + this (it had to wait, e.g. for a dead holder's lease); the time of its
+            first primary sample is printed on a line of its own.
+--max-step-down-ms
+            the primary at the fault (the last single primary before it) shows primary in
+            no sample from fault + this on; the time of its last primary sample is
+            printed on a line of its own.
 --require-neigh
             fail unless the client's neighbour entry for the VIP ends on the primary's MAC.
 --client-silenced
@@ -212,24 +224,26 @@ def analyze(tr, a):
     if not ok_end:
         fails.append("end state %s, expected %s" % (observed, exp))
 
-    # invariants from fault + allowance on
+    # invariants from fault + allowance on (I1 from its own allowance, when given)
     judged = fault + a.allow_ms
+    judged_i1 = judged if a.i1_allow_ms is None else fault + a.i1_allow_ms
     worst = "-"
     unknown = 0
     handover_ok = handover_samples(after, fit, from_vip, a.handover_ms)
     for i, s in enumerate(after):
-        if s["rt"] < judged:
+        if s["rt"] < min(judged, judged_i1):
             continue
+        i1, i2 = s["rt"] >= judged_i1, s["rt"] >= judged
         if undetermined(s, from_vip):
             unknown += 1
         p = primaries(s, from_vip)
         both_vip = holds_vip(s, "a") and holds_vip(s, "b")
         why = None
-        if not from_vip and len(p) > 1:
+        if i1 and not from_vip and len(p) > 1:
             why = "I1 two primaries"
-        elif both_vip and (a.allow_both_vip_until_ms is None or s["rt"] >= fault + a.allow_both_vip_until_ms):
+        elif i1 and both_vip and (a.allow_both_vip_until_ms is None or s["rt"] >= fault + a.allow_both_vip_until_ms):
             why = "I1 VIP on both hosts"
-        elif not p and fit and not undetermined(s, from_vip) and i not in handover_ok:
+        elif i2 and not p and fit and not undetermined(s, from_vip) and i not in handover_ok:
             why = "I2 no primary while %s fit" % ",".join(fit)
         if why:
             worst = "+%.0fms %s (%s/%s vip %d%d)" % (s["rt"] - fault, why, s["role"]["a"], s["role"]["b"],
@@ -283,6 +297,35 @@ def analyze(tr, a):
     tail = after[-1]["rt"] - fault - settle
     settled_note = "" if tail >= 500 else " (changed %.0f ms before the end)" % tail
 
+    # the takeover not too early, the old primary's step-down not too late
+    notes = []
+    if a.min_takeover_ms is not None:
+        if not prim:
+            fails.append("--min-takeover-ms needs --expect primary=a or primary=b")
+        else:
+            took = next((s["rt"] - fault for s in after if prim in primaries(s, from_vip)), None)
+            notes.append("takeover: %s primary from fault+%s ms (not before +%.0f)" % (
+                prim, "-" if took is None else "%.0f" % took, a.min_takeover_ms))
+            if took is not None and took < a.min_takeover_ms:
+                fails.append("%s primary at fault+%.0f ms, before fault+%.0f ms" % (
+                    prim, took, a.min_takeover_ms))
+    if a.max_step_down_ms is not None:
+        before = [s for s in tr.samples if s["rt"] < fault and not undetermined(s, from_vip)
+                  and len(primaries(s, from_vip)) == 1]
+        old = primaries(before[-1], from_vip)[0] if before else None
+        if old is None:
+            fails.append("--max-step-down-ms: no single primary before the fault")
+        else:
+            last = None
+            for s in after:
+                if old in primaries(s, from_vip):
+                    last = s["rt"] - fault
+            notes.append("step-down: %s last primary at fault+%s ms (none from +%.0f)" % (
+                old, "-" if last is None else "%.0f" % last, a.max_step_down_ms))
+            if last is not None and last >= a.max_step_down_ms:
+                fails.append("%s still primary at fault+%.0f ms (bound %.0f ms)" % (
+                    old, last, a.max_step_down_ms))
+
     moves = role_changes(tr.samples, fault, from_vip)
     if a.max_role_changes is not None and moves > a.max_role_changes:
         fails.append("%d role changes > %d" % (moves, a.max_role_changes))
@@ -305,7 +348,7 @@ def analyze(tr, a):
                gap="silenced" if a.client_silenced else fmt_ms(gap),
                unans="silenced" if a.client_silenced else "%d (%.0f ms)" % (longest, longest * tr.period),
                neigh=neigh, settle=fmt_ms(settle) + settled_note, vip=fmt_ms(vip_ms),
-               unknown=unknown, moves=moves, result="FAIL" if fails else "ok")
+               unknown=unknown, moves=moves, result="FAIL" if fails else "ok", notes=notes)
     return row, fails
 
 
@@ -330,6 +373,9 @@ def main():
     ap.add_argument("--max-vip-ms", type=float)
     ap.add_argument("--max-role-changes", type=int)
     ap.add_argument("--handover-ms", type=float, default=0.0)
+    ap.add_argument("--i1-allow-ms", type=float)
+    ap.add_argument("--min-takeover-ms", type=float)
+    ap.add_argument("--max-step-down-ms", type=float)
     ap.add_argument("--require-neigh", action="store_true")
     ap.add_argument("--client-silenced", action="store_true")
     ap.add_argument("--roles-from-vip", action="store_true")
@@ -360,6 +406,8 @@ def main():
         sys.exit(2)
     sep = "\t" if a.format == "tsv" else " | "
     wrap = (lambda t: t) if a.format == "tsv" else (lambda t: "| " + t + " |")
+    for n in row["notes"]:
+        print(n)
     if a.header:
         print(wrap(sep.join(c[0] for c in COLS)))
         if a.format == "md":
