@@ -22,12 +22,14 @@ struct loop_timer {
     uint64_t id, due;
     loop_timer_cb cb;
     void *arg;
+    bool urgent; /* overdue after a wake-up, it runs before any fd is read */
 };
 
 struct loop {
     struct loop_fd *fds;
     size_t nfds, capfds;
     struct loop_timer *timers; /* binary min-heap on `due` */
+    size_t nurgent;            /* of them, urgent ones */
     size_t ntimers, captimers;
     uint64_t next_timer_id;
     uint64_t turns; /* iterations so far (loop_turn) */
@@ -143,6 +145,7 @@ static void heap_down(struct loop_timer *h, size_t n, size_t i)
 
 static void heap_remove_at(struct loop *lp, size_t i)
 {
+    lp->nurgent -= lp->timers[i].urgent;
     lp->timers[i] = lp->timers[--lp->ntimers];
     if (i < lp->ntimers) {
         heap_down(lp->timers, lp->ntimers, i);
@@ -150,16 +153,28 @@ static void heap_remove_at(struct loop *lp, size_t i)
     }
 }
 
-uint64_t loop_timer_add(struct loop *lp, uint64_t delay_ms, loop_timer_cb cb, void *arg)
+static uint64_t timer_add(struct loop *lp, uint64_t delay_ms, loop_timer_cb cb, void *arg,
+                          bool urgent)
 {
     void *items = lp->timers;
     if (array_reserve(&items, &lp->captimers, lp->ntimers + 1, sizeof(*lp->timers), 16) < 0)
         return 0;
     lp->timers = items;
     uint64_t id = lp->next_timer_id++;
-    lp->timers[lp->ntimers] = (struct loop_timer){ id, loop_now(lp) + delay_ms, cb, arg };
+    lp->timers[lp->ntimers] = (struct loop_timer){ id, loop_now(lp) + delay_ms, cb, arg, urgent };
     heap_up(lp->timers, lp->ntimers++);
+    lp->nurgent += urgent;
     return id;
+}
+
+uint64_t loop_timer_add(struct loop *lp, uint64_t delay_ms, loop_timer_cb cb, void *arg)
+{
+    return timer_add(lp, delay_ms, cb, arg, false);
+}
+
+uint64_t loop_timer_add_urgent(struct loop *lp, uint64_t delay_ms, loop_timer_cb cb, void *arg)
+{
+    return timer_add(lp, delay_ms, cb, arg, true);
 }
 
 void loop_timer_cancel(struct loop *lp, uint64_t id)
@@ -184,6 +199,23 @@ void loop_run_due(struct loop *lp)
         struct loop_timer t = lp->timers[0];
         heap_remove_at(lp, 0);
         t.cb(t.arg); /* may add or cancel timers */
+    }
+}
+
+/* The urgent timers already due, in no particular order (a safety deadline each, and
+ * few: a scan is cheaper than a second heap). */
+static void run_due_urgent(struct loop *lp)
+{
+    uint64_t now = loop_now(lp);
+    for (size_t i = 0; lp->nurgent > 0 && i < lp->ntimers;) {
+        if (!lp->timers[i].urgent || lp->timers[i].due > now) {
+            i++;
+            continue;
+        }
+        struct loop_timer t = lp->timers[i];
+        heap_remove_at(lp, i);
+        t.cb(t.arg); /* may add or cancel timers: scan again from the start */
+        i = 0;
     }
 }
 
@@ -293,6 +325,12 @@ static int iterate(struct loop *lp, int cap_ms)
     int rc = poll(lp->pfds, n_total, timeout);
     if (rc < 0 && errno != EINTR)
         return -1;
+    /* A deadline that passed while we slept (a freeze, a paused VM) comes before the
+     * news queued meanwhile: an etcd hold that ended must not be acted on by reading
+     * and answering as its holder first. Only urgent timers: the others (the HA
+     * engine's peer timeout) must see the queued news before they judge it. */
+    if (lp->nurgent > 0)
+        run_due_urgent(lp);
     if (rc > 0) {
         /* Our fds first (the HA link, the monitors), then the foreign loop's (SNMP):
          * what a manager reads must come after the news that changes it. After a

@@ -25,6 +25,9 @@ void loop_unwatch_fd(struct loop *lp, int fd);
 
 /* One-shot timer after `delay_ms`; returns an id > 0 for loop_timer_cancel. */
 uint64_t loop_timer_add(struct loop *lp, uint64_t delay_ms, loop_timer_cb cb, void *arg);
+/* The same for a safety deadline: when it is overdue at a wake-up (after a freeze),
+ * it runs before any fd is dispatched, not after as the others. */
+uint64_t loop_timer_add_urgent(struct loop *lp, uint64_t delay_ms, loop_timer_cb cb, void *arg);
 void loop_timer_cancel(struct loop *lp, uint64_t id);
 
 /* CLOCK_MONOTONIC in milliseconds. */

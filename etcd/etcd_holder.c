@@ -18,6 +18,11 @@
 #define GRPC_NOT_FOUND 5     /* "requested lease not found" */
 #define REGRANT_DELAY_MS 100 /* after a failed grant */
 
+/* Leases given up and not yet revoked: more than one when etcd keeps failing between a
+ * grant and its guard (a slow election); past this many, the oldest is left to expire
+ * by itself (its TTL has mostly run by then). */
+#define ABANDONED_MAX 4
+
 struct etcd_holder {
     struct loop *lp;
     struct etcd_client *cli;
@@ -33,9 +38,11 @@ struct etcd_holder {
     uint64_t generation;    /* a new one at every hold and every loss */
 
     int64_t lease;          /* 0: none */
-    int64_t abandoned;      /* a lease given up while etcd did not answer: revoked (its
-                             * key deleted) as soon as a member answers; 0: none */
-    bool revoking;
+    int64_t abandoned[ABANDONED_MAX]; /* leases given up while etcd did not answer,
+                             * oldest first: each revoked (its key deleted) as soon as a
+                             * member answers */
+    size_t n_abandoned;
+    bool revoking;          /* a revoke of abandoned[0] is on the way */
     uint32_t lease_ttl_s;
     bool granting;
     uint64_t deadline_ms;   /* the lease ends (locally) unless renewed */
@@ -146,28 +153,63 @@ static void arm(struct etcd_holder *h, uint64_t *t, uint64_t delay, loop_timer_c
     *t = loop_timer_add(h->lp, delay, cb, h);
 }
 
+static void on_guard(void *arg);
+
+/* The guard is a safety deadline: after a freeze it runs before the loop reads and
+ * answers anything, so that nothing is done as the holder of a hold that has ended. */
+static void arm_guard(struct etcd_holder *h, uint64_t delay)
+{
+    if (h->t_guard)
+        loop_timer_cancel(h->lp, h->t_guard);
+    h->t_guard = loop_timer_add_urgent(h->lp, delay, on_guard, h);
+}
+
 static void grant(struct etcd_holder *h);
 static void take_send(struct etcd_holder *h);
 static void lose(struct etcd_holder *h, const char *why, enum etcd_holder_loss loss,
                  bool *freed);
 
+static bool is_abandoned(const struct etcd_holder *h, int64_t lease)
+{
+    for (size_t i = 0; i < h->n_abandoned; i++)
+        if (h->abandoned[i] == lease)
+            return true;
+    return false;
+}
+
+static void unlist_abandoned(struct etcd_holder *h, int64_t lease)
+{
+    for (size_t i = 0; i < h->n_abandoned; i++)
+        if (h->abandoned[i] == lease) {
+            memmove(&h->abandoned[i], &h->abandoned[i + 1],
+                    (h->n_abandoned - i - 1) * sizeof h->abandoned[0]);
+            h->n_abandoned--;
+            return;
+        }
+}
+
+static void revoke_abandoned(struct etcd_holder *h);
+
 static void on_revoke_answer(struct etcd_holder *h, const struct pending *p,
                              const struct etcd_result *r)
 {
     h->revoking = false;
-    if (r->outcome == ETCD_ANSWERED && p->lease == h->abandoned)
-        h->abandoned = 0; /* revoked, or etcd no longer knew it: either way gone */
+    if (r->outcome != ETCD_ANSWERED)
+        return; /* asked again at the next call about a lease */
+    unlist_abandoned(h, p->lease); /* revoked, or etcd no longer knew it: gone */
+    revoke_abandoned(h);           /* the next one, if any */
 }
 
 /* Revokes the abandoned lease (if any); the answer clears it. Calls run in order, so a
  * take queued after this finds our stale key gone. */
 static void revoke_abandoned(struct etcd_holder *h)
 {
-    if (!h->abandoned || h->revoking)
+    if (!h->n_abandoned || h->revoking)
         return;
     char body[ETCD_WIRE_BODY_MAX];
-    if (send_for(h, h->abandoned, ETCD_OP_REVOKE, body,
-                 etcd_wire_revoke(body, sizeof body, h->abandoned), on_revoke_answer) == 0)
+    int64_t lease = h->abandoned[0];
+    if (send_for(h, lease, ETCD_OP_REVOKE, body, etcd_wire_revoke(body, sizeof body, lease),
+                 on_revoke_answer) == 0)
         h->revoking = true;
 }
 
@@ -175,9 +217,14 @@ static void revoke_abandoned(struct etcd_holder *h)
  * soon as etcd answers, so that our stale key does not keep the peer out for a TTL. */
 static void forget_lease(struct etcd_holder *h)
 {
-    if (h->lease) {
-        h->abandoned = h->lease;
-        h->revoking = false; /* a revoke of an older abandoned lease no longer matters */
+    if (h->lease && !is_abandoned(h, h->lease)) {
+        if (h->n_abandoned == ABANDONED_MAX) { /* the oldest expires by itself */
+            memmove(&h->abandoned[0], &h->abandoned[1],
+                    (ABANDONED_MAX - 1) * sizeof h->abandoned[0]);
+            h->n_abandoned--;
+            h->revoking = false; /* its revoke's answer no longer matters */
+        }
+        h->abandoned[h->n_abandoned++] = h->lease;
     }
     h->lease = 0;
     h->deadline_ms = 0;
@@ -205,6 +252,18 @@ static void on_guard(void *arg)
     drop_lease(h, "lease not renewed in time", ETCD_HOLDER_LOSS_DEADLINE);
 }
 
+/* When the call that answered r started its first attempt: etcd's lease clock for it
+ * starts later still, so a deadline counted from here errs early, never late. A call
+ * queued behind others that failed over (an election) starts long after it was
+ * queued, and a deadline counted from the queueing would give its lease up at once. */
+static uint64_t started_at(const struct etcd_holder *h, const struct pending *p,
+                           const struct etcd_result *r)
+{
+    uint64_t now = loop_now(h->lp);
+    uint64_t first = now > r->elapsed_ms ? now - r->elapsed_ms : 0;
+    return first > p->sent_ms ? first : p->sent_ms;
+}
+
 /* a renewal (or the grant) sent at sent_ms answered ttl seconds */
 static void extend(struct etcd_holder *h, uint64_t sent_ms, int64_t ttl)
 {
@@ -214,7 +273,7 @@ static void extend(struct etcd_holder *h, uint64_t sent_ms, int64_t ttl)
     h->deadline_ms = deadline;
     h->last_renewal_ms = loop_now(h->lp);
     uint64_t now = loop_now(h->lp), at = deadline > h->guard_ms ? deadline - h->guard_ms : 0;
-    arm(h, &h->t_guard, at > now ? at - now : 0, on_guard);
+    arm_guard(h, at > now ? at - now : 0);
 }
 
 static void on_keepalive_answer(struct etcd_holder *h, const struct pending *p,
@@ -226,7 +285,7 @@ static void on_keepalive_answer(struct etcd_holder *h, const struct pending *p,
     const struct etcd_reply *rep = r->reply;
     if (!rep->is_error && rep->lease == h->lease && rep->ttl > 0) {
         h->renewals++;
-        extend(h, p->sent_ms, rep->ttl);
+        extend(h, started_at(h, p, r), rep->ttl);
         return;
     }
     if (rep->is_error && rep->code != GRPC_NOT_FOUND)
@@ -280,7 +339,7 @@ static void on_grant_answer(struct etcd_holder *h, const struct pending *p,
     h->lease = r->reply->lease;
     h->lease_ttl_s = (uint32_t)r->reply->ttl;
     h->deadline_ms = 0;
-    extend(h, p->sent_ms, r->reply->ttl);
+    extend(h, started_at(h, p, r), r->reply->ttl);
     if (h->state == ETCD_HOLDER_TAKING)
         take_send(h);
 }
@@ -323,9 +382,16 @@ static void take_failed(struct etcd_holder *h, const char *why)
 static void on_take_answer(struct etcd_holder *h, const struct pending *p,
                            const struct etcd_result *r)
 {
-    (void)p;
     if (h->state != ETCD_HOLDER_TAKING)
         return;
+    if (p->lease != h->lease) {
+        /* Its lease was given up while the take waited (its guard passed: a grant
+         * answered late, in an election). Whatever it won goes with that lease's
+         * revoke; the take goes again on the lease in use, or on the grant's answer. */
+        if (h->lease && !h->granting)
+            return take_send(h);
+        return grant(h);
+    }
     if (r->outcome != ETCD_ANSWERED)
         return take_failed(h, r->error);
     const struct etcd_reply *rep = r->reply;
@@ -347,7 +413,7 @@ static void on_take_answer(struct etcd_holder *h, const struct pending *p,
     }
     if (!rep->kv.present && h->take_retries++ < 2) /* gone between compare and read */
         return take_send(h);
-    if (h->abandoned && rep->kv.lease == h->abandoned && h->take_retries++ < 2) {
+    if (is_abandoned(h, rep->kv.lease) && h->take_retries++ < 2) {
         revoke_abandoned(h); /* our own stale key: gone once the revoke lands */
         return take_send(h);
     }

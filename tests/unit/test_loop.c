@@ -240,6 +240,72 @@ static void run_once_dispatches_fds(void **state)
     close(p[1]);
 }
 
+/* What ran, in order: 'u' an urgent timer, 't' a plain one, 'r' the fd's callback. */
+struct order {
+    char seq[8];
+    int n;
+    int fd;
+};
+
+static void order_urgent(void *arg)
+{
+    struct order *o = arg;
+    o->seq[o->n++] = 'u';
+}
+
+static void order_timer(void *arg)
+{
+    struct order *o = arg;
+    o->seq[o->n++] = 't';
+}
+
+static void order_read(int fd, unsigned ev, void *arg)
+{
+    struct order *o = arg;
+    char c;
+    (void)ev;
+    assert_int_equal(read(fd, &c, 1), 1);
+    o->seq[o->n++] = 'r';
+}
+
+/* After a wake-up that finds both an fd ready and timers overdue (a freeze), an
+ * urgent timer (a safety deadline) runs before the fd is read, a plain one after
+ * (it must judge the news the fd brings). A cancelled urgent timer never runs. */
+static void urgent_timers_run_before_fds(void **state)
+{
+    (void)state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    uint64_t now = 100;
+    struct loop *lp = loop_new();
+    loop_set_clock(lp, vclock, &now);
+    struct order o = { .fd = p[0] };
+    loop_watch_fd(lp, p[0], LOOP_READ, order_read, &o);
+    loop_timer_add(lp, 10, order_timer, &o);
+    loop_timer_add_urgent(lp, 20, order_urgent, &o);
+    uint64_t gone = loop_timer_add_urgent(lp, 15, order_urgent, &o);
+    loop_timer_cancel(lp, gone);
+    now = 5000; /* the freeze ends: everything overdue, the fd readable */
+    assert_int_equal(write(p[1], "x", 1), 1);
+    assert_int_equal(loop_run_once(lp, 0), 0);
+    assert_int_equal(o.n, 3);
+    assert_memory_equal(o.seq, "urt", 3);
+    /* not due: an urgent timer waits like any other */
+    loop_timer_add_urgent(lp, 50, order_urgent, &o);
+    assert_int_equal(write(p[1], "y", 1), 1);
+    assert_int_equal(loop_run_once(lp, 0), 0);
+    assert_int_equal(o.n, 4);
+    assert_int_equal(o.seq[3], 'r');
+    now = 5050;
+    assert_int_equal(loop_run_once(lp, 0), 0);
+    assert_int_equal(o.n, 5);
+    assert_int_equal(o.seq[4], 'u');
+    assert_true(loop_next_due(lp) == UINT64_MAX);
+    loop_free(lp);
+    close(p[0]);
+    close(p[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -248,6 +314,7 @@ int main(void)
         cmocka_unit_test(virtual_clock_timers),
         cmocka_unit_test(virtual_clock_rearm),
         cmocka_unit_test(run_once_dispatches_fds),
+        cmocka_unit_test(urgent_timers_run_before_fds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
