@@ -178,3 +178,18 @@ t_set_v3() { t_v3admin snmpset "$@"; }
 t_set_v2() { snmpset -v2c -c "$COMMUNITY" -r 0 -t 2 "${MIBOPTS[@]}" "udp:127.0.0.1:$SNMP_PORT" "$@"; }
 # t_trap_count PATTERN — notifications so far in the trap log matching PATTERN
 t_trap_count() { grep -c -- "$1" "$T/traps.log" 2>/dev/null || true; }
+
+# t_start_etcd — one etcd member on loopback, its data in $T/etcd, its log in
+# $T/etcd.log; sets ETCD_URL (its client URL) and ETCD_PID. It answers once it has
+# elected itself: wait for a read before using it.
+t_start_etcd() {
+  local peer
+  ETCD_URL="http://127.0.0.1:$(t_free_port tcp)"
+  peer="http://127.0.0.1:$(t_free_port tcp)"
+  etcd --name t --data-dir "$T/etcd" --listen-client-urls "$ETCD_URL" \
+       --advertise-client-urls "$ETCD_URL" --listen-peer-urls "$peer" \
+       --initial-advertise-peer-urls "$peer" --initial-cluster "t=$peer" \
+       --log-level warn >"$T/etcd.log" 2>&1 &
+  ETCD_PID=$!
+  T_PIDS+=("$ETCD_PID")
+}

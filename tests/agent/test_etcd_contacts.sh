@@ -25,13 +25,7 @@ DIR=/sipha/pair-1-2/contacts/  # the default key's parent
 N=30
 
 # ---- one etcd member on loopback
-ETCD_URL="http://127.0.0.1:$(t_free_port tcp)"
-ETCD_PEER="http://127.0.0.1:$(t_free_port tcp)"
-etcd --name t --data-dir "$T/etcd" --listen-client-urls "$ETCD_URL" \
-     --advertise-client-urls "$ETCD_URL" --listen-peer-urls "$ETCD_PEER" \
-     --initial-advertise-peer-urls "$ETCD_PEER" --initial-cluster "t=$ETCD_PEER" \
-     --log-level warn >"$T/etcd.log" 2>&1 &
-T_PIDS+=("$!")
+t_start_etcd
 
 # etcd_contacts: "<aor> <uri>" of every key under $DIR, one a line, through the JSON
 # gateway (paged by 1000: more than this test writes)

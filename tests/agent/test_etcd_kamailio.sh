@@ -21,13 +21,7 @@ DIR=/sipha/pair-1-2/contacts/
 N=20
 
 # ---- one etcd member on loopback
-ETCD_URL="http://127.0.0.1:$(t_free_port tcp)"
-ETCD_PEER="http://127.0.0.1:$(t_free_port tcp)"
-etcd --name t --data-dir "$T/etcd" --listen-client-urls "$ETCD_URL" \
-     --advertise-client-urls "$ETCD_URL" --listen-peer-urls "$ETCD_PEER" \
-     --initial-advertise-peer-urls "$ETCD_PEER" --initial-cluster "t=$ETCD_PEER" \
-     --log-level warn >"$T/etcd.log" 2>&1 &
-T_PIDS+=("$!")
+t_start_etcd
 etcd_count() {
   local from end
   from=$(printf %s "$DIR" | base64 -w0)

@@ -21,14 +21,7 @@ KEY=/sipha/pair-1-2/primary  # the default: the pair's two instance indexes
 TTL_S=3                      # the default lease TTL
 
 # ---- one etcd member on loopback
-ETCD_URL="http://127.0.0.1:$(t_free_port tcp)"
-ETCD_PEER="http://127.0.0.1:$(t_free_port tcp)"
-etcd --name t --data-dir "$T/etcd" --listen-client-urls "$ETCD_URL" \
-     --advertise-client-urls "$ETCD_URL" --listen-peer-urls "$ETCD_PEER" \
-     --initial-advertise-peer-urls "$ETCD_PEER" --initial-cluster "t=$ETCD_PEER" \
-     --log-level warn >"$T/etcd.log" 2>&1 &
-ETCD_PID=$!
-T_PIDS+=("$ETCD_PID")
+t_start_etcd
 
 # key_value: the key's value ("" when absent), through etcdctl or the JSON gateway
 key_value() {
