@@ -15,7 +15,6 @@
 #include "loop.h"
 
 /* gRPC's UNAVAILABLE: the member cannot serve (no leader, shutting down) */
-#define GRPC_UNAVAILABLE 14
 
 struct call {
     enum etcd_op op;
@@ -132,9 +131,9 @@ static bool member_failed(CURLcode rc, long status, const struct etcd_reply *rep
 {
     if (rc != CURLE_OK)
         return true;
-    if (status >= 500 && !(parsed && rep->is_error && rep->code != GRPC_UNAVAILABLE))
+    if (status >= 500 && !(parsed && rep->is_error && rep->code != ETCD_GRPC_UNAVAILABLE))
         return true;
-    return parsed && rep->is_error && rep->code == GRPC_UNAVAILABLE;
+    return parsed && rep->is_error && rep->code == ETCD_GRPC_UNAVAILABLE;
 }
 
 static void describe_failure(struct etcd_client *c, CURLcode rc, long status,

@@ -10,7 +10,6 @@
 #include "etcd_contacts.h"
 #include "loop.h"
 
-#define GRPC_NOT_FOUND 5 /* "etcdserver: requested lease not found" */
 #define BUCKET_MAX_S 86400u
 
 enum phase { P_IDLE, P_GRANT, P_BATCH, P_PAGE, P_SWEEP_PAGE };
@@ -232,7 +231,7 @@ static void on_batch(void *arg, const struct etcd_result *r)
 {
     struct etcd_contacts *s = arg;
     if (r->outcome == ETCD_ANSWERED && r->reply->is_error &&
-        r->reply->code == GRPC_NOT_FOUND && !s->lease_retry) {
+        r->reply->code == ETCD_GRPC_NOT_FOUND && !s->lease_retry) {
         s->lease_retry = true; /* a lease we use is gone: new ones, once */
         s->n_leases = 0;
         if (next_grant(s) < 0)

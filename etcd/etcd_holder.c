@@ -15,7 +15,6 @@
 #include "etcd_holder.h"
 #include "loop.h"
 
-#define GRPC_NOT_FOUND 5     /* "requested lease not found" */
 #define REGRANT_DELAY_MS 100 /* after a failed grant */
 
 /* Leases given up and not yet revoked: more than one when etcd keeps failing between a
@@ -288,7 +287,7 @@ static void on_keepalive_answer(struct etcd_holder *h, const struct pending *p,
         extend(h, started_at(h, p, r), rep->ttl);
         return;
     }
-    if (rep->is_error && rep->code != GRPC_NOT_FOUND)
+    if (rep->is_error && rep->code != ETCD_GRPC_NOT_FOUND)
         return;
     drop_lease(h, "the lease expired in etcd", ETCD_HOLDER_LOSS_GONE); /* its key too */
 }
@@ -396,7 +395,7 @@ static void on_take_answer(struct etcd_holder *h, const struct pending *p,
         return take_failed(h, r->error);
     const struct etcd_reply *rep = r->reply;
     if (rep->is_error) {
-        if (rep->code == GRPC_NOT_FOUND && h->take_retries++ < 2) { /* the lease ended */
+        if (rep->code == ETCD_GRPC_NOT_FOUND && h->take_retries++ < 2) { /* the lease ended */
             forget_lease(h);
             return grant(h); /* the grant's answer takes again */
         }

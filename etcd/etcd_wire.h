@@ -30,6 +30,10 @@
 #define ETCD_WIRE_TEXT_MAX 160u    /* an error message, cut to fit */
 #define ETCD_WIRE_DEPTH_MAX 16u    /* nesting of a reply (etcd's go 6 deep) */
 
+/* gRPC status codes an error reply carries in "code" */
+#define ETCD_GRPC_NOT_FOUND 5    /* "etcdserver: requested lease not found" */
+#define ETCD_GRPC_UNAVAILABLE 14 /* no leader, or the member is stopping */
+
 /* Batches and pages (etcd_contacts.h) */
 #define ETCD_WIRE_TXN_OPS_MAX 128u              /* etcd's default --max-txn-ops */
 #define ETCD_WIRE_TXN_BODY_MAX (256u * 1024u)   /* a batch's body (etcd takes 1.5 MiB) */
