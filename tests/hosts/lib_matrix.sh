@@ -50,7 +50,7 @@ stop_agents() {
   for h in a b; do
     [ -n "${HN_AGENT_PID[$h]:-}" ] || continue
     t_wait 6 hn_gone "${HN_AGENT_PID[$h]}" || kill -9 "${HN_AGENT_PID[$h]}" 2>/dev/null
-    HN_AGENT_PID[$h]=
+    HN_AGENT_PID["$h"]=
   done
 }
 hn_gone() { ! kill -0 "$1" 2>/dev/null; }
