@@ -29,9 +29,10 @@
  * kernels, HZ/2 on older ones). So the address disappears between about 20 ms before
  * and 250 ms after valid_lft reaches 0 in the common case, and at most about 1 s after
  * when the worker ran (for any address of that namespace, or of any namespace for
- * IPv4) shortly before. tests/hosts/test_vip_net.sh measures it (and prints it): on a
- * 6.18 kernel the address went 2–292 ms after valid_lft reached 0 (IPv4 2, 13, 27 ms;
- * IPv6 4, 26, 292 ms over three runs). Bound a dead agent's VIP by lifetime + 1 s.
+ * IPv4) shortly before. The worker also takes the rtnl lock, so on a busy host it can
+ * run later still. bench/b_vip_expiry.sh measures it (a 6.18 kernel, quiet: medians
+ * 10-15 ms, worst of 12 runs 561 ms IPv4 and 946 ms IPv6); one make check run saw
+ * 1.62 s. Bound a dead agent's VIP by lifetime + about 1 s, with room for a busy host.
  *
  * Caveats for whoever configures the VIP (found while testing):
  *   - IPv6: a lifetime on an address WITHOUT `noprefixroute` also puts an expiry on its

