@@ -10,6 +10,7 @@
 
 #include "errbuf.h"
 #include "etcd_contact_codec.h"
+#include "etcd_wire.h"
 
 /* --- the key --- */
 
@@ -88,24 +89,8 @@ int etcd_contact_value(char *buf, size_t cap, const struct etcd_contact *c)
 /* One object, nothing nested in it (strings skipped). */
 static bool flat_object(const char *text)
 {
-    unsigned depth = 0, objects = 0;
-    bool in_str = false;
-    for (const char *p = text; *p; p++) {
-        if (in_str) {
-            if (*p == '\\' && p[1])
-                p++;
-            else if (*p == '"')
-                in_str = false;
-        } else if (*p == '"') {
-            in_str = true;
-        } else if (*p == '{' || *p == '[') {
-            if (++depth > 1 || ++objects > 1)
-                return false;
-        } else if ((*p == '}' || *p == ']') && depth) {
-            depth--;
-        }
-    }
-    return objects == 1;
+    struct etcd_json_shape sh = etcd_json_shape(text);
+    return sh.depth == 1 && sh.top_level == 1;
 }
 
 static yajl_val field(yajl_val obj, const char *name)

@@ -508,11 +508,10 @@ static int parse_ok(enum etcd_op op, yajl_val root, struct etcd_reply *r, char *
     return errbuf_set(err, errlen, "unknown operation");
 }
 
-/* The deepest nesting of objects and arrays in text (strings skipped): yajl_tree builds
- * and frees its tree recursively, so a hostile reply must not nest without bound. */
-static unsigned nesting(const char *text)
+struct etcd_json_shape etcd_json_shape(const char *text)
 {
-    unsigned depth = 0, max = 0;
+    struct etcd_json_shape sh = { 0, 0 };
+    unsigned depth = 0;
     bool in_str = false;
     for (const char *p = text; *p; p++) {
         if (in_str) {
@@ -523,13 +522,15 @@ static unsigned nesting(const char *text)
         } else if (*p == '"') {
             in_str = true;
         } else if (*p == '{' || *p == '[') {
-            if (++depth > max)
-                max = depth;
+            if (depth++ == 0)
+                sh.top_level++;
+            if (depth > sh.depth)
+                sh.depth = depth;
         } else if ((*p == '}' || *p == ']') && depth) {
             depth--;
         }
     }
-    return max;
+    return sh;
 }
 
 int etcd_wire_parse(enum etcd_op op, const char *body, size_t len, struct etcd_reply *out,
@@ -546,7 +547,7 @@ int etcd_wire_parse(enum etcd_op op, const char *body, size_t len, struct etcd_r
         return errbuf_set(err, errlen, "out of memory");
     memcpy(text, body, len);
     text[len] = '\0';
-    if (nesting(text) > ETCD_WIRE_DEPTH_MAX) {
+    if (etcd_json_shape(text).depth > ETCD_WIRE_DEPTH_MAX) {
         free(text);
         return errbuf_set(err, errlen, "%s reply nests deeper than %u", etcd_op_name(op),
                           ETCD_WIRE_DEPTH_MAX);

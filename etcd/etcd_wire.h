@@ -154,6 +154,15 @@ struct etcd_reply {
     int64_t count;
 };
 
+/* The shape of a JSON text, strings skipped: the deepest nesting of objects and arrays,
+ * and how many open at the top level. yajl_tree builds and frees its tree recursively,
+ * so text is checked with this before it is parsed. */
+struct etcd_json_shape {
+    unsigned depth;
+    unsigned top_level;
+};
+struct etcd_json_shape etcd_json_shape(const char *text);
+
 /* The bytes a reply of `op` may have (ETCD_WIRE_REPLY_MAX, or the range page's). */
 size_t etcd_wire_reply_max(enum etcd_op op);
 

@@ -580,6 +580,31 @@ static int decode(const char *key, const char *value, struct etcd_contact_rec *r
                                sizeof err);
 }
 
+/* The scan both parsers run before yajl_tree: strings (escaped quotes included) do not
+ * count, nor do closers without an opener. */
+static void test_json_shape(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        unsigned depth, top_level;
+    } cases[] = {
+        { "", 0, 0 },
+        { "\"{[\"", 0, 0 },
+        { "{}", 1, 1 },
+        { "{\"a\":\"{\\\"[\"}", 1, 1 },
+        { "{\"a\":[1,{\"b\":[]}]}", 4, 1 },
+        { "{}{}[]", 1, 3 },
+        { "]}{}", 1, 1 },
+        { "[[[[", 4, 1 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct etcd_json_shape sh = etcd_json_shape(cases[i].text);
+        assert_int_equal(sh.depth, cases[i].depth);
+        assert_int_equal(sh.top_level, cases[i].top_level);
+    }
+}
+
 static void test_contact_codec(void **state)
 {
     (void)state;
@@ -680,6 +705,7 @@ int main(void)
         cmocka_unit_test(test_batch_bodies),
         cmocka_unit_test(test_range_bodies),
         cmocka_unit_test(test_store_replies),
+        cmocka_unit_test(test_json_shape),
         cmocka_unit_test(test_contact_codec),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
