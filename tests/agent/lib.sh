@@ -179,6 +179,28 @@ t_set_v2() { snmpset -v2c -c "$COMMUNITY" -r 0 -t 2 "${MIBOPTS[@]}" "udp:127.0.0
 # t_trap_count PATTERN — notifications so far in the trap log matching PATTERN
 t_trap_count() { grep -c -- "$1" "$T/traps.log" 2>/dev/null || true; }
 
+# t_role INDEX: that instance's siphaInstRole; t_roles: "ROLE1/ROLE2" of instances 1
+# and 2; t_roles_are WANT: true when t_roles says WANT (for t_wait and t_check)
+t_role() { t_get_v2 "SIPHA-MIB::siphaInstRole.$1"; }
+t_roles() { echo "$(t_role 1)/$(t_role 2)"; }
+t_roles_are() { [ "$(t_roles)" = "$1" ]; }
+
+# t_contacts INDEX: "<aor> <uri> <origin>" of each siphaContactTable row of that
+# instance, one a line (one walk of the table, parsed here)
+t_contacts() {
+  local w
+  w=$(snmpwalk -v2c -c "$COMMUNITY" -r 1 -t 2 "${MIBOPTS[@]}" -Oqs "udp:127.0.0.1:$SNMP_PORT" \
+              SIPHA-MIB::siphaContactTable 2>/dev/null) || return 1
+  python3 -c 'import re, sys
+rows = {}
+for line in sys.argv[2].splitlines():
+    m = re.match(r"siphaContact(Aor|Uri|Origin)\.(\d+)\.(\d+) (.*)", line)
+    if m and m.group(2) == sys.argv[1]:
+        rows.setdefault(m.group(3), {})[m.group(1)] = m.group(4).strip("\"")
+for r in rows.values():
+    print(r.get("Aor"), r.get("Uri"), r.get("Origin"))' "$1" "$w"
+}
+
 # t_start_etcd — one etcd member on loopback, its data in $T/etcd, its log in
 # $T/etcd.log; sets ETCD_URL (its client URL) and ETCD_PID. It answers once it has
 # elected itself: wait for a read before using it.

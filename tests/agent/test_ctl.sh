@@ -41,10 +41,10 @@ pair_conf $A sip-a primary $B sip-b
 pair_conf $B sip-b backup $A sip-a
 t_check "agent $A registers" t_start_agent $A
 t_check "agent $B registers" t_start_agent $B
-roles() { echo "$(t_get_v2 "$P::siphaInstRole.$A")/$(t_get_v2 "$P::siphaInstRole.$B")"; }
-t_roles_are() { [ "$(roles)" = "$1" ]; }
+ctl_roles() { echo "$(t_get_v2 "$P::siphaInstRole.$A")/$(t_get_v2 "$P::siphaInstRole.$B")"; }
+ctl_roles_are() { [ "$(ctl_roles)" = "$1" ]; }
 link_up() { [ "$(t_get_v2 "$P::siphaInstPeerLinkState.$A")/$(t_get_v2 "$P::siphaInstPeerLinkState.$B")" = up/up ]; }
-t_check "pair settles: sip-a primary, sip-b backup" t_wait 10 t_roles_are primary/backup
+t_check "pair settles: sip-a primary, sip-b backup" t_wait 10 ctl_roles_are primary/backup
 t_check "HA link up on both sides" t_wait 5 link_up
 
 # The reader's credentials where an operator keeps them: snmp.conf (lib.sh points
@@ -163,7 +163,7 @@ bad "switchover with authNoPriv" "needs SNMPv3 with authPriv; this session is SN
 out=$("$CTL" switchover "$TARGET" 2>&1); rc=$?
 t_eq "switchover as the reader: exit 3" 3 "$rc"
 t_check "switchover as the reader: says why" grep -q "may not write siphaInstAdminCommand" <<<"$out"
-t_eq "roles unchanged by the refusals" primary/backup "$(roles)"
+t_eq "roles unchanged by the refusals" primary/backup "$(ctl_roles)"
 # The backup's agent gone: the primary has no peer to hand over to and refuses.
 pid=AGENT_PID_$B
 kill -9 "${!pid}"
@@ -175,7 +175,7 @@ t_check "switchover without a peer: the agent's result and why" \
   grep -q "says siphaInstAdminResult refused (its HA link to the peer is not up); it is primary" <<<"$out"
 t_check "agent $B restarts" t_start_agent $B
 pair_back() {
-  t_roles_are primary/backup && link_up &&
+  ctl_roles_are primary/backup && link_up &&
     [ "$(t_get_v2 "$P::siphaInstPeerRole.$A")/$(t_get_v2 "$P::siphaInstPeerStatus.$A")" = backup/running ]
 }
 t_check "pair back: sip-a primary, sip-b backup, link up" t_wait 10 pair_back
@@ -184,7 +184,7 @@ t_check "pair back: sip-a primary, sip-b backup, link up" t_wait 10 pair_back
 out=$("$CTL" switchover --wait 10 "${ADMIN[@]}" "$TARGET" 2>&1); rc=$?
 printf '      %s\n' "${out//$'\n'/$'\n'      }"  # each line indented
 t_eq "switchover exits 0" 0 "$rc"
-t_eq "roles moved" backup/primary "$(roles)"
+t_eq "roles moved" backup/primary "$(ctl_roles)"
 t_check "output names the new primary" grep -Eq "^switchover done in [0-9]+ ms: sip-b \(instance $B at $TARGET\) is primary, sip-a \(instance $A at $TARGET\) is backup$" <<<"$out"
 "$CTL" status "$TARGET" > "$T/status.txt"
 t_eq "status after: sip-b primary" primary "$(field sip-b role)"

@@ -73,33 +73,16 @@ started=$SECONDS
 t_check "agent 1 registers" t_start_agent 1
 t_check "agent 2 registers" t_start_agent 2
 
-role() { t_get_v2 "$P::siphaInstRole.$1"; }
-roles() { echo "$(role 1)/$(role 2)"; }
-t_roles_are() { [ "$(roles)" = "$1" ]; }
-# contacts INDEX: "<aor> <uri> <origin>" of each row of that instance, one a line
-contacts() {
-  local w
-  w=$(snmpwalk -v2c -c "$COMMUNITY" -r 1 -t 2 "${MIBOPTS[@]}" -Oqs "udp:127.0.0.1:$SNMP_PORT" \
-              "$P::siphaContactTable" 2>/dev/null) || return 1
-  python3 -c 'import re, sys
-rows = {}
-for line in sys.argv[2].splitlines():
-    m = re.match(r"siphaContact(Aor|Uri|Origin)\.(\d+)\.(\d+) (.*)", line)
-    if m and m.group(2) == sys.argv[1]:
-        rows.setdefault(m.group(3), {})[m.group(1)] = m.group(4).strip("\"")
-for r in rows.values():
-    print(r.get("Aor"), r.get("Uri"), r.get("Origin"))' "$1" "$w"
-}
-rows_are() { [ "$(contacts "$1" | wc -l)" -eq "$2" ]; }
+rows_are() { [ "$(t_contacts "$1" | wc -l)" -eq "$2" ]; }
 # long_rows_are INDEX COUNT: rows of the long contacts (sip:cNN) in that instance
-long_rows_are() { [ "$(contacts "$1" | grep -c '^sip:c')" -eq "$2" ]; }
+long_rows_are() { [ "$(t_contacts "$1" | grep -c '^sip:c')" -eq "$2" ]; }
 # no_twice INDEX: no (aor, uri) twice in that instance's table
-no_twice() { [ -z "$(contacts "$1" | awk '{ print $1, $2 }' | sort | uniq -d)" ]; }
+no_twice() { [ -z "$(t_contacts "$1" | awk '{ print $1, $2 }' | sort | uniq -d)" ]; }
 # every_once INDEX ORIGIN: each of the N long contacts exactly once, of that origin,
 # and nothing else
 every_once() {
   local got want
-  got=$(contacts "$1" | sort) || return 1
+  got=$(t_contacts "$1" | sort) || return 1
   want=$(for i in $(seq -w 1 $N); do echo "sip:c$i@example.com sip:c$i@10.0.0.$((10#$i)):5060 $2"; done | sort)
   [ "$got" = "$want" ]
 }
@@ -126,8 +109,8 @@ t0=$(date +%s%N)
 t_check "agent 2 restarts alone" t_start_agent 2
 if t_wait 10 every_once 2 synced; then
   t_pass "the backup started alone holds each of the $N live contacts once, synced ($(( ($(date +%s%N) - t0) / 1000000 )) ms after its start)"
-else t_fail "the backup started alone: $(contacts 2 | wc -l) rows: $(contacts 2 | head -3 | tr '\n' ';')"; fi
-no_short() { ! contacts "$1" | grep -q short; }
+else t_fail "the backup started alone: $(t_contacts 2 | wc -l) rows: $(t_contacts 2 | head -3 | tr '\n' ';')"; fi
+no_short() { ! t_contacts "$1" | grep -q short; }
 t_check "the expired one was not learnt" no_short 2
 t_check "agent 2 logged what it learnt" grep -Eq "etcd contacts: $N learnt from $DIR \(0 held already, [01] expired" "$T/agent-2.log"
 t_check "it leads once the dead holder's lease has ended" t_wait 10 bash -c "[ \"\$(snmpget -v2c -c $COMMUNITY ${MIBOPTS[*]} -Oqv -r 0 -t 1 udp:127.0.0.1:$SNMP_PORT $P::siphaInstRole.2)\" = primary ]"

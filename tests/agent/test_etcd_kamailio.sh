@@ -68,26 +68,10 @@ sed -i 's/sip-pass-check="true"/sip-pass-check="false"/' "$T/inst-1.xml" "$T/ins
 t_check "agent 1 registers" t_start_agent 1
 t_check "agent 2 registers" t_start_agent 2
 
-roles() { echo "$(t_get_v2 "$P::siphaInstRole.1")/$(t_get_v2 "$P::siphaInstRole.2")"; }
-t_roles_are() { [ "$(roles)" = "$1" ]; }
-# contacts INDEX: "<aor> <uri> <origin>" of each row of that instance
-contacts() {
-  local w
-  w=$(snmpwalk -v2c -c "$COMMUNITY" -r 1 -t 2 "${MIBOPTS[@]}" -Oqs "udp:127.0.0.1:$SNMP_PORT" \
-              "$P::siphaContactTable" 2>/dev/null) || return 1
-  python3 -c 'import re, sys
-rows = {}
-for line in sys.argv[2].splitlines():
-    m = re.match(r"siphaContact(Aor|Uri|Origin)\.(\d+)\.(\d+) (.*)", line)
-    if m and m.group(2) == sys.argv[1]:
-        rows.setdefault(m.group(3), {})[m.group(1)] = m.group(4).strip("\"")
-for r in rows.values():
-    print(r.get("Aor"), r.get("Uri"), r.get("Origin"))' "$1" "$w"
-}
 # every_once INDEX ORIGIN: each of the N registrations exactly once, of that origin
 every_once() {
   local got want
-  got=$(contacts "$1" | sort) || return 1
+  got=$(t_contacts "$1" | sort) || return 1
   want=$(for i in $(seq -w 1 $N); do echo "u$i sip:u$i@10.0.0.$((10#$i)):5060 $2"; done | sort)
   [ "$got" = "$want" ]
 }

@@ -48,9 +48,6 @@ sed -i 's/sip-pass-check="true"/sip-pass-check="false"/' "$T/inst-1.xml" "$T/ins
 t_check "agent 1 registers" t_start_agent 1
 t_check "agent 2 registers" t_start_agent 2
 
-role() { t_get_v2 "$P::siphaInstRole.$1"; }
-roles() { echo "$(role 1)/$(role 2)"; }
-t_roles_are() { [ "$(roles)" = "$1" ]; }
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 # holder_is NAME: the key names instance NAME, with that instance's epoch
 holder_is() {
@@ -117,7 +114,7 @@ start=$(date +%s%N)
 t_check "switchover SET on the primary" t_set_v3 "$P::siphaInstAdminCommand.1" i switchover
 if t_wait 5 t_roles_are backup/primary; then
   t_pass "switchover: 2 primary after $(ms_since "$start") ms"
-else t_fail "switchover (roles $(roles))"; fi
+else t_fail "switchover (roles $(t_roles))"; fi
 t_check "the new primary holds the key" t_wait 3 holder_is sip-b
 t_eq "the key carries the new primary's epoch" "sip-b $(epoch_of 2)" "$(key_value)"
 sleep 1

@@ -17,9 +17,6 @@ t_pair_conf 2 sip-b backup 1 sip-a
 t_check "agent 1 registers" t_start_agent 1
 t_check "agent 2 registers" t_start_agent 2
 
-role() { t_get_v2 "$P::siphaInstRole.$1"; }
-roles() { echo "$(role 1)/$(role 2)"; }
-t_roles_are() { [ "$(roles)" = "$1" ]; }
 
 t_check "pair settles: 1 primary, 2 backup" t_wait 10 t_roles_are primary/backup
 t_eq "peer link seen up by 1" up "$(t_get_v2 "$P::siphaInstPeerLinkState.1")"
@@ -30,7 +27,7 @@ start=$(date +%s%N)
 t_check "switchover SET on the primary" t_set_v3 "$P::siphaInstAdminCommand.1" i switchover
 if t_wait 5 t_roles_are backup/primary; then
   t_pass "switchover from the primary: 2 primary after $(( ($(date +%s%N) - start) / 1000000 )) ms"
-else t_fail "switchover from the primary (roles $(roles))"; fi
+else t_fail "switchover from the primary (roles $(t_roles))"; fi
 t_check "admin result success on 1" t_wait 3 bash -c "[ \"\$(snmpget -v2c -c $COMMUNITY ${MIBOPTS[*]} -Oqv udp:127.0.0.1:$SNMP_PORT $P::siphaInstAdminResult.1)\" = success ]"
 sleep 0.6
 # Coordinated switchover asked on the backup (now instance 1).
@@ -38,7 +35,7 @@ start=$(date +%s%N)
 t_check "switchover SET on the backup" t_set_v3 "$P::siphaInstAdminCommand.1" i switchover
 if t_wait 5 t_roles_are primary/backup; then
   t_pass "switchover from the backup: 1 primary after $(( ($(date +%s%N) - start) / 1000000 )) ms"
-else t_fail "switchover from the backup (roles $(roles))"; fi
+else t_fail "switchover from the backup (roles $(t_roles))"; fi
 same_epoch() { [ "$(t_get_v2 "$P::siphaInstEpoch.1")" = "$(t_get_v2 "$P::siphaInstEpoch.2")" ]; }
 t_check "backup follows the primary's epoch" t_wait 3 same_epoch
 t_check "exactly one switchover trap per role change" test "$(t_trap_count "$P::siphaSwitchover")" -ge 4
