@@ -30,9 +30,9 @@
  * and 250 ms after valid_lft reaches 0 in the common case, and at most about 1 s after
  * when the worker ran (for any address of that namespace, or of any namespace for
  * IPv4) shortly before. The worker also takes the rtnl lock, so on a busy host it can
- * run later still. bench/b_vip_expiry.sh measures it (a 6.18 kernel, quiet: medians
- * 10-15 ms, worst of 12 runs 561 ms IPv4 and 946 ms IPv6); one make check run saw
- * 1.62 s. Bound a dead agent's VIP by lifetime + about 1 s, with room for a busy host.
+ * run later still. bench/b_vip_expiry.sh measures it (a 6.18 kernel: medians 264 ms
+ * IPv4 and 11 ms IPv6 over 12 runs each, the worst 1.77 s); one make check run saw
+ * 1.62 s. A dead agent's VIP lasts lifetime + up to 1 s, now and then up to 2 s.
  *
  * Caveats for whoever configures the VIP (found while testing):
  *   - IPv6: a lifetime on an address WITHOUT `noprefixroute` also puts an expiry on its

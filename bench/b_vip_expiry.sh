@@ -51,7 +51,7 @@ net_setup || { echo "cannot build the namespaces"; exit 1; }
 
 # churn: until the flag goes or CHURN_MAX namespaces were made
 churn() {
-  local i=0 n
+  local i=0 n t0=$SECONDS
   while [ -e "$T/churn.on" ] && [ "$i" -lt "$CHURN_MAX" ]; do
     n=$CHURN_PREFIX$i
     ip netns add "$n" && ip -n "$n" link add x0 type veth peer name x1 &&
@@ -59,7 +59,7 @@ churn() {
     ip netns del "$n"
     i=$((i + 1))
   done
-  echo "$i" > "$T/churn.count"
+  echo "$i namespaces made and deleted in $((SECONDS - t0)) s" > "$T/churn.count"
 }
 
 # lateness FAMILY: N runs of the driver, their late_ms values into LATE
@@ -86,14 +86,16 @@ b_record vip_expiry_v6 "IPv6 VIP, agent dead: gone after valid_lft reached 0, qu
   "<= 1 s (README)" "$LATE"
 
 touch "$T/churn.on"
+runs_t0=$SECONDS
 churn &
 CHURN_PID=$!
 lateness 4; l4=$LATE
 lateness 6; l6=$LATE
 rm -f "$T/churn.on"
+runs_s=$((SECONDS - runs_t0))
 wait "$CHURN_PID"
-made=$(cat "$T/churn.count" 2>/dev/null || echo "?")
+made="$(cat "$T/churn.count" 2>/dev/null || echo "? namespaces made and deleted") (the runs took $runs_s s)"
 b_record vip_expiry_v4_churn "IPv4 VIP, agent dead: the same, namespaces created and deleted meanwhile" ms "" "" "" \
-  "$l4" "$made namespaces made and deleted during the IPv4 and IPv6 runs"
+  "$l4" "$made"
 b_record vip_expiry_v6_churn "IPv6 VIP, agent dead: the same, namespaces created and deleted meanwhile" ms "" "" "" \
   "$l6" "the same churn"
