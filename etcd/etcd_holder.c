@@ -16,6 +16,10 @@
 #include "loop.h"
 
 #define REGRANT_DELAY_MS 100 /* after a failed grant */
+/* After a renewal that failed (no member answered, or an error answer such as "no
+ * leader" during an election): the next one goes this soon, not a quarter TTL later, so
+ * that the lease is renewed soon after a new leader is elected, before its guard. */
+#define RENEW_RETRY_MS 250
 
 /* Leases given up and not yet revoked: more than one when etcd keeps failing between a
  * grant and its guard (a slow election); past this many, the oldest is left to expire
@@ -275,20 +279,28 @@ static void extend(struct etcd_holder *h, uint64_t sent_ms, int64_t ttl)
     arm_guard(h, at > now ? at - now : 0);
 }
 
+static void on_keepalive_timer(void *arg);
+
 static void on_keepalive_answer(struct etcd_holder *h, const struct pending *p,
                                 const struct etcd_result *r)
 {
     h->keepalive_out = false;
-    if (r->outcome != ETCD_ANSWERED || !h->lease || p->lease != h->lease)
-        return; /* unreachable: the guard decides; an older lease: forgotten already */
+    if (!h->lease || p->lease != h->lease)
+        return; /* an older lease: forgotten already */
+    if (r->outcome != ETCD_ANSWERED) { /* unreachable: the guard decides; try again soon */
+        arm(h, &h->t_keepalive, RENEW_RETRY_MS, on_keepalive_timer);
+        return;
+    }
     const struct etcd_reply *rep = r->reply;
     if (!rep->is_error && rep->lease == h->lease && rep->ttl > 0) {
         h->renewals++;
         extend(h, started_at(h, p, r), rep->ttl);
         return;
     }
-    if (rep->is_error && rep->code != ETCD_GRPC_NOT_FOUND)
+    if (rep->is_error && rep->code != ETCD_GRPC_NOT_FOUND) {
+        arm(h, &h->t_keepalive, RENEW_RETRY_MS, on_keepalive_timer);
         return;
+    }
     drop_lease(h, "the lease expired in etcd", ETCD_HOLDER_LOSS_GONE); /* its key too */
 }
 

@@ -5,7 +5,9 @@
  * behind the holder's back (lost, then a new lease); a dead first member (fail-over)
  * and no member at all (unreachable, the take fails); etcd frozen (SIGSTOP) while held:
  * the hold is given up before the lease can expire in etcd, and etcd is back after
- * SIGCONT. */
+ * SIGCONT; etcd cut off for most of the time a hold survives (a gate in front of it
+ * refusing connections, as a killed leader's port does): the renewals that fail are
+ * tried again soon enough to keep the hold. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,12 +15,14 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -382,6 +386,172 @@ static void test_frozen_etcd_gives_up_first(void **state)
     loop_free(lp);
 }
 
+/* ---------- etcd cut off: a gate in front of it ---------- */
+
+/* A child process forwarding TCP from its own port to etcd's. SIGUSR1 cuts it off for
+ * GATE_CUT_MS: every connection closed and the port closed, so calls fail at once with
+ * "connection refused" (as a killed member's port does), then it listens again. */
+#define GATE_CUT_MS 2400u
+#define GATE_PAIRS 32
+
+static volatile sig_atomic_t gate_cut;
+
+static void gate_on_usr1(int sig)
+{
+    (void)sig;
+    gate_cut = 1;
+}
+
+static int gate_listen(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 16) != 0)
+        _exit(3);
+    return fd;
+}
+
+static int gate_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* copies what fd `from` has to `to`; false when the pair is done */
+static bool gate_copy(int from, int to)
+{
+    char buf[65536];
+    ssize_t n = read(from, buf, sizeof buf);
+    for (ssize_t off = 0; n > 0 && off < n;) {
+        ssize_t w = write(to, buf + off, (size_t)(n - off));
+        if (w <= 0)
+            return false;
+        off += w;
+    }
+    return n > 0;
+}
+
+static void gate_run(int port, int etcd_port)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    struct sigaction sa = { .sa_handler = gate_on_usr1 }; /* no SA_RESTART: poll returns */
+    sigaction(SIGUSR1, &sa, NULL);
+    int lfd = gate_listen(port), fds[2 * GATE_PAIRS], n = 0;
+    for (;;) {
+        if (gate_cut) {
+            for (int i = 0; i < n; i++)
+                close(fds[i]);
+            close(lfd);
+            n = 0;
+            gate_cut = 0;
+            usleep(GATE_CUT_MS * 1000u);
+            lfd = gate_listen(port);
+        }
+        struct pollfd p[1 + 2 * GATE_PAIRS];
+        p[0] = (struct pollfd){ .fd = lfd, .events = POLLIN };
+        for (int i = 0; i < n; i++)
+            p[1 + i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
+        if (poll(p, (nfds_t)(1 + n), 100) <= 0)
+            continue;
+        for (int i = n - 2; i >= 0; i -= 2) { /* pairs: client, etcd */
+            bool ok = true;
+            if (p[1 + i].revents)
+                ok = gate_copy(fds[i], fds[i + 1]);
+            if (ok && p[2 + i].revents)
+                ok = gate_copy(fds[i + 1], fds[i]);
+            if (!ok) {
+                close(fds[i]);
+                close(fds[i + 1]);
+                memmove(&fds[i], &fds[i + 2], (size_t)(n - i - 2) * sizeof fds[0]);
+                n -= 2;
+            }
+        }
+        if (p[0].revents & POLLIN) {
+            int c = accept(lfd, NULL, NULL), e = c >= 0 ? gate_connect(etcd_port) : -1;
+            if (c >= 0 && e >= 0 && n < 2 * GATE_PAIRS) {
+                fds[n++] = c;
+                fds[n++] = e;
+            } else {
+                if (c >= 0)
+                    close(c);
+                if (e >= 0)
+                    close(e);
+            }
+        }
+    }
+}
+
+static bool holder_renewed_since(const void *arg)
+{
+    const struct watcher *w = ((const void *const *)arg)[0];
+    const uint64_t *before = ((const void *const *)arg)[1];
+    struct etcd_holder_stats st;
+    etcd_holder_get_stats(w->h, &st);
+    return st.renewals > *before;
+}
+
+/* TTL 4 s: a renewal every 1 s, the hold given up 3 s after the last one was sent
+ * unless renewed. The gate is cut for 2.4 s just after a renewal answered: renewals at
+ * the quarter-TTL pace alone (1 s and 2 s after it) both fall in the cut, and the next
+ * would come as the guard ends the hold; tried again 250 ms after each failure, one
+ * goes between the cut's end and the guard. */
+static void test_failed_renewal_tried_again_soon(void **state)
+{
+    (void)state;
+    int port = free_port(), etcd_port = atoi(strrchr(etcd.url, ':') + 1);
+    assert_true(port > 0);
+    pid_t gate = fork();
+    assert_true(gate >= 0);
+    if (gate == 0)
+        gate_run(port, etcd_port);
+    for (int i = 0; i < 100 && !port_open(port); i++)
+        usleep(20 * 1000);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+
+    struct loop *lp = loop_new();
+    struct watcher a;
+    memset(&a, 0, sizeof a);
+    a.lp = lp;
+    struct etcd_client_config cc = { .endpoints = { url }, .n_endpoints = 1, .timeout_ms = 300 };
+    struct etcd_holder_config hc = { .key = "/sipha/t9/primary", .ttl_s = 4, .read_ms = 500 };
+    char err[256];
+    a.h = etcd_holder_new(lp, &cc, &hc, on_event, &a, err, sizeof err);
+    if (!a.h)
+        fail_msg("etcd_holder_new: %s", err);
+    take(&a, "sip-a 9");
+    wait_event(&a, ETCD_HOLDER_EV_HELD, 0);
+
+    struct etcd_holder_stats st;
+    etcd_holder_get_stats(a.h, &st);
+    uint64_t before = st.renewals;
+    const void *arg[] = { &a, &before };
+    assert_true(run_until(lp, holder_renewed_since, arg, 3000));
+    assert_int_equal(kill(gate, SIGUSR1), 0);
+    run_for(lp, GATE_CUT_MS + 1500u);
+
+    etcd_holder_get_stats(a.h, &st);
+    if (find(&a, ETCD_HOLDER_EV_LOST, 0) >= 0)
+        fail_msg("the hold was lost during a %u ms cut (%" PRIu64 " unreachable calls)",
+                 GATE_CUT_MS, st.client.unreachable);
+    assert_true(st.client.unreachable >= 2); /* the cut was felt */
+    assert_int_equal(etcd_holder_state(a.h), ETCD_HOLDER_HELD);
+    assert_int_equal(etcd_holder_release(a.h), 0);
+    wait_event(&a, ETCD_HOLDER_EV_RELEASED, 0);
+    etcd_holder_free(a.h);
+    loop_free(lp);
+    kill(gate, SIGKILL);
+    waitpid(gate, NULL, 0);
+}
+
 /* ---------- the client's order ---------- */
 
 struct order {
@@ -533,6 +703,7 @@ int main(void)
         cmocka_unit_test(test_failover_to_live_member),
         cmocka_unit_test(test_no_member_reachable),
         cmocka_unit_test(test_frozen_etcd_gives_up_first),
+        cmocka_unit_test(test_failed_renewal_tried_again_soon),
     };
     int failed = cmocka_run_group_tests_name("etcd_holder", tests, etcd_setup, etcd_teardown);
     curl_global_cleanup();
