@@ -4,6 +4,8 @@
 #
 #   bench/run.sh [SECTION...]     SECTION: walk idle ns reconnect probe ha kam etcd vip (default: all)
 #   BENCH_QUICK=1 bench/run.sh    fewer repetitions, to try the scripts out
+#   BENCH_OUT=FILE bench/run.sh   the table to FILE instead of bench/results.md (so a
+#                                 run of some sections keeps the full run's table)
 #
 # Builds its helpers (bench/*.c) into build/bench/. Writes bench/results.md (the table: target, median, p90, N, PASS/FAIL) and prints
 # it. Benchmarks report, they do not gate: the exit status is 0 even when a target
@@ -77,6 +79,7 @@ for s in "${SECTIONS[@]}"; do
 done
 echo
 echo "=== results ($((SECONDS - start)) s in all)"
-python3 bench/report.py table "$RECORDS" bench/results.md "${SECTIONS[*]}"
-echo "written: bench/results.md"
+OUT=${BENCH_OUT:-bench/results.md}
+python3 bench/report.py table "$RECORDS" "$OUT" "${SECTIONS[*]}"
+echo "written: $OUT"
 exit 0
