@@ -83,14 +83,13 @@ same() {
 }
 tables() { dump a; dump b; python3 "$T/table.py" compare "$T/dump-a.json" "$T/dump-b.json" "${1:-2}" 2>"$T/table.err"; cat "$T/table.err" >&2; }
 # register FIRST COUNT EXPIRES RATE — COUNT REGISTERs of users FIRST.. from c through
-# the VIP (waits for the last answer); prints sipp's successful/failed counts. Its
-# socket buffers are 8 MB: without retransmissions (-nr) a 200 OK dropped by a full
-# 64 KB buffer on a loaded machine left a call hanging (9,782 of 10,000 answered
-# once, while Kamailio had saved all 10,000).
-# sipp retransmits a REGISTER that got no answer (500 ms, doubling, 5 times), as a phone
-# does: at 2,000/s a few can go unanswered (once, 127 of 10,000 while the
-# backup's agent restarted), and without retransmission each such call would hang
-# until sipp's -timeout. What is checked is sipha's copy, not a loss-free UDP path.
+# the VIP (waits for the last answer); prints sipp's successful/failed counts. sipp
+# retransmits a REGISTER that got no answer (500 ms, doubling, 5 times), as a phone
+# does, and asks for 8 MB socket buffers. Without retransmission (-nr, as before) a
+# call whose REGISTER or 200 OK was dropped at 2,000/s hung until sipp's -timeout:
+# 9,782 of 10,000 answered once with 64 KB buffers, 127 unanswered once with 8 MB
+# while the backup's agent restarted, both times with Kamailio's tables complete.
+# What is checked is sipha's copy, not a loss-free UDP path.
 register() {
   local f=$1 n=$2 e=$3 r=$4 i
   { echo SEQUENTIAL; for ((i = f; i < f + n; i++)); do echo "b$i;$DOMAIN;$((20000 + i % 40000));$e"; done; } > "$T/regs.csv"
