@@ -87,8 +87,9 @@ tables() { dump a; dump b; python3 "$T/table.py" compare "$T/dump-a.json" "$T/du
 # retransmits a REGISTER that got no answer (500 ms, doubling, 5 times), as a phone
 # does, and asks for 8 MB socket buffers. Without retransmission (-nr, as before) a
 # call whose REGISTER or 200 OK was dropped at 2,000/s hung until sipp's -timeout:
-# 9,782 of 10,000 answered once with 64 KB buffers, 127 unanswered once with 8 MB
-# while the backup's agent restarted, both times with Kamailio's tables complete.
+# 9,782 of 10,000 answered once with 64 KB buffers (Kamailio had saved all: the 200s
+# were lost), and 127 re-REGISTERs never saved once with 8 MB while the backup's agent
+# restarted (the requests were lost; both nodes' tables the same).
 # What is checked is sipha's copy, not a loss-free UDP path.
 register() {
   local f=$1 n=$2 e=$3 r=$4 i
