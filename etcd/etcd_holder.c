@@ -287,21 +287,20 @@ static void on_keepalive_answer(struct etcd_holder *h, const struct pending *p,
     h->keepalive_out = false;
     if (!h->lease || p->lease != h->lease)
         return; /* an older lease: forgotten already */
-    if (r->outcome != ETCD_ANSWERED) { /* unreachable: the guard decides; try again soon */
-        arm(h, &h->t_keepalive, RENEW_RETRY_MS, on_keepalive_timer);
-        return;
+    if (r->outcome == ETCD_ANSWERED) {
+        const struct etcd_reply *rep = r->reply;
+        if (!rep->is_error && rep->lease == h->lease && rep->ttl > 0) {
+            h->renewals++;
+            extend(h, started_at(h, p, r), rep->ttl);
+            return;
+        }
+        if (!rep->is_error || rep->code == ETCD_GRPC_NOT_FOUND) {
+            drop_lease(h, "the lease expired in etcd", ETCD_HOLDER_LOSS_GONE); /* its key too */
+            return;
+        }
     }
-    const struct etcd_reply *rep = r->reply;
-    if (!rep->is_error && rep->lease == h->lease && rep->ttl > 0) {
-        h->renewals++;
-        extend(h, started_at(h, p, r), rep->ttl);
-        return;
-    }
-    if (rep->is_error && rep->code != ETCD_GRPC_NOT_FOUND) {
-        arm(h, &h->t_keepalive, RENEW_RETRY_MS, on_keepalive_timer);
-        return;
-    }
-    drop_lease(h, "the lease expired in etcd", ETCD_HOLDER_LOSS_GONE); /* its key too */
+    /* unreachable, or an error answer ("no leader"): the guard decides; try again soon */
+    arm(h, &h->t_keepalive, RENEW_RETRY_MS, on_keepalive_timer);
 }
 
 /* A renewal every quarter of the TTL: with the guard at another quarter, a lease

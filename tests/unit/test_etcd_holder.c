@@ -69,19 +69,26 @@ static void on_event(void *arg, const struct etcd_holder_report *r)
     w->n++;
 }
 
-static void open_holder(struct watcher *w, struct loop *lp, const char **urls, size_t n,
-                        const char *key)
+static void open_holder_with(struct watcher *w, struct loop *lp,
+                             const struct etcd_client_config *cc,
+                             const struct etcd_holder_config *hc)
 {
     memset(w, 0, sizeof *w);
     w->lp = lp;
+    char err[256];
+    w->h = etcd_holder_new(lp, cc, hc, on_event, w, err, sizeof err);
+    if (!w->h)
+        fail_msg("etcd_holder_new: %s", err);
+}
+
+static void open_holder(struct watcher *w, struct loop *lp, const char **urls, size_t n,
+                        const char *key)
+{
     struct etcd_client_config cc = { .n_endpoints = n, .timeout_ms = 300 };
     for (size_t i = 0; i < n; i++)
         cc.endpoints[i] = urls[i];
     struct etcd_holder_config hc = { .key = key, .ttl_s = TTL_S, .read_ms = READ_MS };
-    char err[256];
-    w->h = etcd_holder_new(lp, &cc, &hc, on_event, w, err, sizeof err);
-    if (!w->h)
-        fail_msg("etcd_holder_new: %s", err);
+    open_holder_with(w, lp, &cc, &hc);
 }
 
 /* the index of the first event ev at or after `from`, or -1 */
@@ -519,14 +526,9 @@ static void test_failed_renewal_tried_again_soon(void **state)
 
     struct loop *lp = loop_new();
     struct watcher a;
-    memset(&a, 0, sizeof a);
-    a.lp = lp;
     struct etcd_client_config cc = { .endpoints = { url }, .n_endpoints = 1, .timeout_ms = 300 };
     struct etcd_holder_config hc = { .key = "/sipha/t9/primary", .ttl_s = 4, .read_ms = 500 };
-    char err[256];
-    a.h = etcd_holder_new(lp, &cc, &hc, on_event, &a, err, sizeof err);
-    if (!a.h)
-        fail_msg("etcd_holder_new: %s", err);
+    open_holder_with(&a, lp, &cc, &hc);
     take(&a, "sip-a 9");
     wait_event(&a, ETCD_HOLDER_EV_HELD, 0);
 
